@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is set up by them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DYNALITE_PORT ?= 8001
+
+.PHONY: run test bench bench-smoke setup dynalite check-deploy clean chromium
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  { echo "Could not install chromium (needs root and Debian's package registry)."; exit 1; }; }
+
+## Serve the site on http://127.0.0.1:8000 with a persistent local dynalite. Ctrl-C stops both.
+run: setup
+	DYNALITE_PORT=$(DYNALITE_PORT) scripts/run.sh
+
+## Run every test: unit (moto), integration (dynalite), browser (Chromium + gunicorn).
+test: setup chromium
+	scripts/test.sh
+
+## Start only the local dynalite (persisted under var/dynalite) in the foreground.
+dynalite: node_modules/.installed
+	mkdir -p var/dynalite
+	node_modules/.bin/dynalite --host 127.0.0.1 --port $(DYNALITE_PORT) --path var/dynalite
+
+## The load benchmark (see docs/benchmarks.md); bench-smoke is the 10-second CI version.
+bench: setup
+	$(PY) -m bench
+
+bench-smoke: setup
+	$(PY) -m bench --smoke
+
+## Django's deployment checklist with production settings.
+check-deploy: setup
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$$(date +%s)-not-a-real-secret-but-long-enough-000000 \
+	  DJANGO_ALLOWED_HOSTS=chat.example.com DYNAMODB_ENDPOINT_URL= $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache

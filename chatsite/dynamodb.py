@@ -1,0 +1,286 @@
+"""One place for DynamoDB wiring: endpoint, region, table prefix, the two table definitions,
+and how the PynamoDB models are bound to them.
+
+Models declare data (accounts/models.py, rooms/models.py, accounts/sessions.py) and are bound to a
+table with ``@bind_to(CHAT)`` or ``@bind_to(SESSIONS)``. ``configure()`` re-points every bound
+model at another endpoint or prefix; the test suite uses it to switch between moto and dynalite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import botocore.client
+import botocore.exceptions
+from django.conf import settings
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
+
+CHAT = "chat"
+SESSIONS = "session_store"
+
+ROOM_INDEX = "room_messages"  # chat table GSI: RoomID (HASH) / CreatedAt (RANGE)
+SESSION_INVERSE_INDEX = "GSI1_inverse"  # session_store GSI: SK (HASH) / PK (RANGE)
+
+CHAT_TTL_ATTRIBUTE = "ExpiresAt"
+SESSION_TTL_ATTRIBUTE = "expires_at"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    key: tuple[str, str]
+    index_name: str
+    index_key: tuple[str, str]
+    ttl_attribute: str
+    attributes: tuple[str, ...] = field(default=())
+
+    def create_request(self, table_name: str) -> dict:
+        attribute_names = sorted({*self.key, *self.index_key})
+        return {
+            "TableName": table_name,
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in attribute_names],
+            "KeySchema": [
+                {"AttributeName": self.key[0], "KeyType": "HASH"},
+                {"AttributeName": self.key[1], "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": self.index_name,
+                    "KeySchema": [
+                        {"AttributeName": self.index_key[0], "KeyType": "HASH"},
+                        {"AttributeName": self.index_key[1], "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+
+
+TABLES = {
+    CHAT: TableSpec(CHAT, ("PK", "SK"), ROOM_INDEX, ("RoomID", "CreatedAt"), CHAT_TTL_ATTRIBUTE),
+    SESSIONS: TableSpec(SESSIONS, ("PK", "SK"), SESSION_INVERSE_INDEX, ("SK", "PK"), SESSION_TTL_ATTRIBUTE),
+}
+
+
+@dataclass
+class _Binding:
+    endpoint_url: str | None
+    region: str
+    prefix: str
+
+
+_binding = _Binding(
+    endpoint_url=settings.DYNAMODB_ENDPOINT_URL or None,
+    region=settings.AWS_DEFAULT_REGION,
+    prefix=settings.DYNAMODB_TABLE_PREFIX,
+)
+_bound_models: list[tuple[type, str]] = []
+
+
+def table_name(table: str) -> str:
+    return f"{_binding.prefix}{table}"
+
+
+def endpoint_description() -> str:
+    return _binding.endpoint_url or f"AWS DynamoDB in {_binding.region}"
+
+
+def _apply(model: type, table: str) -> None:
+    meta = model.Meta
+    meta.table_name = table_name(table)
+    meta.host = _binding.endpoint_url
+    meta.region = _binding.region
+    meta.connect_timeout_seconds = settings.DYNAMODB_CONNECT_TIMEOUT
+    meta.read_timeout_seconds = settings.DYNAMODB_READ_TIMEOUT
+    meta.max_retry_attempts = settings.DYNAMODB_MAX_ATTEMPTS - 1
+    meta.max_pool_connections = 50
+    model._connection = None  # PynamoDB caches a connection per model class
+
+
+def bind_to(table: str):
+    """Class decorator: store this PynamoDB model in ``table`` (CHAT or SESSIONS)."""
+
+    def decorate(model: type) -> type:
+        _bound_models.append((model, table))
+        _apply(model, table)
+        return model
+
+    return decorate
+
+
+def configure(*, endpoint_url: str | None, prefix: str, region: str | None = None) -> None:
+    """Point every model at another endpoint and/or table prefix (tests, tools)."""
+    _binding.endpoint_url = endpoint_url or None
+    _binding.prefix = prefix
+    if region:
+        _binding.region = region
+    global _admin_connection
+    _admin_connection = None
+    for model, table in _bound_models:
+        _apply(model, table)
+
+
+_admin_connection: Connection | None = None
+
+
+def client():
+    """A low-level botocore client with the same endpoint and limits as the models."""
+    global _admin_connection
+    if _admin_connection is None:
+        _admin_connection = Connection(
+            region=_binding.region,
+            host=_binding.endpoint_url,
+            connect_timeout_seconds=settings.DYNAMODB_CONNECT_TIMEOUT,
+            read_timeout_seconds=settings.DYNAMODB_READ_TIMEOUT,
+            max_retry_attempts=settings.DYNAMODB_MAX_ATTEMPTS - 1,
+        )
+    return _admin_connection.client
+
+
+# --- ensure_tables ------------------------------------------------------------------------------
+
+
+class DynamoDBUnreachable(Exception):
+    pass
+
+
+def ensure_tables(*, wait_seconds: float = 60, log=lambda line: None) -> dict[str, str]:
+    """Create both tables (and their GSIs) if missing, wait for ACTIVE, enable TTL.
+
+    Idempotent. Returns {table name: "created" | "exists"}. Raises DynamoDBUnreachable naming the
+    endpoint when it cannot be reached.
+    """
+    dynamodb = client()
+    outcome: dict[str, str] = {}
+    try:
+        for spec in TABLES.values():
+            name = table_name(spec.name)
+            try:
+                dynamodb.describe_table(TableName=name)
+                outcome[name] = "exists"
+            except dynamodb.exceptions.ResourceNotFoundException:
+                try:
+                    dynamodb.create_table(**spec.create_request(name))
+                    outcome[name] = "created"
+                except dynamodb.exceptions.ResourceInUseException:
+                    outcome[name] = "exists"  # another process created it meanwhile
+            log(f"{name}: {outcome[name]}")
+        for spec in TABLES.values():
+            _wait_active(dynamodb, table_name(spec.name), wait_seconds)
+        for spec in TABLES.values():
+            log(_enable_ttl(dynamodb, table_name(spec.name), spec.ttl_attribute))
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError, botocore.exceptions.NoCredentialsError) as exc:
+        raise DynamoDBUnreachable(f"cannot reach DynamoDB at {endpoint_description()}: {exc}") from exc
+    return outcome
+
+
+def _wait_active(dynamodb, name: str, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        indexes = table.get("GlobalSecondaryIndexes", [])
+        if table["TableStatus"] == "ACTIVE" and all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} is not ACTIVE after {wait_seconds:.0f} s")
+        time.sleep(0.2)
+
+
+def _enable_ttl(dynamodb, name: str, attribute: str) -> str:
+    try:
+        status = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if status.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
+            return f"{name}: TTL on {status.get('AttributeName')} already enabled"
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        )
+        return f"{name}: TTL enabled on {attribute}"
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {"UnknownOperationException", "UnrecognizedClientException", "ValidationException"} or "Unknown" in code:
+            return (
+                f"{name}: this server does not support TTL ({code}); expired items stay until "
+                f"`python manage.py clearsessions` / `purge_expired` removes them"
+            )
+        raise
+
+
+# --- failure classification ---------------------------------------------------------------------
+
+_UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ResourceNotFoundException",
+}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means DynamoDB can't serve us now (down, throttling, tables missing)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionError,
+                            botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
+                            botocore.exceptions.NoCredentialsError, PynamoDBConnectionError)):
+            if isinstance(exc, PynamoDBConnectionError) and exc.cause_response_code and \
+                    exc.cause_response_code not in _UNAVAILABLE_CODES:
+                return False
+            return True
+        if isinstance(exc, botocore.exceptions.ClientError):
+            return exc.response.get("Error", {}).get("Code") in _UNAVAILABLE_CODES
+        if isinstance(exc, PynamoDBException) and getattr(exc, "cause_response_code", None) in _UNAVAILABLE_CODES:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def is_missing_table(exc: BaseException) -> bool:
+    while exc is not None:
+        code = getattr(exc, "cause_response_code", None)
+        if code is None and isinstance(exc, botocore.exceptions.ClientError):
+            code = exc.response.get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+# --- counting calls at the botocore layer -----------------------------------------------------
+
+_counts = threading.local()
+_original_make_api_call = botocore.client.BaseClient._make_api_call
+
+
+def _counting_make_api_call(self, operation_name, api_params):
+    counter = getattr(_counts, "counter", None)
+    if counter is not None and self.meta.service_model.service_name == "dynamodb":
+        counter[operation_name] += 1
+    return _original_make_api_call(self, operation_name, api_params)
+
+
+botocore.client.BaseClient._make_api_call = _counting_make_api_call
+
+
+@contextlib.contextmanager
+def count_calls() -> Iterator[Counter]:
+    """Count DynamoDB API calls made by this thread, by operation name (GetItem, Query, …)."""
+    previous = getattr(_counts, "counter", None)
+    counter: Counter = Counter()
+    _counts.counter = counter
+    try:
+        yield counter
+    finally:
+        _counts.counter = previous
+        if previous is not None:
+            previous.update(counter)

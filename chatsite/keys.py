@@ -1,0 +1,106 @@
+"""Every DynamoDB key format in the project, and nothing else.
+
+No other module formats a key string: call these. docs/data-model.md documents the same table,
+row for row. Ids that go into keys are validated before they get here (accounts.validators,
+rooms.validators) so they never contain the separators used below (`:`, `#`).
+"""
+
+from __future__ import annotations
+
+# --- chat table -------------------------------------------------------------------------------
+META = "meta"  # SK of an entity's own record
+ROOM_DIRECTORY_PK = "Rooms"  # one partition listing every room, so the room list is a Query
+
+
+def user_pk(user_id: str) -> str:
+    return f"User:{user_id}"
+
+
+def user_id_from_pk(pk: str) -> str:
+    return pk.removeprefix("User:")
+
+
+def room_pk(room_id: str) -> str:
+    return f"Room:{room_id}"
+
+
+def room_directory_sk(room_id: str) -> str:
+    return f"Room:{room_id}"
+
+
+def room_id_from_directory_sk(sk: str) -> str:
+    return sk.removeprefix("Room:")
+
+
+def message_sk(created_at: str, message_id: str) -> str:
+    """A message under its author's partition: the seed's `<timestamp>`, made unique."""
+    return f"{created_at}#{message_id}"
+
+
+def message_sk_parts(sk: str) -> tuple[str, str]:
+    created_at, _, message_id = sk.partition("#")
+    return created_at, message_id
+
+
+MESSAGE_SK_MIN = "0"  # every ISO-8601 timestamp sorts after "0" and before "A": a message SK range
+MESSAGE_SK_MAX = "9~"
+
+
+def tombstone_sk(deleted_at: str, message_id: str) -> str:
+    """A deletion event in the room's partition, read by live updates (no RoomID: not indexed)."""
+    return f"deleted#{deleted_at}#{message_id}"
+
+
+TOMBSTONE_PREFIX = "deleted#"
+
+
+def tombstone_sk_parts(sk: str) -> tuple[str, str]:
+    _, deleted_at, message_id = sk.split("#", 2)
+    return deleted_at, message_id
+
+
+def counter_pk(scope: str, subject: str) -> str:
+    """Rate-limit and throttle counters: `Counter:<scope>:<subject>`, one item per window."""
+    return f"Counter:{scope}:{subject}"
+
+
+def counter_sk(window_start: int) -> str:
+    return f"window#{window_start}"
+
+
+def device_link_pk(code_digest: str) -> str:
+    """A one-time device-link code, stored by its SHA-256 digest (the code itself is never stored)."""
+    return f"DeviceLink:{code_digest}"
+
+
+# --- session_store table (the seed's session-management keys) --------------------------------
+ANONYMOUS_CUSTOMER = "anonymous"
+CUSTOMER_PREFIX = "c#"
+CHILD_PREFIX = "child#"
+
+
+def session_pk(session_key: str) -> str:
+    return f"suuid#{session_key}"
+
+
+def session_key_from_pk(pk: str) -> str:
+    return pk.removeprefix("suuid#")
+
+
+def customer_sk(customer_id: str | None) -> str:
+    """SK of a session's own record: `c#<user id>`, or `c#anonymous` before sign-in."""
+    return f"{CUSTOMER_PREFIX}{customer_id or ANONYMOUS_CUSTOMER}"
+
+
+def customer_id_from_sk(sk: str) -> str | None:
+    customer = sk.removeprefix(CUSTOMER_PREFIX)
+    return None if customer == ANONYMOUS_CUSTOMER else customer
+
+
+def child_sk(child_session_key: str) -> str:
+    """SK of a child session (a linked device) under its parent's partition."""
+    return f"{CHILD_PREFIX}{session_pk(child_session_key)}"
+
+
+def child_key_from_sk(sk: str) -> str:
+    return session_key_from_pk(sk.removeprefix(CHILD_PREFIX))

@@ -1,0 +1,189 @@
+"""Settings for chatsite. Everything an operator changes comes from the environment.
+
+Local defaults just work: DEBUG on, dynalite on 127.0.0.1:8001, dummy AWS credentials.
+With DEBUG off the site refuses to start without a real DJANGO_SECRET_KEY.
+"""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+_PLACEHOLDER_KEYS = {"", "change-me", "changeme", "secret", "django-insecure-local-only"}
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if SECRET_KEY.strip().lower() in _PLACEHOLDER_KEYS or SECRET_KEY.startswith("django-insecure"):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is missing or a placeholder while DJANGO_DEBUG is off. "
+            "Set it to a long random value, e.g. "
+            "`export DJANGO_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')`."
+        )
+    SECRET_KEY = "django-insecure-local-only"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# --- DynamoDB -------------------------------------------------------------------------------
+# Empty endpoint means AWS itself; credentials then come from the standard boto chain.
+DYNAMODB_ENDPOINT_URL = os.environ.get("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:8001" if DEBUG else "")
+AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+DYNAMODB_TABLE_PREFIX = os.environ.get("DYNAMODB_TABLE_PREFIX", "")
+# Bounded retries and timeouts: a slow or throttling DynamoDB must answer (or fail) well inside
+# gunicorn's worker timeout (30 s, see gunicorn.conf.py). Worst case ≈ attempts × read timeout.
+DYNAMODB_CONNECT_TIMEOUT = float(os.environ.get("DYNAMODB_CONNECT_TIMEOUT", "2"))
+DYNAMODB_READ_TIMEOUT = float(os.environ.get("DYNAMODB_READ_TIMEOUT", "4"))
+DYNAMODB_MAX_ATTEMPTS = int(os.environ.get("DYNAMODB_MAX_ATTEMPTS", "4"))
+
+if DYNAMODB_ENDPOINT_URL:
+    # A local endpoint (dynalite, moto) accepts any credentials; don't make people configure some.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_DEFAULT_REGION", AWS_DEFAULT_REGION)
+
+# --- Django -----------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    # Not django.contrib.auth / contenttypes / sessions: they bring ORM models. We still use
+    # their model-free parts (hashers, password validators, SessionBase, login_required).
+    "django.contrib.staticfiles",
+    "django.contrib.messages",
+    "django_htmx",
+    "chatsite",
+    "accounts",
+    "rooms",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.middleware.DynamoDBUnavailableMiddleware",
+    "chatsite.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "accounts.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "chatsite.urls"
+WSGI_APPLICATION = "chatsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# No SQL database, anywhere. All data lives in DynamoDB.
+DATABASES: dict = {}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"  # replaced by accounts.sessions (issue 3)
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+AUTHENTICATION_BACKENDS: list[str] = []  # sign-in is accounts.services; no ORM backend
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "rooms:list"
+LOGOUT_REDIRECT_URL = "rooms:list"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "display_name")}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage",
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Security ---------------------------------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Behind TLS in production. DJANGO_SECURE=0 turns these off for a production-like run on
+# plain http://127.0.0.1 (the benchmark and browser tests do that).
+_SECURE = env_bool("DJANGO_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = _SECURE
+CSRF_COOKIE_SECURE = _SECURE
+SECURE_SSL_REDIRECT = _SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if _SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _SECURE
+SECURE_HSTS_PRELOAD = _SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+# Content-Security-Policy: no inline script anywhere; HTMX and our JS load from /static/.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+# --- Chat -------------------------------------------------------------------------------------
+CHAT_HISTORY_PAGE_SIZE = 50
+CHAT_MESSAGE_MAX_LENGTH = 4000
+# Live updates: see docs/live-updates.md.
+CHAT_LIVE_REFRESH_SECONDS = float(os.environ.get("CHAT_LIVE_REFRESH_SECONDS", "0.5"))
+CHAT_LIVE_POLL_SECONDS = float(os.environ.get("CHAT_LIVE_POLL_SECONDS", "1"))
+CHAT_LIVE_OVERLAP_SECONDS = float(os.environ.get("CHAT_LIVE_OVERLAP_SECONDS", "10"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Our 503 middleware logs DynamoDB failures once per request; don't log them twice.
+        "django.request": {"level": "ERROR"},
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+    },
+}
+CSRF_FAILURE_VIEW = "chatsite.errors.csrf_failure"

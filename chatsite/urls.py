@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from chatsite import views
+
+urlpatterns = [
+    path("", include("rooms.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+handler400 = "chatsite.errors.bad_request"
+handler403 = "chatsite.errors.permission_denied"
+handler404 = "chatsite.errors.page_not_found"
+handler500 = "chatsite.errors.server_error"

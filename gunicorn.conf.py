@@ -1,0 +1,23 @@
+"""gunicorn settings, shared by `make run`, the browser tests and the benchmark.
+
+Live updates are short HTMX polls answered from a per-process cache (docs/live-updates.md), so
+plain threaded workers suffice: no long-lived connections pin a worker.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# DynamoDB calls have bounded retries and timeouts (settings.DYNAMODB_*) well inside this.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+wsgi_app = "chatsite.wsgi:application"
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# Never log full URLs with query strings at info: cursors are opaque but needn't be in logs.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

@@ -1,0 +1,1 @@
+/* Site-wide behaviour. No inline script anywhere: the CSP forbids it. */

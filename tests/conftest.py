@@ -1,0 +1,87 @@
+"""Shared fixtures.
+
+- ``moto_tables``: both tables under moto, in-process (unit tests).
+- ``dynalite``: one real dynalite process for the whole run, on a free port, data on disk.
+- ``dynalite_tables``: fresh tables in that dynalite under a unique prefix (integration tests).
+- ``gunicorn_server``: a factory for real gunicorn servers (the checked-in gunicorn.conf.py)
+  pointed at the current dynalite tables.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before Django settings load: unit tests talk to moto (no endpoint), never to a real AWS account.
+os.environ["DYNAMODB_ENDPOINT_URL"] = ""
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_SESSION_TOKEN"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("DYNAMODB_MAX_ATTEMPTS", "2")
+
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.servers import DynaliteServer, GunicornServer, free_port  # noqa: E402
+
+
+
+@pytest.fixture(autouse=True)
+def _reset_process_caches():
+    from chatsite import caches
+
+    caches.clear_all()
+    yield
+    caches.clear_all()
+
+
+@pytest.fixture
+def moto_tables():
+    from moto import mock_aws
+
+    from chatsite import dynamodb
+
+    with mock_aws():
+        dynamodb.configure(endpoint_url=None, prefix="test_")
+        dynamodb.ensure_tables(wait_seconds=5)
+        yield dynamodb
+    dynamodb.configure(endpoint_url=None, prefix="test_")
+
+
+@pytest.fixture(scope="session")
+def dynalite(tmp_path_factory):
+    server = DynaliteServer(data_dir=tmp_path_factory.mktemp("dynalite"), port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dynalite_tables(dynalite):
+    from chatsite import dynamodb
+
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    dynamodb.configure(endpoint_url=dynalite.url, prefix=prefix)
+    dynamodb.ensure_tables(wait_seconds=20)
+    yield prefix
+    dynamodb.configure(endpoint_url=None, prefix="test_")
+
+
+@pytest.fixture
+def gunicorn_server(dynalite, dynalite_tables):
+    servers: list[GunicornServer] = []
+
+    def start(**env) -> GunicornServer:
+        server = GunicornServer(
+            port=free_port(),
+            env={"DYNAMODB_ENDPOINT_URL": dynalite.url, "DYNAMODB_TABLE_PREFIX": dynalite_tables, **env},
+        )
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
