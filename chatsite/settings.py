@@ -45,10 +45,12 @@ DYNAMODB_ENDPOINT_URL = os.environ.get("DYNAMODB_ENDPOINT_URL", "http://127.0.0.
 AWS_DEFAULT_REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 DYNAMODB_TABLE_PREFIX = os.environ.get("DYNAMODB_TABLE_PREFIX", "")
 # Bounded retries and timeouts: a slow or throttling DynamoDB must answer (or fail) well inside
-# gunicorn's worker timeout (30 s, see gunicorn.conf.py). Worst case ≈ attempts × read timeout.
-DYNAMODB_CONNECT_TIMEOUT = float(os.environ.get("DYNAMODB_CONNECT_TIMEOUT", "2"))
-DYNAMODB_READ_TIMEOUT = float(os.environ.get("DYNAMODB_READ_TIMEOUT", "4"))
-DYNAMODB_MAX_ATTEMPTS = int(os.environ.get("DYNAMODB_MAX_ATTEMPTS", "4"))
+# gunicorn's worker timeout (30 s, see gunicorn.conf.py): worst case per call is
+# attempts × (connect + read timeout) + backoff (≤ 1 s + 2 s) = 12 s, so even two failing calls
+# in one request end (as a 503) before gunicorn would kill the worker.
+DYNAMODB_CONNECT_TIMEOUT = float(os.environ.get("DYNAMODB_CONNECT_TIMEOUT", "1"))
+DYNAMODB_READ_TIMEOUT = float(os.environ.get("DYNAMODB_READ_TIMEOUT", "2"))
+DYNAMODB_MAX_ATTEMPTS = int(os.environ.get("DYNAMODB_MAX_ATTEMPTS", "3"))
 
 if DYNAMODB_ENDPOINT_URL:
     # A local endpoint (dynalite, moto) accepts any credentials; don't make people configure some.
@@ -155,6 +157,7 @@ _SECURE = env_bool("DJANGO_SECURE", not DEBUG)
 SESSION_COOKIE_SECURE = _SECURE
 CSRF_COOKIE_SECURE = _SECURE
 SECURE_SSL_REDIRECT = _SECURE and env_bool("DJANGO_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancer health checks speak plain http
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if _SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _SECURE
 SECURE_HSTS_PRELOAD = _SECURE
