@@ -41,9 +41,13 @@ def test_starts_with_real_secret_key_when_debug_off():
 
 
 def test_no_orm_models_are_installed():
-    from django.conf import settings
+    from django.db import connections
 
-    assert settings.DATABASES == {}
+    from chatsite import settings as project_settings
+
+    assert project_settings.DATABASES == {}
+    # Django fills an empty DATABASES with its "dummy" backend, which refuses every query.
+    assert connections["default"].settings_dict["ENGINE"] == "django.db.backends.dummy"
     assert list(apps.get_models()) == []
 
 
