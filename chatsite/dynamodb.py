@@ -207,8 +207,10 @@ def _enable_ttl(dynamodb, name: str, attribute: str) -> str:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in {"UnknownOperationException", "UnrecognizedClientException", "ValidationException"} or "Unknown" in code:
             return (
-                f"{name}: this server does not support TTL ({code}); expired items stay until "
-                f"`python manage.py clearsessions` / `purge_expired` removes them"
+                f"{name}: this server does not support TTL ({code}), so expired items are not "
+                f"deleted by the server. The code never relies on TTL: expired sessions load as "
+                f"empty and `python manage.py clearsessions` deletes them; stale counters and "
+                f"tombstones are keyed by time and never read again."
             )
         raise
 
