@@ -104,3 +104,24 @@ def child_sk(child_session_key: str) -> str:
 
 def child_key_from_sk(sk: str) -> str:
     return session_key_from_pk(sk.removeprefix(CHILD_PREFIX))
+
+
+# --- posting guard (rooms.post_guard) ----------------------------------------------------------
+POST_GUARD_SK = "post-guard"  # one item per user: rate-limit counts and recent idempotency keys
+
+
+def post_guard_pk(user_id: str) -> str:
+    """The item that rate-limits a user's posts and remembers their recent idempotency keys."""
+    return counter_pk("post", user_id)
+
+
+def tombstone_sk_from(deleted_at: str) -> str:
+    """Lower bound for a room's tombstones deleted at or after ``deleted_at`` (a Query range)."""
+    return f"{TOMBSTONE_PREFIX}{deleted_at}"
+
+
+TOMBSTONE_SK_MAX = f"{TOMBSTONE_PREFIX}~"
+
+
+def room_id_from_pk(pk: str) -> str:
+    return pk.removeprefix("Room:")

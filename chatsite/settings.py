@@ -175,6 +175,14 @@ CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_LIVE_REFRESH_SECONDS = float(os.environ.get("CHAT_LIVE_REFRESH_SECONDS", "0.5"))
 CHAT_LIVE_POLL_SECONDS = float(os.environ.get("CHAT_LIVE_POLL_SECONDS", "1"))
 CHAT_LIVE_OVERLAP_SECONDS = float(os.environ.get("CHAT_LIVE_OVERLAP_SECONDS", "10"))
+# A client whose cursor is older than this reloads the page instead of replaying the gap.
+CHAT_LIVE_RESUME_MAX_SECONDS = float(os.environ.get("CHAT_LIVE_RESUME_MAX_SECONDS", "600"))
+CHAT_TOMBSTONE_TTL_SECONDS = 24 * 3600  # deletion events outlive any resumable cursor
+CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
+CHAT_ROOM_LIST_PAGE_SIZE = 50
+# Posting: at most CHAT_POST_RATE_LIMIT messages per user per fixed window (all workers, all hosts).
+CHAT_POST_RATE_LIMIT = int(os.environ.get("CHAT_POST_RATE_LIMIT", "20"))
+CHAT_POST_RATE_WINDOW_SECONDS = int(os.environ.get("CHAT_POST_RATE_WINDOW_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,

@@ -10,12 +10,15 @@ Only Message carries RoomID + CreatedAt, so only messages enter the `room_messag
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chatsite import keys
 from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, ROOM_INDEX, bind_to
+from rooms.timestamps import ms_from_iso
 
 
 @bind_to(CHAT)
@@ -89,3 +92,67 @@ class TombstoneRecord(Model):
     SK = UnicodeAttribute(range_key=True)
     message_id = UnicodeAttribute()
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
+
+
+# --- what pages, feeds and commands see (plain values, no DynamoDB attached) -------------------
+
+
+@dataclass(frozen=True)
+class Room:
+    room_id: str
+    name: str
+    description: str
+    created_by: str
+    created_at: str
+
+    @classmethod
+    def from_record(cls, record: RoomRecord | RoomDirectoryEntry) -> Room:
+        room_id = record.room_id if isinstance(record, RoomDirectoryEntry) else keys.room_id_from_pk(record.PK)
+        return cls(room_id=room_id, name=record.name, description=record.description,
+                   created_by=record.CreatedBy, created_at=record.created_at)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    room_id: str
+    author_id: str
+    sk: str  # with author_id, the item's key: how deletion addresses it
+    message_id: str
+    created_at: str
+    author_name: str
+    comment: str
+
+    @property
+    def created_ms(self) -> int:
+        return ms_from_iso(self.created_at)
+
+    @property
+    def dom_id(self) -> str:
+        return f"m-{self.message_id}"
+
+    @property
+    def order(self) -> tuple[str, str]:
+        """Display order: time, then id, so two messages in one millisecond sort the same everywhere."""
+        return self.created_at, self.message_id
+
+    @classmethod
+    def from_record(cls, record: MessageRecord) -> ChatMessage:
+        return cls(room_id=record.RoomID, author_id=record.author_id, sk=record.SK,
+                   message_id=record.message_id, created_at=record.CreatedAt,
+                   author_name=record.AuthorName, comment=record.Comment)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    room_id: str
+    message_id: str
+    deleted_at: str
+
+    @property
+    def deleted_ms(self) -> int:
+        return ms_from_iso(self.deleted_at)
+
+    @classmethod
+    def from_record(cls, record: TombstoneRecord) -> Deletion:
+        deleted_at, message_id = keys.tombstone_sk_parts(record.SK)
+        return cls(room_id=keys.room_id_from_pk(record.PK), message_id=message_id, deleted_at=deleted_at)

@@ -2,39 +2,122 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
-from chatsite import keys
-from rooms.models import RoomDirectoryEntry
+from django.conf import settings
+from pynamodb.exceptions import DoesNotExist
+
+from chatsite import caches, keys
+from rooms import cursors
+from rooms.models import (ChatMessage, Deletion, MessageRecord, Room, RoomDirectoryEntry, RoomRecord,
+                          TombstoneRecord)
+
+
+class RoomNotFound(LookupError):
+    pass
 
 
 @dataclass(frozen=True)
-class RoomSummary:
-    room_id: str
-    name: str
-    description: str
-    created_by: str
+class Page:
+    items: list
+    next_cursor: str | None  # opaque; pass back to get the next page
 
 
-def room_list(*, limit: int = 100) -> list[RoomSummary]:
+# --- rooms ----------------------------------------------------------------------------------
+
+_room_cache: dict[str, tuple[float, Room]] = {}
+_room_cache_lock = threading.Lock()
+
+
+@caches.register
+def clear_room_cache() -> None:
+    with _room_cache_lock:
+        _room_cache.clear()
+
+
+def forget_room(room_id: str) -> None:
+    with _room_cache_lock:
+        _room_cache.pop(room_id, None)
+
+
+def room_get(*, room_id: str) -> Room:
+    """Get a room: GetItem `Room:<id>` / `meta`. Cached per process for CHAT_ROOM_CACHE_SECONDS
+    (rooms change only when created or deleted), so most requests read no room at all."""
+    now = time.monotonic()
+    with _room_cache_lock:
+        cached = _room_cache.get(room_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    try:
+        room = Room.from_record(RoomRecord.get(keys.room_pk(room_id), keys.META))
+    except DoesNotExist:
+        raise RoomNotFound(room_id) from None
+    with _room_cache_lock:
+        _room_cache[room_id] = (now + settings.CHAT_ROOM_CACHE_SECONDS, room)
+    return room
+
+
+def room_list(*, cursor: str | None = None, limit: int | None = None) -> Page:
     """List rooms: Query `PK = Rooms` on the base table, in room-id order. Never a Scan."""
-    entries = RoomDirectoryEntry.query(keys.ROOM_DIRECTORY_PK, limit=limit)
-    return [
-        RoomSummary(room_id=e.room_id, name=e.name, description=e.description, created_by=e.CreatedBy)
-        for e in entries
-    ]
+    limit = limit or settings.CHAT_ROOM_LIST_PAGE_SIZE
+    start = cursors.decode(cursor, purpose="rooms", key_names=("PK", "SK")) if cursor else None
+    result = RoomDirectoryEntry.query(keys.ROOM_DIRECTORY_PK, limit=limit, last_evaluated_key=start)
+    rooms = [Room.from_record(entry) for entry in result]
+    last = result.last_evaluated_key
+    return Page(items=rooms, next_cursor=cursors.encode(last, purpose="rooms") if last else None)
 
 
-def user_messages(*, user_id: str, limit: int = 20) -> list:
-    """A user's messages, newest first: Query `PK = User:<id>`, SK in the message range.
+# --- messages -------------------------------------------------------------------------------
 
-    (First version for the profile page; the rooms work owns and extends it.)
-    """
-    from rooms.models import MessageRecord
+_INDEX_KEY_NAMES = ("PK", "SK", "RoomID", "CreatedAt")
 
+
+def room_history(*, room_id: str, cursor: str | None = None, limit: int | None = None) -> Page:
+    """A room's history, newest first: Query the `room_messages` index (RoomID = id), descending,
+    one page. ``items`` come back in display order (oldest first, newest at the bottom)."""
+    limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
+    start = cursors.decode(cursor, purpose="history", scope=room_id, key_names=_INDEX_KEY_NAMES) if cursor else None
+    result = MessageRecord.room_index.query(room_id, scan_index_forward=False, limit=limit,
+                                            last_evaluated_key=start)
+    messages = sorted((ChatMessage.from_record(r) for r in result), key=lambda m: m.order)
+    last = result.last_evaluated_key
+    next_cursor = cursors.encode(last, purpose="history", scope=room_id) if last else None
+    return Page(items=messages, next_cursor=next_cursor)
+
+
+def messages_since(*, room_id: str, since: str, limit: int | None = None) -> list[ChatMessage]:
+    """A room's messages with CreatedAt > ``since``, oldest first: Query the `room_messages` index
+    (RoomID = id AND CreatedAt > since). For live updates; all pages, up to ``limit`` items."""
+    result = MessageRecord.room_index.query(room_id, MessageRecord.CreatedAt > since, limit=limit)
+    return sorted((ChatMessage.from_record(r) for r in result), key=lambda m: m.order)
+
+
+def deletions_since(*, room_id: str, since: str, limit: int | None = None) -> list[Deletion]:
+    """A room's deletion tombstones with DeletedAt >= ``since``: Query `PK = Room:<id>`,
+    SK between `deleted#<since>` and `deleted#~` (base table, so no index lag)."""
+    result = TombstoneRecord.query(
+        keys.room_pk(room_id),
+        TombstoneRecord.SK.between(keys.tombstone_sk_from(since), keys.TOMBSTONE_SK_MAX),
+        limit=limit,
+    )
+    return [Deletion.from_record(r) for r in result]
+
+
+def user_messages(*, user_id: str, limit: int = 20) -> list[MessageRecord]:
+    """A user's messages, newest first: Query `PK = User:<id>`, SK in the message range."""
     return list(MessageRecord.query(
         keys.user_pk(user_id),
         MessageRecord.SK.between(keys.MESSAGE_SK_MIN, keys.MESSAGE_SK_MAX),
         scan_index_forward=False,
         limit=limit,
     ))
+
+
+def message_get(*, author_id: str, sk: str) -> ChatMessage | None:
+    """One message by its key (GetItem, consistent): used when a retried post finds its message."""
+    try:
+        return ChatMessage.from_record(MessageRecord.get(keys.user_pk(author_id), sk, consistent_read=True))
+    except DoesNotExist:
+        return None

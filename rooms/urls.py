@@ -1,8 +1,25 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from rooms import views
+
+
+class RoomIdConverter:
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(RoomIdConverter, "room_id")
 
 app_name = "rooms"
 urlpatterns = [
     path("", views.room_list, name="list"),
+    path("rooms/<room_id:room_id>/", views.room_detail, name="room"),
+    path("rooms/<room_id:room_id>/messages", views.message_post, name="post"),
+    path("rooms/<room_id:room_id>/messages/delete", views.message_delete, name="delete"),
+    path("rooms/<room_id:room_id>/updates", views.room_updates, name="updates"),
 ]

@@ -1,8 +1,187 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Rooms, messages and live updates over HTTP. Thin: parse, call one service or selector, render.
 
-from rooms import selectors
+One template serves both cases: a full page for a plain request, a fragment for HTMX.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.template import loader
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.middleware import HtmxDetails
+
+from rooms import cursors, live, selectors, services, validators
+from rooms.forms import DeleteForm, MessageForm, RoomForm
+from rooms.models import Room
+from rooms.timestamps import now_ms
 
 
-def room_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "rooms/room_list.html", {"rooms": selectors.room_list()})
+class HtmxHttpRequest(HttpRequest):  # django-htmx's documented typing pattern
+    htmx: HtmxDetails
+
+
+MAX_SEEN_REFS = 400
+
+
+def _room_or_404(room_id: str) -> Room:
+    try:
+        return selectors.room_get(room_id=room_id)
+    except selectors.RoomNotFound:
+        raise Http404("No such room") from None
+
+
+def _login_redirect(request, next_url: str) -> HttpResponse:
+    url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url})}"
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _room_url(room: Room) -> str:
+    return reverse("rooms:room", args=[room.room_id])
+
+
+# --- rooms ----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def room_list(request: HtmxHttpRequest) -> HttpResponse:
+    status = 200
+    form = RoomForm()
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return _login_redirect(request, reverse("rooms:list"))
+        form = RoomForm(request.POST)
+        if form.is_valid():
+            try:
+                room = services.room_create(name=form.cleaned_data["name"],
+                                            description=form.cleaned_data["description"],
+                                            created_by=request.user.id)
+            except services.RoomExists as exc:
+                form.add_error("name", f"There is already a room at /rooms/{exc.room.room_id}/ "
+                                       f"(“{exc.room.name}”). Choose another name, or join that one.")
+            else:
+                return redirect(_room_url(room))
+        status = 400
+    try:
+        page = selectors.room_list(cursor=request.GET.get("after") or None)
+    except cursors.InvalidCursor:
+        raise BadRequest("That page link is broken or out of date.") from None
+    return render(request, "rooms/room_list.html", {"page": page, "form": form}, status=status)
+
+
+@require_GET
+def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _room_or_404(room_id)
+    before = request.GET.get("before") or None
+    watermark = now_ms()  # taken before the query: the page holds everything visible at this time
+    try:
+        history = selectors.room_history(room_id=room.room_id, cursor=before)
+    except cursors.InvalidCursor:
+        raise BadRequest("That “load older” link is broken or out of date.") from None
+    if request.htmx and before:
+        return render(request, "rooms/_older.html", {"room": room, "history": history})
+    form = MessageForm(initial={"idempotency_key": validators.new_token()})
+    return render(request, "rooms/room.html", _room_page(room, history, watermark, form, latest=before is None))
+
+
+def _room_page(room: Room, history: selectors.Page, watermark: int, form: MessageForm, *, latest: bool) -> dict:
+    return {"room": room, "history": history, "watermark": watermark, "form": form, "latest": latest,
+            "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS,
+            "overlap_ms": int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)}
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@require_POST
+def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _room_or_404(room_id)
+    if not request.user.is_authenticated:
+        return _login_redirect(request, _room_url(room))
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        if "idempotency_key" in form.errors:  # re-render with a usable key; the text stays
+            form.data = form.data.copy()
+            form.data["idempotency_key"] = validators.new_token()
+        return _composer_failed(request, room, form, status=400)
+    try:
+        result = services.message_post(room=room, author=request.user, comment=form.cleaned_data["comment"],
+                                       idempotency_key=form.cleaned_data["idempotency_key"])
+    except services.RateLimited as exc:
+        form.add_error(None, f"You are sending messages too fast. Wait {exc.retry_after} seconds, then send "
+                             f"again: your text is kept.")
+        response = _composer_failed(request, room, form, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    except services.MessageNotFound:  # a retry of a post that was since deleted: nothing to show
+        result = None
+    if not request.htmx:
+        return redirect(_room_url(room) + "#latest")
+    return render(request, "rooms/_posted.html", {
+        "room": room, "message": result.message if result else None, "next_key": validators.new_token(),
+    })
+
+
+def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> HttpResponse:
+    """HTMX: just the errors (chat.js shows them; the composer still holds the text).
+    Plain POST: the room page again, the composer filled in, the errors inline."""
+    if request.htmx:
+        return render(request, "rooms/_composer_errors.html", {"form": form}, status=status)
+    watermark = now_ms()
+    history = selectors.room_history(room_id=room.room_id)
+    return render(request, "rooms/room.html", _room_page(room, history, watermark, form, latest=True), status=status)
+
+
+@require_POST
+def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _room_or_404(room_id)
+    if not request.user.is_authenticated:
+        return _login_redirect(request, _room_url(room))
+    form = DeleteForm(request.POST)
+    if not form.is_valid():
+        raise BadRequest("Which message? The delete form is incomplete.")
+    try:
+        services.message_delete(room_id=room.room_id, actor=request.user, author_id=form.cleaned_data["author"],
+                                sk=form.cleaned_data["sk"])
+        note = "Message deleted."
+    except services.MessageNotFound:
+        note = "That message was already deleted."
+    if request.htmx:
+        return HttpResponse(note, content_type="text/plain")
+    flash.success(request, note)
+    return redirect(_room_url(room) + "#latest")
+
+
+# --- live updates -------------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+def room_updates(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """One poll. Anonymous-readable and deliberately blind to the session (no request.user, no
+    request.session, no context processors), so a tick costs no DynamoDB read of its own."""
+    _room_or_404(room_id)
+    try:
+        watermark = int(request.GET.get("w", ""))
+    except ValueError:
+        raise BadRequest("Missing or malformed live-update cursor (w).") from None
+    seen = frozenset(ref for ref in request.GET.get("seen", "").split(",") if ref)
+    if len(seen) > MAX_SEEN_REFS or not all(ref[:2] in ("m-", "d-") and validators.is_token(ref[2:]) for ref in seen):
+        raise BadRequest("Malformed live-update cursor (seen).")
+    answer = live.updates(room_id=room_id, watermark_ms=watermark, seen=seen)
+    if answer.reload:
+        return HttpResponseClientRefresh()
+    if answer.events:
+        response = HttpResponse(loader.render_to_string("rooms/_updates.html", {"updates": answer, "room_id": room_id}))
+    else:
+        response = HttpResponse(status=204)
+    response["Chat-Watermark"] = str(answer.watermark_ms)
+    return response

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from rooms import validators
+
+
+class RoomForm(forms.Form):
+    name = forms.CharField(label="Room name", max_length=validators.ROOM_NAME_MAX_LENGTH * 2,
+                           help_text="Its address is made from the name, e.g. “Art & Design” → art-design.")
+    description = forms.CharField(label="Description (optional)", required=False, strip=False,
+                                  widget=forms.TextInput)
+
+    def clean_name(self) -> str:
+        name, self.room_id = validators.clean_room_name(self.cleaned_data["name"])
+        return name
+
+    def clean_description(self) -> str:
+        return validators.clean_room_description(self.cleaned_data["description"])
+
+
+class MessageForm(forms.Form):
+    comment = forms.CharField(label="Message", strip=False, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}))
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_comment(self) -> str:
+        return validators.clean_comment(self.cleaned_data["comment"])
+
+    def clean_idempotency_key(self) -> str:
+        key = self.cleaned_data["idempotency_key"]
+        if not validators.is_token(key):
+            raise ValidationError("This form is out of date. Your text is kept: send it again.")
+        return key
+
+
+class DeleteForm(forms.Form):
+    author = forms.CharField(max_length=200)
+    sk = forms.CharField(max_length=200)

@@ -1,0 +1,205 @@
+"""Live updates: one in-memory feed per room per process, refreshed at most once per
+CHAT_LIVE_REFRESH_SECONDS however many tabs poll it. See docs/live-updates.md.
+
+Times are epoch milliseconds. An *event* is a message (ref `m-<id>`) or a deletion (ref
+`d-<id>`), at the message's CreatedAt or the tombstone's DeletedAt. A client's cursor is a
+watermark W, the server time of the refresh that last answered it, plus the refs of the events it
+holds at times > W − overlap. It is owed every event at a time > W − overlap that it does not
+hold. This is correct as long as an event becomes visible to our queries less than
+CHAT_LIVE_OVERLAP_SECONDS after its own timestamp (put latency + index lag + clock skew between
+web servers).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.conf import settings
+
+from chatsite import caches
+from rooms import selectors
+from rooms.models import ChatMessage, Deletion
+from rooms.timestamps import iso_from_ms, now_ms
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_REF_PREFIX = "m-"
+DELETION_REF_PREFIX = "d-"
+DIRECT_QUERY_LIMIT = 500  # a resuming client owed more than this reloads the page instead
+
+
+@dataclass(frozen=True)
+class Event:
+    at_ms: int
+    message_id: str
+    message: ChatMessage | None = None  # None: a deletion
+
+    @property
+    def ref(self) -> str:
+        return (MESSAGE_REF_PREFIX if self.message else DELETION_REF_PREFIX) + self.message_id
+
+    @property
+    def is_deletion(self) -> bool:
+        return self.message is None
+
+    @property
+    def order(self) -> tuple[int, int, str]:
+        return self.at_ms, int(self.is_deletion), self.message_id
+
+
+@dataclass(frozen=True)
+class Updates:
+    events: list[Event]
+    watermark_ms: int
+    reload: bool = False  # the client is too far behind: reload the page
+
+
+Source = Callable[..., tuple[list[ChatMessage], list[Deletion]]]
+
+
+def query_events(room_id: str, since_ms: int, limit: int | None = None) -> tuple[list[ChatMessage], list[Deletion]]:
+    """The two Queries behind a refresh: the room index (messages) and the room's tombstones."""
+    since = iso_from_ms(since_ms)
+    return (selectors.messages_since(room_id=room_id, since=since, limit=limit),
+            selectors.deletions_since(room_id=room_id, since=since, limit=limit))
+
+
+def _events(messages: list[ChatMessage], deletions: list[Deletion]) -> dict[str, Event]:
+    deleted = {d.message_id for d in deletions}
+    events = {f"{DELETION_REF_PREFIX}{d.message_id}": Event(at_ms=d.deleted_ms, message_id=d.message_id)
+              for d in deletions}
+    for m in messages:
+        if m.message_id not in deleted:
+            events[f"{MESSAGE_REF_PREFIX}{m.message_id}"] = Event(at_ms=m.created_ms, message_id=m.message_id,
+                                                                   message=m)
+    return events
+
+
+def _owed(events: dict[str, Event], *, after_ms: int, seen: frozenset[str]) -> list[Event]:
+    return sorted((e for ref, e in events.items() if e.at_ms > after_ms and ref not in seen),
+                  key=lambda e: e.order)
+
+
+@dataclass
+class RoomFeed:
+    """What one process knows about one room's recent events.
+
+    ``covered_from_ms``: the feed holds every event at a time > this that was visible at its last
+    refresh. ``watermark_ms``: when (server clock) that refresh started.
+    """
+
+    room_id: str
+    source: Source = field(default=None)  # type: ignore[assignment]
+    clock: Callable[[], int] = field(default=None)  # type: ignore[assignment]
+    events: dict[str, Event] = field(default_factory=dict)
+    covered_from_ms: int | None = None
+    watermark_ms: int | None = None
+    refreshed_at: float = float("-inf")  # time.monotonic() of the last refresh attempt
+    last_used: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self):
+        self.source = self.source or query_events
+        self.clock = self.clock or now_ms
+        self._refresh_lock = threading.Lock()  # single flight: one refresh at a time
+        self._state_lock = threading.Lock()
+
+    @property
+    def overlap_ms(self) -> int:
+        return int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)
+
+    @property
+    def span_ms(self) -> int:
+        """How far back the feed keeps events: a fresh page's first poll is always served from memory."""
+        return 3 * self.overlap_ms
+
+    def refresh_if_stale(self) -> None:
+        if time.monotonic() - self.refreshed_at < settings.CHAT_LIVE_REFRESH_SECONDS:
+            return
+        with self._refresh_lock:
+            if time.monotonic() - self.refreshed_at < settings.CHAT_LIVE_REFRESH_SECONDS:
+                return  # another thread refreshed while we waited: use its result
+            self.refreshed_at = time.monotonic()  # a failing refresh is not retried by every poller
+            self._refresh()
+
+    def _refresh(self) -> None:
+        started = self.clock()
+        with self._state_lock:
+            watermark, covered_from, current = self.watermark_ms, self.covered_from_ms, self.events
+        # First refresh, or nobody polled for a while: start over rather than replay the gap.
+        restart = watermark is None or covered_from is None or started - watermark > self.span_ms - self.overlap_ms
+        since = started - self.span_ms if restart else watermark - self.overlap_ms
+        messages, deletions = self.source(self.room_id, since)
+        events = {} if restart else dict(current)
+        for ref, event in _events(messages, deletions).items():
+            if event.is_deletion:
+                events.pop(MESSAGE_REF_PREFIX + event.message_id, None)
+            elif DELETION_REF_PREFIX + event.message_id in events:
+                continue  # the index still shows a message we know is deleted
+            events[ref] = event
+        horizon = started - self.span_ms
+        with self._state_lock:
+            self.events = {ref: e for ref, e in events.items() if e.at_ms > horizon}
+            self.covered_from_ms = horizon if restart else max(covered_from, horizon)
+            self.watermark_ms = started
+
+    def updates(self, *, watermark_ms: int, seen: frozenset[str]) -> Updates | None:
+        """What a client with this cursor is owed, from memory; None if the feed can't tell
+        (its memory doesn't reach back to the client's window)."""
+        self.last_used = time.monotonic()
+        self.refresh_if_stale()
+        with self._state_lock:
+            after = watermark_ms - self.overlap_ms
+            if self.watermark_ms is None or self.covered_from_ms is None or after < self.covered_from_ms:
+                return None
+            return Updates(events=_owed(self.events, after_ms=after, seen=seen), watermark_ms=self.watermark_ms)
+
+
+def direct_updates(*, room_id: str, watermark_ms: int, seen: frozenset[str], source: Source | None = None,
+                   clock: Callable[[], int] | None = None) -> Updates:
+    """For a client behind the feed's memory (a long disconnect): its own two Queries."""
+    clock = clock or now_ms
+    source = source or query_events
+    started = clock()
+    if started - watermark_ms > settings.CHAT_LIVE_RESUME_MAX_SECONDS * 1000:
+        return Updates(events=[], watermark_ms=started, reload=True)
+    after = watermark_ms - int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)
+    messages, deletions = source(room_id, after, limit=DIRECT_QUERY_LIMIT + 1)
+    if len(messages) > DIRECT_QUERY_LIMIT or len(deletions) > DIRECT_QUERY_LIMIT:
+        return Updates(events=[], watermark_ms=started, reload=True)
+    return Updates(events=_owed(_events(messages, deletions), after_ms=after, seen=seen), watermark_ms=started)
+
+
+# --- the per-process registry ------------------------------------------------------------------
+
+_feeds: dict[str, RoomFeed] = {}
+_feeds_lock = threading.Lock()
+FEED_IDLE_SECONDS = 300  # a feed nobody polled for this long is dropped (memory), rebuilt on demand
+
+
+@caches.register
+def clear_feeds() -> None:
+    with _feeds_lock:
+        _feeds.clear()
+
+
+def feed_for(room_id: str) -> RoomFeed:
+    now = time.monotonic()
+    with _feeds_lock:
+        feed = _feeds.get(room_id)
+        if feed is None:
+            for stale in [r for r, f in _feeds.items() if now - f.last_used > FEED_IDLE_SECONDS]:
+                del _feeds[stale]
+            feed = _feeds[room_id] = RoomFeed(room_id)
+        return feed
+
+
+def updates(*, room_id: str, watermark_ms: int, seen: frozenset[str]) -> Updates:
+    """Answer one poll: from this process's feed for the room, else with a direct query."""
+    answer = feed_for(room_id).updates(watermark_ms=watermark_ms, seen=seen)
+    if answer is None:
+        answer = direct_updates(room_id=room_id, watermark_ms=watermark_ms, seen=seen)
+    return answer

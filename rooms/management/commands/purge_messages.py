@@ -1,0 +1,49 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from rooms import services
+from rooms.management.commands._common import existing_room
+from rooms.management.progress import ProgressBar
+from rooms.timestamps import iso_from_ms, ms_from_iso
+
+
+def _timestamp(value: str) -> str:
+    """Accept 2023-04-01, 2023-04-01T14:00 or a full 2023-04-01T14:00:00.000Z; return the stored form."""
+    from datetime import datetime, timezone
+
+    try:
+        return iso_from_ms(ms_from_iso(value))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--before {value!r} is not a date or time like 2023-04-01 or 2023-04-01T14:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso_from_ms(int(moment.timestamp() * 1000))
+
+
+class Command(BaseCommand):
+    help = "Delete a room's messages created before a time (UTC). A dry run unless --yes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--room", required=True, help="room id")
+        parser.add_argument("--before", required=True, help="e.g. 2023-04-01 or 2023-04-01T14:00Z (UTC)")
+        parser.add_argument("--yes", "--confirm", action="store_true", dest="yes", help="really delete")
+
+    def handle(self, *args, room, before, yes, **options):
+        room = existing_room(room)
+        before = _timestamp(before)
+        keys = list(services.room_message_keys(room_id=room.room_id, before=before))
+        if not yes:
+            self.stdout.write(f"dry run: would delete {len(keys)} messages in {room.room_id} created before {before}; "
+                              f"add --yes to do it")
+            return
+        bar = ProgressBar(f"purging {room.room_id}", len(keys), stream=self.stderr)
+        try:
+            deleted = services.batch_delete_keys(keys, progress=bar)
+        except services.UnprocessedItemsRemain as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bar.finish()
+        self.stdout.write(f"deleted {deleted} messages in {room.room_id} created before {before}")

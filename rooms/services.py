@@ -1,0 +1,217 @@
+"""Writes for rooms and messages. Each function is one access pattern in docs/data-model.md;
+views, management commands and tests all come through here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from pynamodb.exceptions import DeleteError, PutError
+
+from chatsite import dynamodb, keys
+from rooms import post_guard, selectors, validators
+from rooms.models import ChatMessage, MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord
+from rooms.timestamps import iso_from_ms, now_ms
+
+
+class RoomExists(Exception):
+    def __init__(self, room: Room):
+        super().__init__(room.room_id)
+        self.room = room
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class MessageNotFound(LookupError):
+    pass
+
+
+def _conditional_failure(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# --- rooms ----------------------------------------------------------------------------------
+
+
+def room_create(*, name: str, description: str = "", created_by: str) -> Room:
+    """Create a room: conditional PutItem `Room:<id>` / `meta` (the id is unique), then its
+    directory entry `Rooms` / `Room:<id>`. Raises ValidationError or RoomExists."""
+    name, room_id = validators.clean_room_name(name)
+    description = validators.clean_room_description(description)
+    record = RoomRecord(keys.room_pk(room_id), keys.META, name=name, description=description,
+                        CreatedBy=created_by, created_at=iso_from_ms(now_ms()))
+    try:
+        record.save(condition=RoomRecord.PK.does_not_exist())
+    except PutError as exc:
+        if not _conditional_failure(exc):
+            raise
+        existing = selectors.room_get(room_id=room_id)
+        _put_directory_entry(existing)  # repairs a creation that died between its two writes
+        raise RoomExists(existing) from None
+    room = Room.from_record(record)
+    _put_directory_entry(room)
+    return room
+
+
+def _put_directory_entry(room: Room) -> None:
+    RoomDirectoryEntry(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room.room_id), name=room.name,
+                       description=room.description, CreatedBy=room.created_by,
+                       created_at=room.created_at).save()
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostResult:
+    message: ChatMessage
+    duplicate: bool  # True: this key was posted before; ``message`` is the one already stored
+
+
+def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> PostResult:
+    """Post a message: one UpdateItem on the author's post guard (rate limit + idempotency), then a
+    conditional PutItem `User:<author>` / `<CreatedAt>#<message id>`.
+
+    Raises ValidationError (bad text or key) or RateLimited. A repeated ``idempotency_key`` never
+    makes a second message: it returns the stored one, or finishes the first attempt's put under
+    the same key if that attempt died before putting.
+    """
+    comment = validators.clean_comment(comment)
+    if not validators.is_token(idempotency_key):
+        raise ValidationError("This form is out of date. Your text is kept: send it again.", code="key")
+    now = now_ms()
+    created_at = iso_from_ms(now)
+    claim = post_guard.claim(user_id=author.id, idempotency_key=idempotency_key,
+                             planned_sk=keys.message_sk(created_at, validators.new_token()), now_ms=now)
+    if claim.limited:
+        raise RateLimited(claim.retry_after)
+    # For a duplicate the SK is the first attempt's (the identity that makes this exactly-once),
+    # while CreatedAt is now: if that attempt never stored its message, live feeds must still see
+    # this one as new.
+    record = MessageRecord(keys.user_pk(author.id), claim.planned_sk, RoomID=room.room_id, CreatedAt=created_at,
+                           Comment=comment, AuthorName=author.display_name or author.username)
+    try:
+        record.save(condition=MessageRecord.PK.does_not_exist())
+    except PutError as exc:
+        if not _conditional_failure(exc):
+            raise
+        existing = selectors.message_get(author_id=author.id, sk=claim.planned_sk)
+        if existing is None:  # deleted meanwhile: nothing to show, nothing to redo
+            raise MessageNotFound(claim.planned_sk) from None
+        return PostResult(message=existing, duplicate=True)
+    return PostResult(message=ChatMessage.from_record(record), duplicate=claim.duplicate)
+
+
+def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
+    """Delete a message (its author or staff): conditional DeleteItem (it exists and is in this
+    room), then a tombstone `Room:<id>` / `deleted#<DeletedAt>#<message id>` for live feeds."""
+    if not (actor.is_staff or actor.id == author_id):
+        raise PermissionDenied("Only the author or staff can delete a message.")
+    created_at, message_id = keys.message_sk_parts(sk)
+    if not validators.is_token(message_id):
+        raise MessageNotFound(sk)
+    record = MessageRecord(keys.user_pk(author_id), sk)
+    try:
+        record.delete(condition=MessageRecord.PK.exists() & (MessageRecord.RoomID == room_id))
+    except DeleteError as exc:
+        if not _conditional_failure(exc):
+            raise
+        raise MessageNotFound(sk) from None
+    write_tombstone(room_id=room_id, message_id=message_id)
+
+
+def write_tombstone(*, room_id: str, message_id: str) -> None:
+    now = now_ms()
+    TombstoneRecord(keys.room_pk(room_id), keys.tombstone_sk(iso_from_ms(now), message_id), message_id=message_id,
+                    expires_at=now // 1000 + settings.CHAT_TOMBSTONE_TTL_SECONDS).save()
+
+
+# --- bulk operations (management commands) ----------------------------------------------------
+
+Progress = Callable[[int], None]
+
+
+def batch_delete_keys(item_keys: Iterable[tuple[str, str]], *, progress: Progress = lambda n: None,
+                      max_attempts: int = 8, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Delete chat-table items by (PK, SK) with BatchWriteItem, 25 at a time, retrying
+    UnprocessedItems with exponential backoff. Returns how many were deleted."""
+    batch: list[tuple[str, str]] = []
+    deleted = 0
+    for item_key in item_keys:
+        batch.append(item_key)
+        if len(batch) == 25:
+            deleted += _write_batch([_delete_request(k) for k in batch], progress, max_attempts, sleep)
+            batch = []
+    if batch:
+        deleted += _write_batch([_delete_request(k) for k in batch], progress, max_attempts, sleep)
+    return deleted
+
+
+def _delete_request(item_key: tuple[str, str]) -> dict:
+    return {"DeleteRequest": {"Key": {"PK": {"S": item_key[0]}, "SK": {"S": item_key[1]}}}}
+
+
+def batch_put_items(items: Iterable[dict], *, progress: Progress = lambda n: None, max_attempts: int = 8,
+                    sleep: Callable[[float], None] = time.sleep) -> int:
+    """Put raw chat-table items (DynamoDB JSON) with BatchWriteItem; same retry rules."""
+    batch: list[dict] = []
+    written = 0
+    for item in items:
+        batch.append({"PutRequest": {"Item": item}})
+        if len(batch) == 25:
+            written += _write_batch(batch, progress, max_attempts, sleep)
+            batch = []
+    if batch:
+        written += _write_batch(batch, progress, max_attempts, sleep)
+    return written
+
+
+class UnprocessedItemsRemain(Exception):
+    pass
+
+
+def _write_batch(requests: list[dict], progress: Progress, max_attempts: int, sleep) -> int:
+    table = dynamodb.table_name(dynamodb.CHAT)
+    pending = requests
+    total = len(requests)
+    for attempt in range(max_attempts):
+        response = dynamodb.client().batch_write_item(RequestItems={table: pending})
+        unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+        progress(len(pending) - len(unprocessed))
+        if not unprocessed:
+            return total
+        pending = unprocessed
+        sleep(min(2.0, 0.05 * 2 ** attempt))
+    raise UnprocessedItemsRemain(
+        f"{len(pending)} items still unprocessed after {max_attempts} attempts (DynamoDB is throttling); "
+        f"run the command again: it picks up where it stopped")
+
+
+def room_message_keys(*, room_id: str, before: str | None = None) -> Iterable[tuple[str, str]]:
+    """Keys of a room's messages from the `room_messages` index (optionally CreatedAt < before)."""
+    condition = MessageRecord.CreatedAt < before if before else None
+    for record in MessageRecord.room_index.query(room_id, condition, attributes_to_get=["PK", "SK"]):
+        yield record.PK, record.SK
+
+
+def room_partition_keys(*, room_id: str) -> Iterable[tuple[str, str]]:
+    """Every item in `Room:<id>`: its meta record and its deletion tombstones."""
+    for record in TombstoneRecord.query(keys.room_pk(room_id), attributes_to_get=["PK", "SK"]):
+        yield record.PK, record.SK
+
+
+def room_delete(*, room_id: str, progress: Progress = lambda n: None) -> int:
+    """Delete a room and all its messages: messages (found through the index) in batches, then the
+    room's own partition and its directory entry. Returns the number of messages deleted."""
+    deleted = batch_delete_keys(room_message_keys(room_id=room_id), progress=progress)
+    batch_delete_keys([*room_partition_keys(room_id=room_id),
+                       (keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room_id))])
+    selectors.forget_room(room_id)
+    return deleted

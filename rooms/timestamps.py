@@ -1,0 +1,33 @@
+"""Message times: ISO 8601 UTC with milliseconds ("2023-04-01T14:00:00.001Z"), and epoch ms.
+
+The ISO form is what DynamoDB stores (it sorts as text); epoch milliseconds are what live-update
+cursors compare. ``now_ms`` is the one clock rooms code reads, so tests can move it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iso_from_ms(epoch_ms: int) -> str:
+    moment = _EPOCH + timedelta(milliseconds=epoch_ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def ms_from_iso(value: str) -> int:
+    """Inverse of iso_from_ms. Raises ValueError for anything else."""
+    if not value.endswith("Z"):
+        raise ValueError(f"not a UTC timestamp: {value!r}")
+    moment = datetime.strptime(value[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def datetime_from_iso(value: str) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms_from_iso(value))

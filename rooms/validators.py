@@ -1,0 +1,93 @@
+"""What a room name, a room id and a message may contain. Every check has a message a person
+can act on; none of them change the text a person typed except line endings."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+ROOM_ID_MAX_LENGTH = 48
+ROOM_NAME_MAX_LENGTH = 80
+ROOM_DESCRIPTION_MAX_LENGTH = 300
+ROOM_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RESERVED_NAME_CHARACTERS = "#:/\\"  # key separators and path characters: never part of a room's name
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # message ids and idempotency keys (url-safe, no '#')
+_ALLOWED_CONTROL = {"\n", "\t"}
+
+
+def room_id_from_name(name: str) -> str:
+    """The room id: NFKC, case-folded, reduced to [a-z0-9-], so "Art", "ART" and "art!" collide."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    ascii_only = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
+    return slug[:ROOM_ID_MAX_LENGTH].rstrip("-")
+
+
+def is_room_id(value: str) -> bool:
+    return len(value) <= ROOM_ID_MAX_LENGTH and bool(ROOM_ID_RE.match(value))
+
+
+def _control_characters(text: str) -> list[str]:
+    return [c for c in text if unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROL]
+
+
+def clean_room_name(name: str) -> tuple[str, str]:
+    """Return (display name, room id) or raise ValidationError."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("Give the room a name.", code="required")
+    if len(name) > ROOM_NAME_MAX_LENGTH:
+        raise ValidationError(f"Keep the name to {ROOM_NAME_MAX_LENGTH} characters (it has {len(name)}).",
+                              code="max_length")
+    if _control_characters(name) or "\n" in name or "\t" in name:
+        raise ValidationError("The name contains control characters; use plain text.", code="control")
+    reserved = sorted({c for c in name if c in RESERVED_NAME_CHARACTERS})
+    if reserved:
+        raise ValidationError(f"The name can't contain {' '.join(reserved)}.", code="reserved")
+    room_id = room_id_from_name(name)
+    if len(room_id) < 2:
+        raise ValidationError("The name needs at least two letters (a–z) or digits: they make the room's address.",
+                              code="slug")
+    return name, room_id
+
+
+def clean_room_description(description: str) -> str:
+    description = description.strip()
+    if len(description) > ROOM_DESCRIPTION_MAX_LENGTH:
+        raise ValidationError(f"Keep the description to {ROOM_DESCRIPTION_MAX_LENGTH} characters.", code="max_length")
+    if _control_characters(description):
+        raise ValidationError("The description contains control characters; use plain text.", code="control")
+    return description
+
+
+def clean_comment(text: str) -> str:
+    """A message as stored: line endings normalised to \\n, surrounding whitespace trimmed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ValidationError("Write something before sending.", code="required")
+    text = text.strip()
+    limit = settings.CHAT_MESSAGE_MAX_LENGTH
+    if len(text) > limit:
+        raise ValidationError(
+            f"Messages can be at most {limit:,} characters; this one has {len(text):,}. "
+            f"Shorten it or split it into two.", code="max_length")
+    bad = _control_characters(text)
+    if bad:
+        names = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
+        raise ValidationError(f"The message contains control characters ({names}). Remove them and send again.",
+                              code="control")
+    return text
+
+
+def is_token(value: str) -> bool:
+    return bool(TOKEN_RE.match(value))
+
+
+def new_token() -> str:
+    """A random url-safe token (20 characters, 120 bits): message ids and idempotency keys."""
+    return secrets.token_urlsafe(15)
