@@ -122,8 +122,11 @@ class RoomFeed:
         with self._refresh_lock:
             if time.monotonic() - self.refreshed_at < settings.CHAT_LIVE_REFRESH_SECONDS:
                 return  # another thread refreshed while we waited: use its result
-            self.refreshed_at = time.monotonic()  # a failing refresh is not retried by every poller
-            self._refresh()
+            started = time.monotonic()
+            try:
+                self._refresh()
+            finally:  # a failed refresh too: it is not retried by every waiting poller
+                self.refreshed_at = started
 
     def _refresh(self) -> None:
         started = self.clock()
@@ -137,8 +140,6 @@ class RoomFeed:
         for ref, event in _events(messages, deletions).items():
             if event.is_deletion:
                 events.pop(MESSAGE_REF_PREFIX + event.message_id, None)
-            elif DELETION_REF_PREFIX + event.message_id in events:
-                continue  # the index still shows a message we know is deleted
             events[ref] = event
         horizon = started - self.span_ms
         with self._state_lock:

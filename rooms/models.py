@@ -11,6 +11,7 @@ Only Message carries RoomID + CreatedAt, so only messages enter the `room_messag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -122,7 +123,7 @@ class ChatMessage:
     author_name: str
     comment: str
 
-    @property
+    @cached_property
     def created_ms(self) -> int:
         return ms_from_iso(self.created_at)
 
@@ -148,7 +149,7 @@ class Deletion:
     message_id: str
     deleted_at: str
 
-    @property
+    @cached_property
     def deleted_ms(self) -> int:
         return ms_from_iso(self.deleted_at)
 

@@ -23,9 +23,9 @@ def iso_from_ms(epoch_ms: int) -> str:
 
 def ms_from_iso(value: str) -> int:
     """Inverse of iso_from_ms. Raises ValueError for anything else."""
-    if not value.endswith("Z"):
-        raise ValueError(f"not a UTC timestamp: {value!r}")
-    moment = datetime.strptime(value[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    if len(value) != 24 or not value.endswith("Z") or value[10] != "T" or value[19] != ".":
+        raise ValueError(f"not a UTC timestamp like 2023-04-01T14:00:00.001Z: {value!r}")
+    moment = datetime.fromisoformat(value)
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 

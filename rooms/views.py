@@ -5,12 +5,11 @@ One template serves both cases: a full page for a plain request, a fragment for 
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages as flash
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
 from django.urls import reverse
@@ -40,7 +39,9 @@ def _room_or_404(room_id: str) -> Room:
 
 
 def _login_redirect(request, next_url: str) -> HttpResponse:
-    url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url})}"
+    query = QueryDict(mutable=True)
+    query[REDIRECT_FIELD_NAME] = next_url
+    url = f"{resolve_url(settings.LOGIN_URL)}?{query.urlencode(safe='/')}"
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
