@@ -8,7 +8,7 @@ DYNALITE_PORT ?= 8001
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-bench.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -35,9 +35,11 @@ dynalite: node_modules/.installed
 	mkdir -p var/dynalite
 	node_modules/.bin/dynalite --host 127.0.0.1 --port $(DYNALITE_PORT) --path var/dynalite
 
-## The load benchmark (see docs/benchmarks.md); bench-smoke is the 10-second CI version.
+## The load benchmark: writes docs/benchmarks.md and .png (about 10 minutes on 2 cores).
+## BIG_ROOM sets the big room's size; bench-smoke is the ~10-second CI version (temp dir output).
+BIG_ROOM ?= 1000000
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench --big-room $(BIG_ROOM)
 
 bench-smoke: setup
 	$(PY) -m bench --smoke

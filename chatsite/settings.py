@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+MIDDLEWARE[:0] = ["chatsite.bench_middleware.BenchMiddleware"] if os.environ.get("CHATSITE_BENCH") == "1" else []
 
 ROOT_URLCONF = "chatsite.urls"
 WSGI_APPLICATION = "chatsite.wsgi.application"

@@ -1,3 +1,5 @@
+import os
+
 from django.urls import include, path
 
 from chatsite import views
@@ -7,6 +9,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
+if os.environ.get("CHATSITE_BENCH") == "1":  # the benchmark's floor view; never in production
+    urlpatterns.append(path("bench/", include("bench.urls")))
 
 handler400 = "chatsite.errors.bad_request"
 handler403 = "chatsite.errors.permission_denied"

@@ -1,0 +1,33 @@
+"""What the benchmark's data looks like, shared by the seeding (bench/seed.py) and the floor view
+(bench/floor.py), so the floor renders the same kind of page the room page does."""
+
+from __future__ import annotations
+
+PASSWORD = "bench-password-not-secret-1"  # bench users only, in a throwaway dynalite
+USER_AGENT = "chatsite-bench/1 (locust)"  # the same for sign-in and load, so sessions see one device
+
+SMALL_ROOM = "Bench small"  # 100 messages
+BIG_ROOM = "Bench big"  # --big-room messages, written with BatchWriteItem
+POST_ROOM = "Bench post"  # the post phase writes here, so the small room stays at 100
+LIVE_ROOM = "Bench live"  # live ticks and watchers
+FILLER_ROOMS = 16  # more rooms, so the room list is a realistic page
+
+_WORDS = ("the deploy went fine but the cache warmed slowly so we retried twice and checked the "
+          "graphs https://example.com/dashboards/42 before lunch; anyone up for a review?").split()
+
+
+def username(i: int) -> str:
+    return f"bench{i:03d}"
+
+
+def display_name(i: int) -> str:
+    return f"Bench User {i}"
+
+
+def comment_text(i: int) -> str:
+    """Chat-like text of 40 to 150 characters; every 7th message carries a URL (linkified)."""
+    n = 8 + (i * 7) % 18
+    words = [_WORDS[(i + k * 3) % len(_WORDS)] for k in range(n)]
+    if i % 7:
+        words = [w for w in words if not w.startswith("http")]
+    return " ".join(words)[:150]

@@ -1,0 +1,471 @@
+"""The load generator: a second process on loopback that drives locust (headless, used as a
+library) through the plan's phases one after another, measuring only inside each phase's window.
+
+    python -m bench.load PLAN.json RESULTS.json     (bench/run.py writes the plan and runs this)
+
+Every virtual user behaves like a browser tab: it holds a signed-in session's cookies, reads the
+CSRF token and the composer's idempotency key from the page it loaded, posts as HTMX does, and
+polls live updates with the cursor static/js/chat.js keeps (watermark + the refs it holds).
+Nothing here imports Django: this process only speaks HTTP to gunicorn.
+"""
+
+from __future__ import annotations
+
+import locust  # noqa: F401  (first: locust monkey-patches the standard library for gevent)
+
+import itertools
+import json
+import re
+import secrets
+import sys
+import time
+from collections import Counter, defaultdict
+from http.cookiejar import Cookie
+from urllib.parse import urlencode
+
+import gevent
+import psutil
+from locust import FastHttpUser, constant, constant_pacing
+from locust.env import Environment
+from locust.event import Events
+
+CALLS_HEADER = "X-DynamoDB-Calls"  # chatsite/bench_middleware.py
+PROCESS_HEADER = "X-Bench-Process"
+MAX_SEEN = 120  # static/js/chat.js: MAX_SEEN
+
+_CSRF_RE = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')
+_INPUT_RE = re.compile(r"<input\b[^>]*>")
+_VALUE_RE = re.compile(r'\bvalue="([^"]*)"')
+_LIVE_RE = re.compile(r'<div id="live"[^>]*>')
+_ATTR_RE = re.compile(r'\b(data-[a-z-]+|hx-get)="([^"]*)"')
+_MESSAGE_RE = re.compile(r'<li class="message" id="(m-[^"]+)" data-at="(\d+)"')
+_DELETION_RE = re.compile(r'<li class="deletion" data-deleted="([^"]+)" data-at="(\d+)"')
+_NEXT_KEY_RE = re.compile(r'data-next-key="([^"]*)"')
+_MARKER_RE = re.compile(r"bench-live-\d+-[0-9a-f]{8}")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100) of unsorted values; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+def parse_counts(header: str | None) -> Counter:
+    counts: Counter = Counter()
+    if not header or header == "none":
+        return counts
+    for part in header.split(","):
+        op, _, n = part.partition("=")
+        if n.isdigit():
+            counts[op] += int(n)
+    return counts
+
+
+# --- what one phase records -------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.recording = False
+        self.latencies: dict[str, list[float]] = defaultdict(list)  # request name -> ms
+        self.statuses: dict[str, Counter] = defaultdict(Counter)
+        self.failures: Counter = Counter()
+        self.calls: dict[str, Counter] = defaultdict(Counter)  # request name -> op -> total calls
+        self.calls_max: dict[str, int] = defaultdict(int)
+        self.process_first: dict[str, tuple[float, Counter]] = {}
+        self.process_last: dict[str, tuple[float, Counter]] = {}
+        self.window: tuple[float, float] | None = None
+
+    def begin(self) -> None:
+        self.window = (time.monotonic(), 0.0)
+        self.recording = True
+
+    def end(self) -> None:
+        self.recording = False
+        self.window = (self.window[0], time.monotonic())
+
+    def on_request(self, request_type, name, response_time, response_length, response=None, exception=None,
+                   **kwargs) -> None:
+        if not self.recording:
+            return
+        self.latencies[name].append(response_time)
+        status = getattr(response, "status_code", 0) or 0
+        self.statuses[name][status] += 1
+        if exception is not None:
+            self.failures[f"{name}: {str(exception)[:120]}"] += 1
+        headers = getattr(response, "headers", None) or {}
+        calls = parse_counts(headers.get(CALLS_HEADER))
+        self.calls[name].update(calls)
+        self.calls_max[name] = max(self.calls_max[name], sum(calls.values()))
+        process = headers.get(PROCESS_HEADER)
+        if process:
+            pid, _, totals = process.partition(",")
+            sample = (time.monotonic(), parse_counts(totals))
+            self.process_first.setdefault(pid, sample)
+            self.process_last[pid] = sample
+
+    def process_rates(self) -> dict[str, float]:
+        """DynamoDB calls per second by operation, all threads of all workers that answered."""
+        rates: Counter = Counter()
+        for pid, (t0, first) in self.process_first.items():
+            t1, last = self.process_last[pid]
+            if t1 - t0 < 0.5:
+                continue
+            for op in set(first) | set(last):
+                rates[op] += (last[op] - first[op]) / (t1 - t0)
+        return dict(rates)
+
+    def summary(self, name: str) -> dict:
+        values = self.latencies.get(name, [])
+        seconds = self.window[1] - self.window[0]
+        n = len(values)
+        calls = self.calls.get(name, Counter())
+        return {
+            "requests": n,
+            "seconds": seconds,
+            "rps": n / seconds if seconds else 0.0,
+            "p50_ms": percentile(values, 50),
+            "p95_ms": percentile(values, 95),
+            "p99_ms": percentile(values, 99),
+            "max_ms": max(values) if values else None,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.get(name, {}).items())},
+            "calls_per_request": {op: total / n for op, total in sorted(calls.items())} if n else {},
+            "calls_per_request_total": sum(calls.values()) / n if n else None,
+            "calls_max": self.calls_max.get(name, 0),
+        }
+
+
+# --- CPU of the processes under test ------------------------------------------------------------
+
+
+class CpuWatch:
+    def __init__(self, pids: dict[str, int]):
+        self.groups: dict[str, list[psutil.Process]] = {}
+        for group, pid in pids.items():
+            process = psutil.Process(pid)
+            members = [process] + (process.children(recursive=True) if group == "gunicorn" else [])
+            self.groups[group] = members
+        self.groups["load generator"] = [psutil.Process()]
+
+    def snapshot(self) -> dict[str, float]:
+        out = {}
+        for group, members in self.groups.items():
+            total = 0.0
+            for process in members:
+                try:
+                    times = process.cpu_times()
+                    total += times.user + times.system
+                except psutil.NoSuchProcess:
+                    pass
+            out[group] = total
+        return out
+
+
+# --- browser-like users -------------------------------------------------------------------------
+
+PLAN: dict = {}
+PHASE: dict = {}
+RECORDER: Recorder = Recorder("")
+_session_numbers = itertools.count()
+
+
+class LiveState:
+    """Shared by the poster and the watchers of one phase (one process, one clock)."""
+
+    def __init__(self):
+        self.posting = True
+        self.seq = itertools.count()
+        self.posted_at: dict[str, float] = {}  # marker -> monotonic time of the post's 2xx
+        self.in_window: set[str] = set()
+        self.sightings: list[tuple[str, float]] = []  # (marker, monotonic time a watcher got it)
+        self.duplicates = 0
+        self.watchers = 0
+
+
+LIVE = LiveState()
+
+
+def _cookie(name: str, value: str, domain: str) -> Cookie:
+    return Cookie(0, name, value, None, False, domain, False, False, "/", True, False, None, True, None, None, {})
+
+
+class BrowserTab(FastHttpUser):
+    abstract = True
+    network_timeout = 15.0
+    connection_timeout = 5.0
+    signed_in = True
+
+    def on_start(self) -> None:
+        self.csrf = ""
+        self.next_key = ""
+        self.cursor: LiveCursor | None = None
+        if self.signed_in:
+            sessions = PLAN["sessions"]
+            cookies = sessions[next(_session_numbers) % len(sessions)]
+            for name, value in cookies.items():
+                self.client.cookiejar.set_cookie(_cookie(name, value, PLAN["cookie_domain"]))
+
+    def headers(self, **extra) -> dict:
+        return {"User-Agent": PLAN["user_agent"], **extra}
+
+    def open_room(self, name: str = "open room (setup)") -> None:
+        """Load the room page like a browser: the CSRF token, the composer key, the live cursor."""
+        response = self.client.get(PHASE["room_path"], name=name, headers=self.headers())
+        page = response.text or ""
+        found = _CSRF_RE.search(page)
+        self.csrf = found.group(1) if found else ""
+        for tag in _INPUT_RE.findall(page):
+            if 'name="idempotency_key"' in tag:
+                value = _VALUE_RE.search(tag)
+                self.next_key = value.group(1) if value else ""
+        self.cursor = LiveCursor.from_page(page)
+
+    def post(self, comment: str, name: str) -> bool:
+        key = self.next_key or secrets.token_urlsafe(15)
+        response = self.client.post(
+            PHASE["post_path"], name=name,
+            data={"csrfmiddlewaretoken": self.csrf, "idempotency_key": key, "comment": comment},
+            headers=self.headers(**{"HX-Request": "true", "HX-Current-URL": PLAN["host"] + PHASE["room_path"],
+                                    "X-CSRFToken": self.csrf}))
+        found = _NEXT_KEY_RE.search(response.text or "")
+        self.next_key = found.group(1) if found else ""
+        return 200 <= (response.status_code or 0) < 300
+
+    def poll(self, name: str = "live tick") -> str:
+        """One live-update poll as chat.js makes it; returns the new HTML ('' for 204)."""
+        if self.cursor is None:
+            self.open_room()
+            if self.cursor is None:
+                raise RuntimeError(f"no live-update element on {PHASE['room_path']}: has room.html changed?")
+        response = self.client.get(f"{PHASE['updates_path']}?{self.cursor.query()}", name=name,
+                                   headers=self.headers(**{"HX-Request": "true",
+                                                           "HX-Current-URL": PLAN["host"] + PHASE["room_path"]}))
+        if response.headers.get("HX-Refresh") == "true":
+            self.cursor = None  # chat.js reloads the page; the next poll starts from a fresh one
+            return ""
+        text = (response.text or "") if response.status_code == 200 else ""
+        self.cursor.advance(response.headers.get("Chat-Watermark"), text)
+        return text
+
+
+class LiveCursor:
+    """The live-update cursor static/js/chat.js keeps: a watermark W (the server time of the answer
+    that last reached us) and the refs of events it holds at times > W − overlap."""
+
+    def __init__(self, watermark: int, overlap_ms: int, held: dict[str, int]):
+        self.watermark, self.overlap_ms, self.held = watermark, overlap_ms, held
+        self.duplicates = 0
+
+    @classmethod
+    def from_page(cls, page: str) -> LiveCursor | None:
+        tag = _LIVE_RE.search(page)
+        if not tag:
+            return None
+        attrs = dict(_ATTR_RE.findall(tag.group()))
+        held = {ref: int(at) for ref, at in _MESSAGE_RE.findall(page)}
+        return cls(int(attrs.get("data-watermark", "0")), int(attrs.get("data-overlap-ms", "10000")), held)
+
+    def query(self) -> str:
+        """chat.js's seenRefs(): newest messages first, then deletions, at most MAX_SEEN refs."""
+        floor = self.watermark - self.overlap_ms
+        newest_first = sorted(((at, ref) for ref, at in self.held.items() if at > floor), reverse=True)
+        messages = [ref for _, ref in newest_first if ref.startswith("m-")]
+        deletions = [ref for _, ref in newest_first if ref.startswith("d-")]
+        seen = (messages + deletions)[:MAX_SEEN]
+        return urlencode({"w": self.watermark, "seen": ",".join(seen)})
+
+    def advance(self, watermark: str | None, html: str) -> None:
+        for ref, at in _MESSAGE_RE.findall(html):
+            if ref in self.held:
+                self.duplicates += 1
+            self.held[ref] = int(at)
+        for message_id, at in _DELETION_RE.findall(html):
+            self.held.pop(f"m-{message_id}", None)
+            self.held[f"d-{message_id}"] = int(at)
+        if watermark and watermark.isdigit() and int(watermark):
+            self.watermark = int(watermark)
+        floor = self.watermark - self.overlap_ms
+        self.held = {ref: at for ref, at in self.held.items() if at > floor}
+
+
+class PageReader(BrowserTab):
+    abstract = True
+    wait_time = constant(0)
+
+    @locust.task
+    def read(self) -> None:
+        self.client.get(PHASE["path"], name=PHASE["endpoint"], headers=self.headers())
+
+
+class Poster(BrowserTab):
+    """Closed loop: post, read the next idempotency key from the answer, post again."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.open_room()
+        self.n = 0
+
+    @locust.task
+    def send(self) -> None:
+        self.n += 1
+        self.post(f"bench post {self.n} {secrets.token_hex(4)}", name=PHASE["endpoint"])
+
+
+class Ticker(BrowserTab):
+    """Closed loop of live-update polls, each with the cursor from the previous answer."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.open_room()
+
+    @locust.task
+    def tick(self) -> None:
+        self.poll(name=PHASE["endpoint"])
+
+
+class LivePoster(BrowserTab):
+    """Posts a marked message every ``post_interval`` s while the phase lasts."""
+
+    abstract = True
+    fixed_count = 1
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.open_room()
+
+    @locust.task
+    def send(self) -> None:
+        if not LIVE.posting:
+            gevent.sleep(0.1)
+            return
+        marker = f"bench-live-{next(LIVE.seq)}-{secrets.token_hex(4)}"
+        if self.post(f"{marker} says hello", name="post (live poster)"):
+            now = time.monotonic()
+            LIVE.posted_at[marker] = now
+            if RECORDER.recording:
+                LIVE.in_window.add(marker)
+
+
+class Watcher(BrowserTab):
+    """An open room tab: polls every CHAT_LIVE_POLL_SECONDS like htmx's `every Ns` trigger."""
+
+    abstract = True
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.open_room()
+        self.seen_markers: set[str] = set()
+        LIVE.watchers += 1
+
+    @locust.task
+    def watch(self) -> None:
+        html = self.poll(name=PHASE["endpoint"])
+        now = time.monotonic()
+        for marker in _MARKER_RE.findall(html):
+            if marker in self.seen_markers:
+                LIVE.duplicates += 1
+                continue
+            self.seen_markers.add(marker)
+            LIVE.sightings.append((marker, now))
+
+
+def _user_classes(phase: dict) -> list[type]:
+    kind = phase["kind"]
+    attrs = {"signed_in": phase.get("signed_in", True)}
+    if kind == "page":
+        return [type("PageReaderUser", (PageReader,), {**attrs, "weight": 1})]
+    if kind == "post":
+        return [type("PosterUser", (Poster,), {**attrs})]
+    if kind == "tick":
+        classes = [type("TickerUser", (Ticker,), {**attrs})]
+        if phase.get("post_interval"):
+            classes.append(type("LivePosterUser", (LivePoster,),
+                                {**attrs, "wait_time": constant_pacing(phase["post_interval"])}))
+        return classes
+    if kind == "watch":
+        return [type("WatcherUser", (Watcher,), {**attrs, "wait_time": constant_pacing(phase["poll_seconds"])}),
+                type("LivePosterUser", (LivePoster,),
+                     {**attrs, "wait_time": constant_pacing(phase["post_interval"])})]
+    raise ValueError(f"unknown phase kind {kind!r}")
+
+
+def _live_summary(phase: dict) -> dict:
+    posted = {m: LIVE.posted_at[m] for m in LIVE.in_window}
+    delivered = [(m, t) for m, t in LIVE.sightings if m in posted]
+    delays = [max(0.0, t - posted[m]) * 1000 for m, t in delivered]
+    expected = len(posted) * LIVE.watchers
+    return {
+        "watchers": LIVE.watchers,
+        "posts": len(posted),
+        "deliveries": len(delivered),
+        "expected_deliveries": expected,
+        "missing": expected - len(delivered),
+        "duplicates": LIVE.duplicates,
+        "delivery_p50_ms": percentile(delays, 50),
+        "delivery_p95_ms": percentile(delays, 95),
+        "delivery_max_ms": max(delays) if delays else None,
+    }
+
+
+def run_phase(phase: dict, cpu: CpuWatch) -> dict:
+    global PHASE, RECORDER, LIVE
+    PHASE, RECORDER, LIVE = phase, Recorder(phase["endpoint"]), LiveState()
+    classes = _user_classes(phase)
+    env = Environment(user_classes=classes, host=PLAN["host"], events=Events())
+    env.events.request.add_listener(RECORDER.on_request)
+    runner = env.create_local_runner()
+    users = phase["users"] + (1 if phase["kind"] == "watch" or phase.get("post_interval") else 0)
+    runner.start(users, spawn_rate=phase.get("spawn_rate", users))
+    gevent.sleep(phase["warmup"])
+    before = cpu.snapshot()
+    RECORDER.begin()
+    gevent.sleep(phase["duration"])
+    RECORDER.end()
+    after = cpu.snapshot()
+    if phase["kind"] == "watch":
+        LIVE.posting = False
+        gevent.sleep(phase.get("tail", 3.0))  # let the last posts reach every watcher
+    runner.quit()
+    result = {"phase": phase, **RECORDER.summary(phase["endpoint"])}
+    n = result["requests"] + sum(len(v) for k, v in RECORDER.latencies.items() if k != phase["endpoint"])
+    result["cpu_seconds"] = {g: after[g] - before[g] for g in after}
+    result["cpu_ms_per_request"] = {g: 1000 * s / n for g, s in result["cpu_seconds"].items()} if n else {}
+    result["process_call_rates"] = RECORDER.process_rates()
+    result["other_requests"] = {k: RECORDER.summary(k) for k in RECORDER.latencies if k != phase["endpoint"]}
+    result["failures"] = dict(RECORDER.failures.most_common(5))
+    result["load_generator_cpu_warning"] = bool(getattr(runner, "cpu_warning_emitted", False))
+    if phase["kind"] == "watch":
+        result["live"] = _live_summary(phase)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    plan_path, results_path = argv
+    with open(plan_path) as f:
+        PLAN.update(json.load(f))
+    cpu = CpuWatch(PLAN["pids"])
+    results = []
+    for phase in PLAN["phases"]:
+        started = time.monotonic()
+        result = run_phase(phase, cpu)
+        results.append(result)
+        p95 = result["p95_ms"]
+        print(f"  {phase['label']:<34} {result['rps']:8.1f} req/s  p95 {p95 if p95 is not None else '-':>6} ms  "
+              f"({time.monotonic() - started:.0f} s)", flush=True)
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

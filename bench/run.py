@@ -1,0 +1,311 @@
+"""`python -m bench`: the whole benchmark in one run. See bench/__init__.py and docs/benchmarks.md.
+
+1. dynalite (node_modules/.bin/dynalite) on a free port, data in a temp dir; the tables.
+2. Seed with the project's services; the big room with BatchWriteItem (progress bar, timed).
+3. gunicorn with the checked-in gunicorn.conf.py and production settings (DJANGO_DEBUG=0, a fresh
+   secret, DJANGO_SECURE=0 for plain http on loopback) plus CHATSITE_BENCH=1 (the call-count
+   header and the floor view).
+4. Sign every bench user in over HTTP (CSRF included); the load process reuses those sessions.
+5. `python -m bench.load` runs the phases (locust, headless) from a second process.
+6. Worker memory; then the table, docs/benchmarks.md and docs/benchmarks.png (bench/report.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import data
+
+ROOT = Path(__file__).resolve().parents[1]
+# The post phase sends far more than a person could, so the rate limit is lifted (the guard's
+# UpdateItem still runs on every post) and its window shortened: the guard item holds the keys of
+# the current and previous window, and at the production window (60 s) and this rate it would
+# grow to hundreds of keys per user, far larger and slower than anything real use makes.
+POST_RATE_LIMIT = 1_000_000
+POST_RATE_WINDOW_SECONDS = 2
+
+
+@dataclass
+class Config:
+    users: int
+    small_messages: int
+    big_messages: int
+    concurrency: int
+    warmup: float
+    duration: float
+    sweep: list[int]  # extra concurrencies for the room page: latency against load
+    sweep_warmup: float
+    sweep_duration: float
+    watchers: list[int]
+    watch_warmup: float
+    watch_duration: float
+    watch_tail: float
+    live_post_interval: float  # seconds between the live poster's messages
+    profile_requests: int
+
+
+FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=16, warmup=3, duration=20,
+              sweep=[1, 4, 32, 64], sweep_warmup=2, sweep_duration=10, watchers=[1, 50, 200], watch_warmup=6,
+              watch_duration=30, watch_tail=3, live_post_interval=0.5, profile_requests=300)
+SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=0.3, duration=0.7,
+               sweep=[], sweep_warmup=0, sweep_duration=0, watchers=[1, 10], watch_warmup=1,
+               watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true",
+                        help="about 10 s of load on tiny data; writes to a temp dir unless --out is given")
+    parser.add_argument("--big-room", type=int, metavar="N",
+                        help=f"messages in the big room (default {FULL.big_messages:,}; smoke {SMOKE.big_messages:,})")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where benchmarks.md/.png/.json go (default docs/, or a temp dir with --smoke)")
+    parser.add_argument("--duration", type=float, metavar="S", help="seconds measured per endpoint phase")
+    parser.add_argument("--concurrency", type=int, metavar="N", help="concurrent users per endpoint phase")
+    parser.add_argument("--gunicorn-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for gunicorn, to try a setting (e.g. GUNICORN_THREADS=4); "
+                             "repeatable, and recorded in the report")
+    return parser.parse_args(argv)
+
+
+def machine() -> dict:
+    import psutil
+
+    model = ""
+    try:
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "cpu": model or platform.processor(), "python": platform.python_version(),
+            "platform": platform.platform(terse=True)}
+
+
+def setup_django(endpoint_url: str) -> None:
+    os.environ["DYNAMODB_ENDPOINT_URL"] = endpoint_url
+    os.environ["CHAT_POST_RATE_LIMIT"] = str(POST_RATE_LIMIT)
+    os.environ["CHAT_POST_RATE_WINDOW_SECONDS"] = str(POST_RATE_WINDOW_SECONDS)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    import django
+
+    django.setup()
+
+
+def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
+    """A real sign-in per user (login form, CSRF token, POST): the session cookies to load with."""
+    import requests
+
+    sessions = []
+    for username in usernames:
+        with requests.Session() as http:
+            http.headers["User-Agent"] = data.USER_AGENT
+            page = http.get(f"{base_url}/accounts/login/", timeout=10)
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+            if not token:
+                raise RuntimeError("no CSRF token on the sign-in page: has templates/accounts/login.html changed?")
+            answer = http.post(f"{base_url}/accounts/login/", allow_redirects=False, timeout=10,
+                               data={"csrfmiddlewaretoken": token.group(1), "username": username,
+                                     "password": data.PASSWORD},
+                               headers={"Referer": f"{base_url}/accounts/login/"})
+            cookies = http.cookies.get_dict()
+            if answer.status_code != 302 or "sessionid" not in cookies:
+                raise RuntimeError(f"sign-in as {username} failed: HTTP {answer.status_code}")
+            sessions.append(cookies)
+    return sessions
+
+
+def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions: list[dict], pids: dict) -> dict:
+    from django.conf import settings
+    from django.urls import reverse
+
+    def room(role: str) -> str:
+        return reverse("rooms:room", args=[rooms[role]])
+
+    c = config.concurrency
+    base = {"users": c, "warmup": config.warmup, "duration": config.duration}
+    phases = [
+        {**base, "key": "room_list", "label": "room list", "kind": "page", "endpoint": "room list",
+         "path": reverse("rooms:list")},
+        {**base, "key": "room_page", "label": f"room page ({config.small_messages} msgs)", "kind": "page",
+         "endpoint": "room page", "path": room("small")},
+        {**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", "kind": "page",
+         "endpoint": "room page", "path": room("big")},
+        {**base, "key": "floor", "label": "floor (room page, no DynamoDB)", "kind": "page", "endpoint": "floor",
+         "path": "/bench/floor/", "signed_in": False},
+        {**base, "key": "post", "label": "post message", "kind": "post", "endpoint": "post message",
+         "room_path": room("post"), "post_path": reverse("rooms:post", args=[rooms["post"]])},
+        {**base, "key": "live_tick", "label": "live tick", "kind": "tick", "endpoint": "live tick",
+         "room_path": room("live"), "updates_path": reverse("rooms:updates", args=[rooms["live"]]),
+         "post_path": reverse("rooms:post", args=[rooms["live"]]), "post_interval": config.live_post_interval},
+    ]
+    for users in config.sweep:
+        phases.append({"users": users, "warmup": config.sweep_warmup, "duration": config.sweep_duration,
+                       "key": f"sweep_{users}", "label": f"room page at {users} users", "kind": "page",
+                       "endpoint": "room page", "path": room("small")})
+    for watchers in config.watchers:
+        phases.append({"users": watchers, "warmup": config.watch_warmup, "duration": config.watch_duration,
+                       "tail": config.watch_tail, "spawn_rate": max(20, watchers / 3),
+                       "key": f"watch_{watchers}", "label": f"live delivery, {watchers} watchers", "kind": "watch",
+                       "endpoint": "live tick", "room_path": room("live"),
+                       "updates_path": reverse("rooms:updates", args=[rooms["live"]]),
+                       "post_path": reverse("rooms:post", args=[rooms["live"]]),
+                       "post_interval": config.live_post_interval,
+                       "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
+    return {"host": base_url, "cookie_domain": "127.0.0.1", "user_agent": data.USER_AGENT,
+            "sessions": sessions, "pids": pids, "phases": phases}
+
+
+def prime(plan: dict, rounds: int) -> None:
+    """Warm both workers before anything is measured: imports, compiled templates, connection
+    pools, the room cache. A new connection per request, so the workers share them."""
+    import requests
+
+    paths = {p["path"] for p in plan["phases"] if "path" in p} | {p["room_path"] for p in plan["phases"]
+                                                                  if "room_path" in p}
+    cookies = plan["sessions"][0]
+    for _ in range(rounds):
+        for path in sorted(paths):
+            response = requests.get(plan["host"] + path, timeout=10, headers={"User-Agent": data.USER_AGENT},
+                                    cookies=None if path.startswith("/bench/") else cookies)
+            response.raise_for_status()
+
+
+def worker_memory(master_pid: int) -> list[dict]:
+    import psutil
+
+    workers = []
+    for process in psutil.Process(master_pid).children():
+        try:
+            info = process.memory_full_info()
+            times = process.cpu_times()
+            workers.append({"pid": process.pid, "rss_mb": info.rss / 2**20, "uss_mb": info.uss / 2**20,
+                            "cpu_seconds": times.user + times.system})
+        except psutil.Error:
+            pass
+    return workers
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = SMOKE if args.smoke else FULL
+    if args.big_room is not None:
+        config.big_messages = args.big_room
+    if args.duration is not None:
+        config.duration = args.duration
+    if args.concurrency is not None:
+        config.concurrency = args.concurrency
+    out_dir = args.out or (Path(tempfile.mkdtemp(prefix="chatsite-bench-out-")) if args.smoke else ROOT / "docs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = "python -m bench " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+
+    sys.path.insert(0, str(ROOT))
+    from tests.support.servers import DynaliteServer, GunicornServer, free_port
+
+    run_started = time.monotonic()
+    started_at = datetime.now(timezone.utc)
+    work = Path(tempfile.mkdtemp(prefix="chatsite-bench-"))
+    dynalite = DynaliteServer(data_dir=work / "dynalite", port=free_port())
+    gunicorn: GunicornServer | None = None
+    try:
+        print(f"dynalite on {dynalite.url} (data in {work})", flush=True)
+        dynalite.start()
+        setup_django(dynalite.url)
+        from chatsite import dynamodb
+
+        dynamodb.ensure_tables(wait_seconds=30)
+        print("seeding", flush=True)
+        from bench import seed
+
+        seeded = seed.seed(users=config.users, small_messages=config.small_messages,
+                           big_messages=config.big_messages)
+
+        gunicorn_env = {
+            "DYNAMODB_ENDPOINT_URL": dynalite.url,
+            "CHATSITE_BENCH": "1",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_SECURE": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "GUNICORN_WORKERS": str(max(2, os.cpu_count() or 1)),  # gunicorn.conf.py's own default
+            "CHAT_POST_RATE_LIMIT": str(POST_RATE_LIMIT),
+            "CHAT_POST_RATE_WINDOW_SECONDS": str(POST_RATE_WINDOW_SECONDS),
+            **dict(item.split("=", 1) for item in args.gunicorn_env),
+        }
+        gunicorn = GunicornServer(port=free_port(), env=gunicorn_env)
+        print(f"gunicorn on {gunicorn.url}", flush=True)
+        gunicorn.start()
+        sessions = sign_in(gunicorn.url, seeded.users)
+        plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
+                          pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid})
+        prime(plan, rounds=8)
+        plan_path, results_path = work / "plan.json", work / "results.json"
+        plan_path.write_text(json.dumps(plan, indent=1))
+        budget = sum(p["warmup"] + p["duration"] + p.get("tail", 0) + 5 for p in plan["phases"]) + 120
+        print(f"load: {len(plan['phases'])} phases, about {budget - 120:.0f} s", flush=True)
+        load_started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "bench.load", str(plan_path), str(results_path)],
+                       cwd=ROOT, check=True, timeout=budget)
+        load_seconds = time.monotonic() - load_started
+        phases = json.loads(results_path.read_text())
+        memory = worker_memory(gunicorn.proc.pid)
+        gunicorn.stop()  # the profile runs alone on the machine
+
+        print("profiling the room page (pyinstrument)", flush=True)
+        profile_path = work / "profile.json"
+        subprocess.run([sys.executable, "-m", "bench.profile", str(profile_path)], cwd=ROOT, check=True,
+                       timeout=300, env={
+                           **os.environ, **gunicorn_env,
+                           "BENCH_PROFILE_SESSION": "; ".join(f"{k}={v}" for k, v in sessions[0].items()),
+                           "BENCH_PROFILE_USER_AGENT": data.USER_AGENT,
+                           "BENCH_PROFILE_PATHS": f"room page={plan['phases'][1]['path']};floor=/bench/floor/",
+                           "BENCH_PROFILE_REQUESTS": str(config.profile_requests)})
+        profile = json.loads(profile_path.read_text())
+    finally:
+        if gunicorn is not None:
+            gunicorn.stop()
+        dynalite.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    from bench import report
+
+    results = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "smoke": args.smoke,
+        "command": command,
+        "config": asdict(config),
+        "machine": machine(),
+        "seeded": asdict(seeded),
+        "phases": phases,
+        "workers": memory,
+        "profile": profile,
+        "load_seconds": load_seconds,
+        "total_seconds": time.monotonic() - run_started,
+        "servers": {
+            "dynalite": f"node_modules/.bin/dynalite --host 127.0.0.1 --port <free> --path <temp dir> "
+                        f"--createTableMs 0 --deleteTableMs 0 --updateTableMs 0",
+            "gunicorn": " ".join(f"{k}={'<generated>' if k == 'DJANGO_SECRET_KEY' else v}"
+                                 for k, v in gunicorn_env.items() if k != "DYNAMODB_ENDPOINT_URL")
+                        + " GUNICORN_BIND=127.0.0.1:<free> GUNICORN_ACCESSLOG= gunicorn --config gunicorn.conf.py",
+            "load": "python -m bench.load <plan.json> <results.json>  (locust as a library, FastHttpUser)",
+        },
+    }
+    print(report.table(results))
+    paths = report.write(results, out_dir)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,145 @@
+"""Seed the benchmark's data with the project's own services (users, rooms, posts), and build the
+big room with BatchWriteItem (rooms.services.batch_put_items) straight into DynamoDB.
+
+Runs in the harness process with Django set up against the benchmark's own dynalite.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from bench import data
+
+
+@dataclass
+class Seeded:
+    users: list[str]  # usernames; the password is data.PASSWORD
+    rooms: dict[str, str]  # role ("small", "big", "post", "live") -> room id
+    room_count: int
+    small_messages: int
+    big_messages: int
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+
+
+class Progress:
+    """A plain progress bar on stderr (one line, redrawn), safe to call from several threads."""
+
+    def __init__(self, total: int, label: str, stream=sys.stderr):
+        self.total, self.label, self.stream = total, label, stream
+        self.done = 0
+        self.started = time.monotonic()
+        self._lock = threading.Lock()
+        self._drawn = 0.0
+
+    def __call__(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+            now = time.monotonic()
+            if now - self._drawn >= 0.5 or self.done >= self.total:
+                self._drawn = now
+                self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate else 0
+        filled = int(30 * self.done / self.total) if self.total else 30
+        self.stream.write(f"\r  {self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done:,}/{self.total:,} "
+                          f"{rate:,.0f}/s eta {eta:,.0f}s ")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Seeded:
+    from accounts import services as accounts_services
+    from accounts.auth import session_user
+    from rooms import services as room_services
+
+    timings: dict[str, float] = {}
+
+    started = time.monotonic()
+    authors = []
+    for i in range(users):
+        record = accounts_services.user_create(username=data.username(i), display_name=data.display_name(i),
+                                               password=data.PASSWORD)
+        authors.append(session_user(record))
+    timings["users (user_create, Argon2 hashing)"] = time.monotonic() - started
+    log(f"  {users} users in {timings['users (user_create, Argon2 hashing)']:.1f} s")
+
+    started = time.monotonic()
+    creator = authors[0].id
+    roles = {"small": data.SMALL_ROOM, "big": data.BIG_ROOM, "post": data.POST_ROOM, "live": data.LIVE_ROOM}
+    rooms = {role: room_services.room_create(name=name, description=f"benchmark: {role} room", created_by=creator)
+             for role, name in roles.items()}
+    for i in range(data.FILLER_ROOMS):
+        room_services.room_create(name=f"Bench filler {i:02d}", description="a quiet room", created_by=creator)
+    timings["rooms (room_create)"] = time.monotonic() - started
+
+    started = time.monotonic()
+    from rooms.validators import new_token
+
+    for i in range(small_messages):
+        room_services.message_post(room=rooms["small"], author=authors[i % len(authors)],
+                                   comment=data.comment_text(i), idempotency_key=new_token())
+    timings[f"small room ({small_messages} × message_post)"] = time.monotonic() - started
+    log(f"  {small_messages} messages posted in {timings[f'small room ({small_messages} × message_post)']:.1f} s")
+
+    started = time.monotonic()
+    write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages)
+    seconds = time.monotonic() - started
+    timings[f"big room ({big_messages:,} items, BatchWriteItem)"] = seconds
+    log(f"  big room: {big_messages:,} messages in {seconds:.1f} s ({big_messages / max(seconds, 1e-9):,.0f}/s)")
+
+    return Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
+                  room_count=len(rooms) + data.FILLER_ROOMS, small_messages=small_messages,
+                  big_messages=big_messages, timings=timings)
+
+
+def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: int, newest_ms: int):
+    """Message items exactly as rooms.services.message_post stores them (the model serialises them),
+    one every 50 ms of history going back from ``newest_ms``."""
+    from chatsite import keys
+    from rooms.models import MessageRecord
+    from rooms.timestamps import iso_from_ms
+    from rooms.validators import new_token
+
+    for i in range(start, stop, step):
+        author = authors[i % len(authors)]
+        created_at = iso_from_ms(newest_ms - 50 * i)
+        yield MessageRecord(keys.user_pk(author.id), keys.message_sk(created_at, new_token()), RoomID=room_id,
+                            CreatedAt=created_at, Comment=data.comment_text(i),
+                            AuthorName=author.display_name).serialize()
+
+
+def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4) -> None:
+    """BatchWriteItem, 25 items a call, from ``writers`` threads (dynalite is one Node process; a
+    few requests in flight keep it busy while Python builds the next batches)."""
+    from rooms import services as room_services
+    from rooms.timestamps import now_ms
+
+    if count <= 0:
+        return
+    progress = Progress(count, "big room")
+    newest_ms = now_ms() - 3_600_000  # an hour ago: all of it is history, none of it is live
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            room_services.batch_put_items(
+                big_room_items(room_id=room_id, authors=authors, start=k, stop=count, step=writers,
+                               newest_ms=newest_ms),
+                progress=progress)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,), name=f"big-room-{k}") for k in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -1,0 +1,58 @@
+"""Benchmark-only middleware: DynamoDB calls per request, in response headers.
+
+Enabled only when CHATSITE_BENCH=1 (one guarded line in settings.MIDDLEWARE puts it first, so it
+also sees the session middleware's calls). `bench/` reads two headers:
+
+- ``X-DynamoDB-Calls: GetItem=1,Query=1``: the calls this request's thread made, by operation,
+  counted at the botocore layer with ``chatsite.dynamodb.count_calls`` (``none`` for zero).
+- ``X-Bench-Process: pid=123,GetItem=40,Query=7``: every DynamoDB call this worker process has made
+  so far, from any thread. Live updates refresh a per-process room feed, possibly off the request
+  thread; the load generator takes the difference of these totals across a measurement window to
+  get the process-wide read rate whoever made the calls.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+
+import botocore.client
+
+from chatsite.dynamodb import count_calls
+
+CALLS_HEADER = "X-DynamoDB-Calls"
+PROCESS_HEADER = "X-Bench-Process"
+
+_process_calls: Counter = Counter()
+_process_lock = threading.Lock()
+_previous_make_api_call = botocore.client.BaseClient._make_api_call
+
+
+def _process_counting_make_api_call(self, operation_name, api_params):
+    if self.meta.service_model.service_name == "dynamodb":
+        with _process_lock:
+            _process_calls[operation_name] += 1
+    return _previous_make_api_call(self, operation_name, api_params)
+
+
+# Chains onto chatsite.dynamodb's per-thread counter; installed once, when this module loads.
+botocore.client.BaseClient._make_api_call = _process_counting_make_api_call
+
+
+def _format(counts: Counter) -> str:
+    return ",".join(f"{op}={n}" for op, n in sorted(counts.items()) if n) or "none"
+
+
+class BenchMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with count_calls() as calls:
+            response = self.get_response(request)
+        response.headers[CALLS_HEADER] = _format(calls)
+        with _process_lock:
+            totals = _format(_process_calls)
+        response.headers[PROCESS_HEADER] = f"pid={os.getpid()},{totals}"
+        return response

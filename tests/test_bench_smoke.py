@@ -1,0 +1,54 @@
+"""The benchmark's smoke run (`python -m bench --smoke`): about 10 s of load on tiny data.
+
+A smoke test, not a timed one: it checks the harness works end to end (servers, seeding, signed-in
+load with CSRF, every endpoint measured, the report written). It never asserts on speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENDPOINT_PHASES = ["room_list", "room_page", "room_page_big", "floor", "post", "live_tick"]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(400)
+def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DYNAMODB_", "DJANGO_"))}
+    run = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=360)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-8000:]
+
+    results = json.loads((tmp_path / "benchmarks.json").read_text())
+    phases = {p["phase"]["key"]: p for p in results["phases"]}
+    for key in ENDPOINT_PHASES:
+        phase = phases[key]
+        assert phase["requests"] > 0, key
+        assert phase["rps"] > 0 and phase["p50_ms"] is not None and phase["p99_ms"] is not None, key
+        assert all(status.startswith("2") for status in phase["statuses"]), (key, phase["statuses"], phase["failures"])
+    assert phases["floor"]["calls_per_request"] == {}  # the floor never touches DynamoDB
+    assert phases["room_page"]["calls_per_request"]  # the header is there and counted
+
+    watches = [p for p in results["phases"] if p["phase"]["kind"] == "watch"]
+    assert watches and all(p["live"]["posts"] > 0 and p["live"]["deliveries"] > 0 for p in watches)
+    assert all(p["live"]["duplicates"] == 0 for p in watches)
+    assert results["workers"] and all(w["rss_mb"] > 0 for w in results["workers"])
+    assert set(results["profile"]) == {"room page", "floor"}
+
+    table = (tmp_path / "benchmarks.md").read_text()
+    for label in ["room list", "room page (100 msgs)", "room page (2,000 msgs)", "floor (room page, no DynamoDB)",
+                  "post message", "live tick"]:
+        row = next((line for line in table.splitlines() if line.startswith(f"| {label} |")), None)
+        assert row is not None, label
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert all(re.fullmatch(r"[\d,]+(\.\d+)?", c) for c in cells[1:6]), row  # users, req/s, p50, p95, p99
+    assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
+    assert "Per endpoint" in run.stdout  # the table is printed too
