@@ -6,9 +6,37 @@ sessions, so a per-request `is_active` read is not needed.
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from accounts.auth import get_user
+
+USER_AGENT_MAX_LENGTH = 256
+
+
+def client_ip(request, *, network: bool = False) -> str:
+    """The client's address: REMOTE_ADDR, or with ACCOUNTS_TRUSTED_PROXIES > 0 the address that
+    many hops from the right of X-Forwarded-For (entries further left are client-controlled).
+
+    With ``network`` an IPv6 address becomes its /64, which one client typically owns whole: the
+    unit sign-in throttling counts per.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.ACCOUNTS_TRUSTED_PROXIES
+    if proxies:
+        header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [part.strip() for part in header.split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if network and parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 class AuthenticationMiddleware:
@@ -16,5 +44,10 @@ class AuthenticationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        session = request.session
+        # The engine keeps this for the "where you're signed in" page; it writes only on change.
+        if hasattr(session, "set_client_info"):
+            session.set_client_info(user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
+                                    ip=client_ip(request))
         request.user = SimpleLazyObject(lambda: get_user(request))
         return self.get_response(request)

@@ -1,4 +1,8 @@
-"""People, as PynamoDB items in the chat table: `User:<user id>` / `meta`.
+"""People, as PynamoDB items in the chat table.
+
+- User:             `User:<user id>` / `meta`           the account itself
+- Directory entry:  `Users` / `User:<user id>`          one per user, so listing users is a Query
+- Device link:      `DeviceLink:<sha256 of code>` / `meta`  a one-time "link a device" code, TTL
 
 The user id is the username's canonical form (NFKC, case-folded; see accounts.validators), so
 the conditional put that creates the record is also what keeps usernames unique.
@@ -30,6 +34,36 @@ class UserRecord(Model):
     @property
     def user_id(self) -> str:
         return keys.user_id_from_pk(self.PK)
+
+
+@bind_to(CHAT)
+class UserDirectoryEntry(Model):
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True, default=keys.USER_DIRECTORY_PK)
+    SK = UnicodeAttribute(range_key=True)
+    username = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @property
+    def user_id(self) -> str:
+        return keys.user_id_from_directory_sk(self.SK)
+
+
+@bind_to(CHAT)
+class DeviceLinkRecord(Model):
+    """Only the code's digest is stored; the item is consumed by one conditional DeleteItem."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True, default=keys.META)
+    user_id = UnicodeAttribute()
+    parent_session_key = UnicodeAttribute()
+    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
 
 @bind_to(CHAT)

@@ -1,4 +1,17 @@
 from django.urls import path
 
+from accounts import views
+
 app_name = "accounts"
-urlpatterns: list = []
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("sessions/", views.sessions, name="sessions"),
+    path("sessions/revoke/", views.session_revoke, name="session_revoke"),
+    path("sessions/sign-out-others/", views.sign_out_others, name="sign_out_others"),
+    path("password/", views.password_change, name="password_change"),
+    path("link/", views.link_device, name="link_device"),
+    path("link/redeem/", views.link_redeem, name="link_redeem"),
+]

@@ -113,10 +113,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
-AUTHENTICATION_BACKENDS: list[str] = []  # sign-in is accounts.services; no ORM backend
+AUTHENTICATION_BACKENDS = ["accounts.auth.DynamoDBBackend"]  # users are PynamoDB items, not ORM rows
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "rooms:list"
 LOGOUT_REDIRECT_URL = "rooms:list"
+
+# --- Accounts ---------------------------------------------------------------------------------
+# Failed sign-ins allowed per username and per client address (IPv6: per /64) in a window.
+ACCOUNTS_SIGN_IN_FAILURE_LIMIT = int(os.environ.get("ACCOUNTS_SIGN_IN_FAILURE_LIMIT", "5"))
+ACCOUNTS_SIGN_IN_FAILURE_WINDOW = int(os.environ.get("ACCOUNTS_SIGN_IN_FAILURE_WINDOW", str(15 * 60)))
+ACCOUNTS_DEVICE_LINK_SECONDS = 5 * 60  # a "link a device" code's lifetime
+ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT = 10  # wrong codes per client address per window
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For. 0: use REMOTE_ADDR.
+ACCOUNTS_TRUSTED_PROXIES = int(os.environ.get("ACCOUNTS_TRUSTED_PROXIES", "0"))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

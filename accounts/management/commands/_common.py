@@ -1,0 +1,54 @@
+"""Helpers shared by the account management commands (not a command: the name starts with _)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+from accounts import selectors
+from accounts.models import UserRecord
+from accounts.validators import PasswordOwner
+
+
+def require_user(username: str) -> UserRecord:
+    record = selectors.user_get_by_username(username=username)
+    if record is None:
+        raise CommandError(f"No user named {username!r}. `python manage.py list_users` lists them.")
+    return record
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Go on only if the operator said --yes or answers "y"; otherwise stop, changing nothing."""
+    if yes:
+        return
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in {"y", "yes"}:
+        raise CommandError("Nothing changed. Answer y, or pass --yes to skip this question.")
+
+
+def read_password(*, from_stdin: bool, username: str, display_name: str) -> str:
+    """A new password from the first line of stdin, or prompted twice without echo."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CommandError("--password-stdin given but stdin had no password on its first line.")
+    else:
+        if not sys.stdin.isatty():
+            raise CommandError("No terminal to prompt for a password on. Pipe it in with --password-stdin.")
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            raise CommandError("The two passwords don't match.")
+    try:
+        owner = PasswordOwner(username=username, display_name=display_name)
+        password_validation.validate_password(password, user=owner)
+    except ValidationError as error:
+        raise CommandError("Password rejected: " + " ".join(error.messages)) from error
+    return password
+

@@ -1,0 +1,153 @@
+"""Reads about people and their sessions. Each function is one access pattern in docs/data-model.md."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core import signing
+from django.utils.crypto import salted_hmac
+from pynamodb.exceptions import DoesNotExist
+
+from accounts import sessions as session_engine
+from accounts.models import UserDirectoryEntry, UserRecord
+from accounts.validators import canonical_username
+from chatsite import keys
+
+
+def user_get(*, user_id: str) -> UserRecord | None:
+    """Get a user: GetItem `User:<id>` / `meta` (consistent, so a fresh sign-up can sign in)."""
+    try:
+        return UserRecord.get(keys.user_pk(user_id), keys.META, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def user_get_by_username(*, username: str) -> UserRecord | None:
+    return user_get(user_id=canonical_username(username))
+
+
+def last_login_time(*, user_id: str, current_session_key: str | None = None) -> datetime | None:
+    return session_engine.get_last_login_time_by_customer_id(user_id, current_session_key=current_session_key)
+
+
+# --- the user directory -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[UserDirectoryEntry]
+    next_cursor: str | None
+
+
+_CURSOR_SALT = "accounts.user_list.cursor"
+
+
+def user_list(*, cursor: str | None = None, limit: int = 50) -> UserPage:
+    """List users: Query `PK = Users` in user-id order, `limit` at a time. Never a Scan.
+
+    The cursor is DynamoDB's LastEvaluatedKey, signed, so a URL or command line can carry it but
+    not forge it. A bad cursor raises signing.BadSignature.
+    """
+    start_key = signing.loads(cursor, salt=_CURSOR_SALT) if cursor else None
+    result = UserDirectoryEntry.query(keys.USER_DIRECTORY_PK, limit=limit, last_evaluated_key=start_key)
+    users = list(result)
+    last_key = result.last_evaluated_key
+    return UserPage(users=users, next_cursor=signing.dumps(last_key, salt=_CURSOR_SALT) if last_key else None)
+
+
+# --- "where you're signed in" -------------------------------------------------------------------
+
+def session_ref(session_key: str) -> str:
+    """An opaque, stable stand-in for a session key, safe to put in HTML."""
+    return salted_hmac("accounts.session_ref", session_key, algorithm="sha256").hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SessionView:
+    ref: str
+    device: str
+    ip: str
+    signed_in: datetime | None
+    last_seen: datetime | None
+    is_current: bool
+    linked_devices: list[SessionView] = field(default_factory=list)
+
+
+def user_sessions(*, user_id: str, current_session_key: str | None) -> list[SessionView]:
+    """Every session of the user (getSessionsByCustomerId), each with its linked devices
+    (getChildSessionsBySessionId); this device first, then most recently seen.
+
+    The customer index is eventually consistent: a session that signed in elsewhere a moment ago
+    may be missing until it catches up. The current session is always listed (the engine reads it
+    from the base table).
+    """
+    views = []
+    for record in session_engine.get_sessions_by_customer_id(user_id, current_session_key=current_session_key):
+        children = [_view(child, child.child_key, current_session_key)
+                    for child in session_engine.get_child_sessions_by_session_id(record.session_key)]
+        views.append(_view(record, record.session_key, current_session_key, children))
+    return sorted(views, key=_recency, reverse=True)
+
+
+def _view(record, session_key: str, current_session_key: str | None,
+          children: list[SessionView] | None = None) -> SessionView:
+    return SessionView(
+        ref=session_ref(session_key),
+        device=describe_user_agent(record.user_agent or ""),
+        ip=record.ip or "",
+        signed_in=record.last_login_time or record.created_at,
+        last_seen=record.last_seen,
+        is_current=session_key == current_session_key,
+        linked_devices=sorted(children or [], key=_recency, reverse=True),
+    )
+
+
+def _recency(view: SessionView) -> tuple[bool, float]:
+    moment = view.last_seen or view.signed_in
+    here = view.is_current or any(child.is_current for child in view.linked_devices)
+    return here, moment.timestamp() if moment else 0.0
+
+
+def session_key_for_ref(*, user_id: str, ref: str, current_session_key: str | None = None) -> str | None:
+    """Resolve an opaque ref to one of this user's session keys, or a linked device's key."""
+    for record in session_engine.get_sessions_by_customer_id(user_id, current_session_key=current_session_key):
+        if session_ref(record.session_key) == ref:
+            return record.session_key
+        for child in session_engine.get_child_sessions_by_session_id(record.session_key):
+            if session_ref(child.child_key) == ref:
+                return child.child_key
+    return None
+
+
+# --- user agents --------------------------------------------------------------------------------
+
+_BROWSERS = [  # order matters: Edge and Opera also say "Chrome", Chrome also says "Safari"
+    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/")),
+    ("Opera", re.compile(r"OPR/|Opera")),
+    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
+    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("Chrome", re.compile(r"Chrome/|CriOS/|Chromium/")),
+    ("Safari", re.compile(r"Safari/")),
+    ("curl", re.compile(r"^curl/")),
+]
+_SYSTEMS = [
+    ("Android", re.compile(r"Android")),
+    ("iPhone", re.compile(r"iPhone")),
+    ("iPad", re.compile(r"iPad")),
+    ("Windows", re.compile(r"Windows")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("macOS", re.compile(r"Mac OS X|Macintosh")),
+    ("Linux", re.compile(r"Linux")),
+]
+
+
+def describe_user_agent(user_agent: str) -> str:
+    """"Firefox on Linux"-style names; good enough to recognise your own devices."""
+    browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), None)
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    if browser or system:
+        return browser or system
+    return "Unknown device" if not user_agent else user_agent[:40]

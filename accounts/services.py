@@ -1,0 +1,351 @@
+"""Writes about people and their sessions: sign-up, sign-in/out, passwords, revoking, device links.
+
+Views, management commands and tests all go through these functions.
+
+Expiring "all of a user's sessions" lists them with getSessionsByCustomerId, which reads a global
+secondary index. GSIs are eventually consistent, so a session created within the last moment
+(typically well under a second) can be missed; the caller's own request is never the problem
+because it is handled explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.hashers import check_password, make_password
+from django.middleware.csrf import rotate_token
+from pynamodb.exceptions import DeleteError, PutError
+
+from accounts import selectors
+from accounts import sessions as session_engine
+from accounts.auth import (USER_INFO_SESSION_KEY, AnonymousUser, session_auth_hash, session_user,
+                           verify_credentials)
+from accounts.middleware import client_ip
+from accounts.models import DeviceLinkRecord, UserDirectoryEntry, UserRecord
+from accounts.validators import canonical_username, clean_display_name, validate_username
+from chatsite import counters, keys
+
+BACKEND_PATH = "accounts.auth.DynamoDBBackend"
+SIGN_IN_FAILED = "That username and password don't match an account."
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+class UserNotFound(Exception):
+    pass
+
+
+class InvalidCredentials(Exception):
+    pass
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after_seconds: int, *, what: str = "failed sign-ins"):
+        self.minutes = max(1, math.ceil(retry_after_seconds / 60))
+        unit = "minute" if self.minutes == 1 else "minutes"
+        super().__init__(f"Too many {what}. Try again in {self.minutes} {unit}.")
+
+
+class DeviceLinkInvalid(Exception):
+    pass
+
+
+def _conditional_check_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- users --------------------------------------------------------------------------------------
+
+def user_create(*, username: str, display_name: str, password: str, is_staff: bool = False) -> UserRecord:
+    """Create a user. The conditional put on `User:<id>` is the uniqueness check.
+
+    The directory entry is written second; if that write fails the account still works and only
+    list_users misses it (re-running set_password or the display-name edit does not repair it,
+    but a second put of the entry by hand does).
+    """
+    user_id = validate_username(username)
+    display_name = clean_display_name(display_name)
+    record = UserRecord(keys.user_pk(user_id), keys.META, username=username, display_name=display_name,
+                        password=make_password(password), created_at=_now(), is_active=True,
+                        is_staff=is_staff)
+    try:
+        record.save(condition=UserRecord.PK.does_not_exist())
+    except PutError as exc:
+        if _conditional_check_failed(exc):
+            raise UsernameTaken(username) from exc
+        raise
+    UserDirectoryEntry(SK=keys.user_directory_sk(user_id), username=username, display_name=display_name,
+                       created_at=record.created_at).save()
+    return record
+
+
+def _require_user(user_id: str) -> UserRecord:
+    record = selectors.user_get(user_id=user_id)
+    if record is None:
+        raise UserNotFound(user_id)
+    return record
+
+
+def _set_password_hash(record: UserRecord, password: str) -> None:
+    record.update(actions=[UserRecord.password.set(make_password(password))],
+                  condition=UserRecord.PK.exists())
+
+
+def password_hash_upgrade(*, record: UserRecord, password: str) -> None:
+    """Re-hash with the current preferred hasher after a successful check (Django's setter hook)."""
+    _set_password_hash(record, password)
+
+
+def user_set_password(*, user_id: str, password: str) -> int:
+    """Set a password (operator action) and sign the user out everywhere. Returns sessions ended."""
+    _set_password_hash(_require_user(user_id), password)
+    return user_expire_sessions(user_id=user_id)
+
+
+def user_set_active(*, user_id: str, active: bool) -> int:
+    """Activate or deactivate; either way the user's sessions end at once. Returns sessions ended."""
+    record = _require_user(user_id)
+    record.update(actions=[UserRecord.is_active.set(active)], condition=UserRecord.PK.exists())
+    return user_expire_sessions(user_id=user_id)
+
+
+def user_expire_sessions(*, user_id: str, keep_session_key: str | None = None) -> int:
+    """expireSession for every session getSessionsByCustomerId lists (their linked devices go with
+    them), except ``keep_session_key``. Returns how many sessions and devices ended.
+
+    A kept session loses its linked devices (they are other devices). A kept linked device keeps
+    its parent session, since it cannot outlive it; the parent's other devices end.
+    """
+    kept_parent = None
+    if keep_session_key and session_engine.is_child_key(keep_session_key):
+        child = session_engine.get_session_by_child_session_id(keep_session_key)
+        kept_parent = child.session_key if child else None
+    ended = 0
+    for record in session_engine.get_sessions_by_customer_id(user_id):
+        if record.session_key in (keep_session_key, kept_parent):
+            for child in session_engine.get_child_sessions_by_session_id(record.session_key):
+                if child.child_key != keep_session_key:
+                    session_engine.expire_session(child.child_key)
+                    ended += 1
+        else:
+            session_engine.expire_session(record.session_key)
+            ended += 1
+    return ended
+
+
+def display_name_update(*, request, display_name: str) -> UserRecord:
+    """Change the signed-in user's display name: the user, the directory entry, this session.
+
+    Other sessions keep showing the old name in the header until they sign in again.
+    """
+    display_name = clean_display_name(display_name)
+    user_id = request.user.id
+    record = _require_user(user_id)
+    record.update(actions=[UserRecord.display_name.set(display_name)], condition=UserRecord.PK.exists())
+    UserDirectoryEntry(SK=keys.user_directory_sk(user_id)).update(
+        actions=[UserDirectoryEntry.display_name.set(display_name)])
+    _store_user_in_session(request, record)
+    return record
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+def _throttle_subjects(*, username: str, request) -> list[tuple[str, str]]:
+    return [("signin-user", canonical_username(username)[:200]),
+            ("signin-ip", client_ip(request, network=True))]
+
+
+def _check_not_throttled(subjects: list[tuple[str, str]], *, limit: int, what: str = "failed sign-ins") -> None:
+    window = settings.ACCOUNTS_SIGN_IN_FAILURE_WINDOW
+    for scope, subject in subjects:
+        state = counters.peek(scope=scope, subject=subject, window_seconds=window, limit=limit)
+        if state.at_limit:
+            raise Throttled(state.retry_after, what=what)
+
+
+def _count_failure(subjects: list[tuple[str, str]], *, limit: int, what: str = "failed sign-ins") -> None:
+    """Count one failure on every subject; raise Throttled if that reached a limit."""
+    window = settings.ACCOUNTS_SIGN_IN_FAILURE_WINDOW
+    states = [counters.hit(scope=scope, subject=subject, window_seconds=window, limit=limit)
+              for scope, subject in subjects]
+    reached = [s for s in states if s.at_limit]
+    if reached:
+        raise Throttled(max(s.retry_after for s in reached), what=what)
+
+
+# --- signing in and out -------------------------------------------------------------------------
+
+def sign_in(*, request, username: str, password: str) -> UserRecord:
+    """Check credentials under the per-username and per-IP failure limits, then log in.
+
+    Raises Throttled, or InvalidCredentials for a wrong username, wrong password or inactive
+    account alike.
+    """
+    subjects = _throttle_subjects(username=username, request=request)
+    limit = settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT
+    _check_not_throttled(subjects, limit=limit)
+    record = verify_credentials(username, password)
+    if record is None:
+        _count_failure(subjects, limit=limit)
+        raise InvalidCredentials(SIGN_IN_FAILED)
+    login(request, record)
+    return record
+
+
+def _store_user_in_session(request, record: UserRecord) -> None:
+    session = request.session
+    session[SESSION_KEY] = record.user_id
+    session[BACKEND_SESSION_KEY] = BACKEND_PATH
+    session[HASH_SESSION_KEY] = session_auth_hash(record)
+    session[USER_INFO_SESSION_KEY] = {
+        "username": record.username, "display_name": record.display_name, "is_staff": record.is_staff,
+    }
+    request.user = session_user(record)
+
+
+def login(request, record: UserRecord, *, parent_session_key: str | None = None) -> None:
+    """Put ``record`` in the session under a fresh key (no session fixation) and a fresh CSRF token.
+
+    With ``parent_session_key`` the session becomes a child (a linked device) of that session;
+    link_as_child rotates the key itself.
+    """
+    session = request.session
+    if session.get(SESSION_KEY) not in (None, record.user_id):
+        session.flush()  # someone else was signed in here: don't carry their data over
+    if parent_session_key is not None:
+        session.link_as_child(parent_session_key)
+    elif session.session_key is not None:
+        session.cycle_key()
+    _store_user_in_session(request, record)
+    session.mark_login()
+    rotate_token(request)
+
+
+def logout(request) -> None:
+    request.session.flush()
+    request.user = AnonymousUser()
+
+
+def password_change(*, request, old_password: str, new_password: str) -> int:
+    """Change the signed-in user's password; every other session ends. Returns sessions ended.
+
+    A wrong old password counts against the same per-username limit as a failed sign-in.
+    """
+    user_id = request.user.id
+    subjects = [("signin-user", user_id)]
+    limit = settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT
+    _check_not_throttled(subjects, limit=limit)
+    record = _require_user(user_id)
+    if not check_password(old_password, record.password):
+        _count_failure(subjects, limit=limit)
+        raise InvalidCredentials("Your current password was entered incorrectly.")
+    _set_password_hash(record, new_password)
+    record.refresh(consistent_read=True)
+    # A new key first: the old key ends with its linked devices, and on a linked device the new
+    # session stands alone (it has just proved the password), so ending its old parent is safe.
+    request.session.cycle_key()
+    _store_user_in_session(request, record)
+    return user_expire_sessions(user_id=user_id, keep_session_key=request.session.session_key)
+
+
+def sign_out_everywhere_else(*, request) -> int:
+    return user_expire_sessions(user_id=request.user.id, keep_session_key=request.session.session_key)
+
+
+def session_revoke(*, request, ref: str) -> bool:
+    """End one of the signed-in user's sessions or linked devices, named by its opaque ref.
+
+    Ownership is checked with getSessionIdByCustomerId before expireSession, so a ref that
+    resolves to someone else's session (it cannot, but refs are user input) changes nothing.
+    Revoking the current session signs out. Returns False if there was nothing to revoke.
+    """
+    user_id = request.user.id
+    session_key = selectors.session_key_for_ref(user_id=user_id, ref=ref,
+                                                current_session_key=request.session.session_key)
+    if session_key is None or not session_engine.get_session_id_by_customer_id(user_id, session_key):
+        return False
+    if session_key == request.session.session_key:
+        logout(request)
+    else:
+        session_engine.expire_session(session_key)
+    return True
+
+
+# --- linking a device ---------------------------------------------------------------------------
+
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+_CODE_LENGTH = 8
+_CODE_TYPOS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+@dataclass(frozen=True)
+class DeviceLinkCode:
+    code: str  # shown once, e.g. "7KQ2-M9XD"; only its digest is stored
+    expires_at: datetime
+
+
+def normalise_code(code: str) -> str:
+    return "".join(code.upper().split()).replace("-", "").translate(_CODE_TYPOS)
+
+
+def _code_digest(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def device_link_create(*, request) -> DeviceLinkCode:
+    """A one-time code that signs another browser in as a child of this session.
+
+    Raises DeviceLinkInvalid on a linked device: links hang off a session signed in with a password.
+    """
+    if session_engine.is_child_key(request.session.session_key or ""):
+        raise DeviceLinkInvalid("This device was itself linked. Link new devices from a device where you "
+                                "signed in with your password.")
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+    expires = int(time.time()) + settings.ACCOUNTS_DEVICE_LINK_SECONDS
+    DeviceLinkRecord(keys.device_link_pk(_code_digest(raw)), keys.META, user_id=request.user.id,
+                     parent_session_key=request.session.session_key, expires_at=expires,
+                     ).save(condition=DeviceLinkRecord.PK.does_not_exist())
+    return DeviceLinkCode(code=f"{raw[:4]}-{raw[4:]}",
+                          expires_at=datetime.fromtimestamp(expires, tz=timezone.utc))
+
+
+def _consume_code(code: str) -> DeviceLinkRecord | None:
+    """Delete the code's item if it exists and has not expired: one conditional DeleteItem, so two
+    browsers racing with the same code cannot both win."""
+    condition = DeviceLinkRecord.PK.exists() & (DeviceLinkRecord.expires_at > int(time.time()))
+    try:
+        response = DeviceLinkRecord._get_connection().delete_item(
+            keys.device_link_pk(_code_digest(code)), keys.META, condition=condition, return_values="ALL_OLD")
+    except DeleteError as exc:
+        if _conditional_check_failed(exc):
+            return None
+        raise
+    return DeviceLinkRecord.from_raw_data(response["Attributes"])
+
+
+def device_link_redeem(*, request, code: str) -> UserRecord:
+    """Sign this browser in as a linked device. Raises DeviceLinkInvalid or Throttled."""
+    subjects = [("device-link-ip", client_ip(request, network=True))]
+    limit = settings.ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT
+    _check_not_throttled(subjects, limit=limit, what="wrong codes")
+    link = _consume_code(code) if normalise_code(code) else None
+    record = selectors.user_get(user_id=link.user_id) if link else None
+    if (link is None or record is None or not record.is_active
+            or not session_engine.get_session_id_by_customer_id(link.user_id, link.parent_session_key)):
+        _count_failure(subjects, limit=limit, what="wrong codes")
+        raise DeviceLinkInvalid("That code is wrong, used or expired. Create a new one on your signed-in device.")
+    login(request, record, parent_session_key=link.parent_session_key)
+    return record

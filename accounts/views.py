@@ -1,0 +1,192 @@
+"""Account pages. Each view parses the form, calls one service or selector, and renders."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import selectors, services
+from accounts.auth import login_required
+from accounts.forms import DeviceLinkRedeemForm, PasswordChangeForm, ProfileForm, SignInForm, SignUpForm
+from rooms import selectors as room_selectors
+
+RECENT_MESSAGES = 20
+
+
+def _safe_next(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                                      require_https=request.is_secure()):
+        return candidate
+    return ""
+
+
+def _after_sign_in(request: HttpRequest) -> HttpResponse:
+    return redirect(_safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _after_sign_in(request)
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            record = services.user_create(username=data["username"], display_name=data["display_name"],
+                                          password=data["password1"])
+        except services.UsernameTaken:
+            form.add_error("username", "That username is taken. Names that differ only in capitals or "
+                                       "accents count as the same.")
+        else:
+            services.login(request, record)
+            return _after_sign_in(request)
+    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return _after_sign_in(request)
+    form = SignInForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_in(request=request, username=form.cleaned_data["username"],
+                             password=form.cleaned_data["password"])
+        except services.Throttled as throttled:
+            form.add_error(None, str(throttled))
+            status = 429
+        except services.InvalidCredentials as invalid:
+            form.add_error(None, str(invalid))
+        else:
+            return _after_sign_in(request)
+    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    services.logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = ProfileForm(request.POST or None, initial={"display_name": user.display_name})
+    if request.method == "POST" and form.is_valid():
+        services.display_name_update(request=request, display_name=form.cleaned_data["display_name"])
+        messages.success(request, "Display name saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {
+        "form": form,
+        "last_login": selectors.last_login_time(user_id=user.id, current_session_key=request.session.session_key),
+        "recent_messages": room_selectors.user_messages(user_id=user.id, limit=RECENT_MESSAGES),
+    })
+
+
+@login_required
+@never_cache
+@require_GET
+def sessions(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/sessions.html", {
+        "sessions": selectors.user_sessions(user_id=request.user.id,
+                                            current_session_key=request.session.session_key),
+    })
+
+
+@login_required
+@require_POST
+def session_revoke(request: HttpRequest) -> HttpResponse:
+    if services.session_revoke(request=request, ref=request.POST.get("session", "")):
+        if not request.user.is_authenticated:  # it was this device
+            return redirect(settings.LOGOUT_REDIRECT_URL)
+        messages.success(request, "Signed out that device.")
+    else:
+        messages.info(request, "That session had already ended.")
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+def sign_out_others(request: HttpRequest) -> HttpResponse:
+    ended = services.sign_out_everywhere_else(request=request)
+    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:sessions")
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST or None, user=request.user)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(request=request, old_password=form.cleaned_data["old_password"],
+                                     new_password=form.cleaned_data["new_password1"])
+        except services.Throttled as throttled:
+            form.add_error(None, str(throttled))
+            status = 429
+        except services.InvalidCredentials as invalid:
+            form.add_error("old_password", str(invalid))
+        else:
+            messages.success(request, "Password changed. Your other sessions have been signed out.")
+            return redirect("accounts:sessions")
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link_device(request: HttpRequest) -> HttpResponse:
+    """GET explains; POST makes a code and shows it once (it is never stored, so never redirect)."""
+    context = {}
+    if request.method == "POST":
+        try:
+            link = services.device_link_create(request=request)
+        except services.DeviceLinkInvalid as refused:
+            context = {"refused": str(refused)}
+        else:
+            context = {
+                "code": link.code,
+                "expires_at": link.expires_at,
+                "link": request.build_absolute_uri(f"{reverse('accounts:link_redeem')}?code={link.code}"),
+            }
+    return render(request, "accounts/link_device.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link_redeem(request: HttpRequest) -> HttpResponse:
+    """The other browser: GET shows the code (prefilled from the link), POST spends it. A GET never
+    spends it, so link previews and prefetchers cannot use up the code."""
+    if request.user.is_authenticated:
+        return render(request, "accounts/link_redeem.html", {"already_signed_in": True})
+    form = DeviceLinkRedeemForm(request.POST or None, initial={"code": request.GET.get("code", "")[:20]})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_link_redeem(request=request, code=form.cleaned_data["code"])
+        except services.Throttled as throttled:
+            form.add_error("code", str(throttled))
+            status = 429
+        except services.DeviceLinkInvalid as invalid:
+            form.add_error("code", str(invalid))
+        else:
+            messages.success(request, "This device is now signed in.")
+            return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/link_redeem.html", {"form": form}, status=status)
