@@ -11,15 +11,23 @@ from django.contrib.auth import SESSION_KEY
 from accounts.auth import USER_INFO_SESSION_KEY, SessionUser
 
 
-def sign_in(client, user_id: str = "alice", *, display_name: str | None = None, is_staff: bool = False) -> SessionUser:
-    """Put a signed-in session on ``client``: Django's SESSION_KEY plus accounts' user info."""
+def signed_in_session(user_id: str = "alice", *, display_name: str | None = None,
+                      is_staff: bool = False) -> tuple[SessionUser, str]:
+    """A stored signed-in session, as accounts makes it: Django's SESSION_KEY plus the user info.
+    Returns the user and the session cookie's value."""
     user = SessionUser(id=user_id, username=user_id, display_name=display_name or user_id.title(), is_staff=is_staff)
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user.id
     session[USER_INFO_SESSION_KEY] = {"username": user.username, "display_name": user.display_name,
                                       "is_staff": user.is_staff}
     session.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    return user, session.session_key
+
+
+def sign_in(client, user_id: str = "alice", *, display_name: str | None = None, is_staff: bool = False) -> SessionUser:
+    """Sign ``client`` (Django's test client) in without the accounts views."""
+    user, cookie = signed_in_session(user_id, display_name=display_name, is_staff=is_staff)
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie
     return user
 
 
