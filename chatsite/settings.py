@@ -106,7 +106,7 @@ TEMPLATES = [
 # No SQL database, anywhere. All data lives in DynamoDB.
 DATABASES: dict = {}
 
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"  # replaced by accounts.sessions (issue 3)
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

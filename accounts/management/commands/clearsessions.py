@@ -1,0 +1,36 @@
+"""`manage.py clearsessions`: delete expired sessions from session_store.
+
+Our own command (django.contrib.sessions is not installed). DynamoDB's TTL deletes expired items
+eventually (it can lag by days); dynalite never does. This pages through the table and deletes
+them now, printing progress per page.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import sessions
+from chatsite import dynamodb
+
+
+class Command(BaseCommand):
+    help = "Delete expired (and half-expired, 'closing') sessions from the session_store table."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--page-size", type=int, default=100, help="items per Scan page (default 100)")
+
+    def handle(self, *args, page_size: int, verbosity: int, **options):
+        def report(progress: sessions.ClearProgress) -> None:
+            if verbosity >= 1:
+                self.stdout.write(f"page {progress.pages}: {progress.scanned} records scanned, "
+                                  f"{progress.deleted} deleted")
+
+        try:
+            outcome = sessions.clear_expired(page_size=page_size, progress=report)
+        except Exception as exc:
+            if dynamodb.is_missing_table(exc):
+                raise CommandError(
+                    "the session_store table is missing: run `python manage.py ensure_tables`") from exc
+            if dynamodb.is_unavailable(exc):
+                raise CommandError(f"cannot reach DynamoDB at {dynamodb.endpoint_description()}") from exc
+            raise
+        self.stdout.write(self.style.SUCCESS(
+            f"Deleted {outcome.deleted} expired session records ({outcome.scanned} scanned)."))
