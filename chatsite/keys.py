@@ -10,6 +10,7 @@ from __future__ import annotations
 # --- chat table -------------------------------------------------------------------------------
 META = "meta"  # SK of an entity's own record
 ROOM_DIRECTORY_PK = "Rooms"  # one partition listing every room, so the room list is a Query
+USER_DIRECTORY_PK = "Users"  # one partition listing every user, so list_users is a Query
 
 
 def user_pk(user_id: str) -> str:
@@ -18,6 +19,14 @@ def user_pk(user_id: str) -> str:
 
 def user_id_from_pk(pk: str) -> str:
     return pk.removeprefix("User:")
+
+
+def user_directory_sk(user_id: str) -> str:
+    return f"User:{user_id}"
+
+
+def user_id_from_directory_sk(sk: str) -> str:
+    return sk.removeprefix("User:")
 
 
 def room_pk(room_id: str) -> str:

@@ -28,6 +28,12 @@ from tests.support.servers import DynaliteServer, GunicornServer, free_port  # n
 
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop in this thread, which
+    Django's async-to-sync helpers refuse to share with the tests that run after it."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
+
+
 @pytest.fixture(autouse=True)
 def _reset_process_caches():
     from chatsite import caches
