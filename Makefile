@@ -35,8 +35,9 @@ dynalite: node_modules/.installed
 	mkdir -p var/dynalite
 	node_modules/.bin/dynalite --host 127.0.0.1 --port $(DYNALITE_PORT) --path var/dynalite
 
-## The load benchmark: writes docs/benchmarks.md and .png (about 10 minutes on 2 cores).
-## BIG_ROOM sets the big room's size; bench-smoke is the ~10-second CI version (temp dir output).
+## The load benchmark: writes docs/benchmarks.md and .png in about 10 minutes on 2 cores, of which
+## the big room's BatchWriteItem seeding is ~4 (dynalite takes ~4,000 items/s here). BIG_ROOM=200000
+## makes a quicker run. bench-smoke: the ~10-second CI version (output in a temp dir).
 BIG_ROOM ?= 1000000
 bench: setup
 	$(PY) -m bench --big-room $(BIG_ROOM)

@@ -15,6 +15,7 @@ import locust  # noqa: F401  (first: locust monkey-patches the standard library 
 
 import itertools
 import json
+import random
 import re
 import secrets
 import sys
@@ -25,7 +26,7 @@ from urllib.parse import urlencode
 
 import gevent
 import psutil
-from locust import FastHttpUser, constant, constant_pacing
+from locust import FastHttpUser, between, constant, constant_pacing
 from locust.env import Environment
 from locust.event import Events
 
@@ -152,7 +153,9 @@ class CpuWatch:
         self.groups["load generator"] = [psutil.Process()]
 
     def snapshot(self) -> dict[str, float]:
-        out = {}
+        machine = psutil.cpu_times()
+        out = {"machine": machine.user + machine.nice + machine.system + getattr(machine, "irq", 0)
+               + getattr(machine, "softirq", 0)}
         for group, members in self.groups.items():
             total = 0.0
             for process in members:
@@ -301,6 +304,24 @@ class PageReader(BrowserTab):
         self.client.get(PHASE["path"], name=PHASE["endpoint"], headers=self.headers())
 
 
+class Alternator(BrowserTab):
+    """Alternates between pages (A, B, A, B…), so both see the same machine: other processes'
+    load, dynalite's compactions and the like hit both alike."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.turn = random.randrange(len(PHASE["paths"]))
+
+    @locust.task
+    def read(self) -> None:
+        name, path = PHASE["paths"][self.turn % len(PHASE["paths"])]
+        self.turn += 1
+        self.client.get(path, name=name, headers=self.headers())
+
+
 class Poster(BrowserTab):
     """Closed loop: post, read the next idempotency key from the answer, post again."""
 
@@ -362,6 +383,7 @@ class Watcher(BrowserTab):
     abstract = True
 
     def on_start(self) -> None:
+        gevent.sleep(random.uniform(0, PHASE["poll_seconds"]))  # tabs opened at different moments
         super().on_start()
         self.open_room()
         self.seen_markers: set[str] = set()
@@ -379,23 +401,29 @@ class Watcher(BrowserTab):
             LIVE.sightings.append((marker, now))
 
 
+def _poster_wait(phase: dict):
+    """Random gaps averaging ``post_interval``: posts must not be phase-locked to the watchers' polls
+    (both start together, and 0.5 s divides 1 s), or every delivery would take a whole poll period."""
+    return between(0.5 * phase["post_interval"], 1.5 * phase["post_interval"])
+
+
 def _user_classes(phase: dict) -> list[type]:
     kind = phase["kind"]
     attrs = {"signed_in": phase.get("signed_in", True)}
     if kind == "page":
         return [type("PageReaderUser", (PageReader,), {**attrs, "weight": 1})]
+    if kind == "alternate":
+        return [type("AlternatorUser", (Alternator,), {**attrs})]
     if kind == "post":
         return [type("PosterUser", (Poster,), {**attrs})]
     if kind == "tick":
         classes = [type("TickerUser", (Ticker,), {**attrs})]
         if phase.get("post_interval"):
-            classes.append(type("LivePosterUser", (LivePoster,),
-                                {**attrs, "wait_time": constant_pacing(phase["post_interval"])}))
+            classes.append(type("LivePosterUser", (LivePoster,), {**attrs, "wait_time": _poster_wait(phase)}))
         return classes
     if kind == "watch":
         return [type("WatcherUser", (Watcher,), {**attrs, "wait_time": constant_pacing(phase["poll_seconds"])}),
-                type("LivePosterUser", (LivePoster,),
-                     {**attrs, "wait_time": constant_pacing(phase["post_interval"])})]
+                type("LivePosterUser", (LivePoster,), {**attrs, "wait_time": _poster_wait(phase)})]
     raise ValueError(f"unknown phase kind {kind!r}")
 
 
@@ -439,6 +467,8 @@ def run_phase(phase: dict, cpu: CpuWatch) -> dict:
     result = {"phase": phase, **RECORDER.summary(phase["endpoint"])}
     n = result["requests"] + sum(len(v) for k, v in RECORDER.latencies.items() if k != phase["endpoint"])
     result["cpu_seconds"] = {g: after[g] - before[g] for g in after}
+    ours = sum(s for g, s in result["cpu_seconds"].items() if g != "machine")
+    result["cpu_seconds"]["other processes"] = max(0.0, result["cpu_seconds"].pop("machine") - ours)
     result["cpu_ms_per_request"] = {g: 1000 * s / n for g, s in result["cpu_seconds"].items()} if n else {}
     result["process_call_rates"] = RECORDER.process_rates()
     result["other_requests"] = {k: RECORDER.summary(k) for k in RECORDER.latencies if k != phase["endpoint"]}
@@ -459,8 +489,8 @@ def main(argv: list[str]) -> int:
         started = time.monotonic()
         result = run_phase(phase, cpu)
         results.append(result)
-        p95 = result["p95_ms"]
-        print(f"  {phase['label']:<34} {result['rps']:8.1f} req/s  p95 {p95 if p95 is not None else '-':>6} ms  "
+        p95 = "–" if result["p95_ms"] is None else f"{result['p95_ms']:.0f}"
+        print(f"  {phase['label']:<34} {result['rps']:8.1f} req/s  p95 {p95:>6} ms  "
               f"({time.monotonic() - started:.0f} s)", flush=True)
     with open(results_path, "w") as f:
         json.dump(results, f, indent=1)

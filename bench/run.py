@@ -56,14 +56,17 @@ class Config:
     watch_tail: float
     live_post_interval: float  # seconds between the live poster's messages
     profile_requests: int
+    alternate_users: int  # the A/B history phase: few users, so latency is service time, not queueing
 
 
-FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=16, warmup=3, duration=20,
-              sweep=[1, 4, 32, 64], sweep_warmup=2, sweep_duration=10, watchers=[1, 50, 200], watch_warmup=6,
-              watch_duration=30, watch_tail=3, live_post_interval=0.5, profile_requests=300)
+FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=16, warmup=3, duration=15,
+              sweep=[1, 4, 32, 64], sweep_warmup=2, sweep_duration=8, watchers=[1, 50, 200], watch_warmup=6,
+              watch_duration=15, watch_tail=3, live_post_interval=0.5, profile_requests=200,
+              alternate_users=4)
 SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=0.3, duration=0.7,
                sweep=[], sweep_warmup=0, sweep_duration=0, watchers=[1, 10], watch_warmup=1,
-               watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30)
+               watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30,
+               alternate_users=2)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -93,7 +96,8 @@ def machine() -> dict:
         pass
     return {"cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "cpu": model or platform.processor(), "python": platform.python_version(),
-            "platform": platform.platform(terse=True)}
+            "platform": platform.platform(terse=True),
+            "load_average": " / ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
 def setup_django(endpoint_url: str) -> None:
@@ -153,6 +157,10 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
          "room_path": room("live"), "updates_path": reverse("rooms:updates", args=[rooms["live"]]),
          "post_path": reverse("rooms:post", args=[rooms["live"]]), "post_interval": config.live_post_interval},
     ]
+    phases.append({"users": config.alternate_users, "warmup": config.warmup, "duration": config.duration,
+                   "key": "history_ab", "label": "room pages A/B (small, big)", "kind": "alternate",
+                   "endpoint": "room page (small)",
+                   "paths": [["room page (small)", room("small")], ["room page (big)", room("big")]]})
     for users in config.sweep:
         phases.append({"users": users, "warmup": config.sweep_warmup, "duration": config.sweep_duration,
                        "key": f"sweep_{users}", "label": f"room page at {users} users", "kind": "page",
@@ -170,19 +178,48 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
             "sessions": sessions, "pids": pids, "phases": phases}
 
 
+def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 120) -> float:
+    """Wait until dynalite has finished digesting the bulk write (LevelDB compactions keep it busy
+    for a while), so it doesn't weigh on the first phases. Returns the seconds waited."""
+    import psutil
+
+    process = psutil.Process(pid)
+    started = time.monotonic()
+    quiet = 0
+    process.cpu_percent()
+    while time.monotonic() - started < timeout and quiet < 2:
+        time.sleep(1)
+        quiet = quiet + 1 if process.cpu_percent() / 100 < quiet_cpu else 0
+    return time.monotonic() - started
+
+
 def prime(plan: dict, rounds: int) -> None:
-    """Warm both workers before anything is measured: imports, compiled templates, connection
-    pools, the room cache. A new connection per request, so the workers share them."""
+    """Warm both workers before anything is measured: imports, compiled templates, and above all
+    each PynamoDB model's first connection (its own botocore session and client, 0.1 s or more),
+    plus the room cache. Every endpoint, a new connection per request so both workers get some."""
     import requests
 
-    paths = {p["path"] for p in plan["phases"] if "path" in p} | {p["room_path"] for p in plan["phases"]
-                                                                  if "room_path" in p}
+    from rooms.timestamps import now_ms
+    from rooms.validators import new_token
+
+    phases = plan["phases"]
+    pages = sorted({p["path"] for p in phases if "path" in p} | {p["room_path"] for p in phases if "room_path" in p})
+    posting = next(p for p in phases if p["kind"] == "post")
+    ticking = next(p for p in phases if p["kind"] == "tick")
     cookies = plan["sessions"][0]
+    headers = {"User-Agent": data.USER_AGENT}
+    page = requests.get(plan["host"] + posting["room_path"], cookies=cookies, headers=headers, timeout=10)
+    csrf = re.search(r'"X-CSRFToken":\s*"([^"]+)"', page.text).group(1)
     for _ in range(rounds):
-        for path in sorted(paths):
-            response = requests.get(plan["host"] + path, timeout=10, headers={"User-Agent": data.USER_AGENT},
+        for path in pages:
+            response = requests.get(plan["host"] + path, timeout=10, headers=headers,
                                     cookies=None if path.startswith("/bench/") else cookies)
             response.raise_for_status()
+        requests.post(plan["host"] + posting["post_path"], cookies=cookies, timeout=10,
+                      data={"comment": "warming up", "idempotency_key": new_token()},
+                      headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
+        requests.get(f"{plan['host']}{ticking['updates_path']}?w={now_ms()}&seen=", headers=headers,
+                     timeout=10).raise_for_status()
 
 
 def worker_memory(master_pid: int) -> list[dict]:
@@ -233,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
 
         seeded = seed.seed(users=config.users, small_messages=config.small_messages,
                            big_messages=config.big_messages)
+        waited = settle(dynalite.proc.pid)
+        seeded.timings["dynalite settling after the bulk write (CPU < 5%)"] = waited
+        print(f"  dynalite settled after {waited:.0f} s", flush=True)
 
         gunicorn_env = {
             "DYNAMODB_ENDPOINT_URL": dynalite.url,

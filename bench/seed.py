@@ -100,19 +100,29 @@ def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Se
 
 
 def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: int, newest_ms: int):
-    """Message items exactly as rooms.services.message_post stores them (the model serialises them),
-    one every 50 ms of history going back from ``newest_ms``."""
+    """Message items exactly as rooms.services.message_post stores them, one every 50 ms of history
+    going back from ``newest_ms``. Built as raw DynamoDB JSON (PynamoDB's serialize() would be the
+    bottleneck at a million items); the first one is checked against the model's own serialisation."""
     from chatsite import keys
     from rooms.models import MessageRecord
     from rooms.timestamps import iso_from_ms
     from rooms.validators import new_token
 
+    texts = [data.comment_text(i) for i in range(1000)]
+    pks = [keys.user_pk(author.id) for author in authors]
+    names = [author.display_name for author in authors]
     for i in range(start, stop, step):
-        author = authors[i % len(authors)]
         created_at = iso_from_ms(newest_ms - 50 * i)
-        yield MessageRecord(keys.user_pk(author.id), keys.message_sk(created_at, new_token()), RoomID=room_id,
-                            CreatedAt=created_at, Comment=data.comment_text(i),
-                            AuthorName=author.display_name).serialize()
+        a = i % len(authors)
+        item = {"PK": {"S": pks[a]}, "SK": {"S": keys.message_sk(created_at, new_token())},
+                "RoomID": {"S": room_id}, "CreatedAt": {"S": created_at}, "Comment": {"S": texts[i % 1000]},
+                "AuthorName": {"S": names[a]}}
+        if i == start:
+            model = MessageRecord(item["PK"]["S"], item["SK"]["S"], RoomID=room_id, CreatedAt=created_at,
+                                  Comment=texts[i % 1000], AuthorName=names[a]).serialize()
+            if model != item:
+                raise RuntimeError(f"big-room items no longer match MessageRecord: {model} != {item}")
+        yield item
 
 
 def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4) -> None:
