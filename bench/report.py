@@ -379,7 +379,8 @@ def markdown(results: dict, png_name: str) -> str:
                 "pyinstrument (bench/profile.py) around the WSGI application in one process configured like a "
                 "worker, one request at a time against the same dynalite, after the load. Each sampled frame's "
                 "own time goes to the innermost category on its stack; *waiting for DynamoDB* is time blocked "
-                "on the socket, i.e. dynalite's own work plus loopback.", ""]
+                "on the socket, i.e. dynalite's own work plus loopback. The shares are scaled to the unprofiled "
+                "time per request; they are samples, so a category moves by a millisecond or so between runs.", ""]
         labels = list(profile)
         names = []
         for prof in profile.values():

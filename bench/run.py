@@ -79,6 +79,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="where benchmarks.md/.png/.json go (default docs/, or a temp dir with --smoke)")
     parser.add_argument("--duration", type=float, metavar="S", help="seconds measured per endpoint phase")
     parser.add_argument("--concurrency", type=int, metavar="N", help="concurrent users per endpoint phase")
+    parser.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="no run: rewrite benchmarks.md/.png in --out (default docs/) from a benchmarks.json")
     parser.add_argument("--gunicorn-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for gunicorn, to try a setting (e.g. GUNICORN_THREADS=4); "
                              "repeatable, and recorded in the report")
@@ -239,6 +241,12 @@ def worker_memory(master_pid: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        from bench import report
+
+        for path in report.write(json.loads(args.from_json.read_text()), args.out or ROOT / "docs"):
+            print(f"wrote {path}")
+        return 0
     config = SMOKE if args.smoke else FULL
     if args.big_room is not None:
         config.big_messages = args.big_room
