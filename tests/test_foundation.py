@@ -146,3 +146,14 @@ def test_keys_round_trip():
     assert keys.child_key_from_sk(keys.child_sk("c" * 40)) == "c" * 40
     assert keys.customer_id_from_sk(keys.customer_sk(None)) is None
     assert keys.customer_id_from_sk(keys.customer_sk("bob")) == "bob"
+
+
+def test_every_model_shares_one_botocore_client(moto_tables):
+    """One client per process, not one per model class (memory and first-request latency)."""
+    from accounts.models import UserRecord
+    from accounts.sessions import SessionRecord
+    from rooms.models import MessageRecord, RoomRecord
+
+    clients = {id(model._get_connection().connection.client)
+               for model in (UserRecord, SessionRecord, MessageRecord, RoomRecord, RoomDirectoryEntry)}
+    assert clients == {id(dynamodb.client())}
