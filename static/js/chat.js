@@ -27,6 +27,7 @@
   const deletions = new Map(); // message id -> deletion time (ms): never re-add a deleted message
   let failures = 0;
   let pausedUntil = 0;
+  let sendingText = null; // what the composer held when the current post left
 
   // --- time ------------------------------------------------------------------------------------
   const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
@@ -196,7 +197,9 @@
     const batch = doc.querySelector("ol[data-next-key]");
     if (batch && keyInput) keyInput.value = batch.dataset.nextKey; // a fresh key for the next message
     merge(doc, { scroll: true, quiet: true });
-    textarea.value = "";
+    // Clear only what was sent: anything typed while it was on its way stays in the composer.
+    const sent = sendingText === null ? textarea.value : sendingText;
+    textarea.value = textarea.value.startsWith(sent) ? textarea.value.slice(sent.length) : textarea.value;
     textarea.removeAttribute("aria-invalid");
     composerErrors.replaceChildren();
     textarea.focus();
@@ -243,7 +246,10 @@
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     const elt = event.detail.elt;
     if (elt === poller && Date.now() < pausedUntil) event.preventDefault();
-    if (elt === composer) composer.classList.add("is-sending");
+    if (elt === composer) {
+      composer.classList.add("is-sending");
+      sendingText = textarea.value;
+    }
   });
 
   document.body.addEventListener("htmx:afterRequest", function (event) {

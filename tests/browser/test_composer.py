@@ -1,0 +1,38 @@
+"""The composer never loses what a person typed (found while writing the issue-6 scenarios)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import create_room, sign_up
+
+
+def test_text_typed_while_a_message_is_sending_is_kept(site, new_context, page_errors):
+    page = page_errors(new_context().new_page())
+    sign_up(page, site.url, "alice", "Alice")
+    create_room(page, site.url, "Typing")
+    held = []
+    hold = [True]
+    # A slow network: the first post is held until the test lets it go.
+    page.route("**/messages", lambda route: held.append(route) if hold[0] else route.continue_())
+
+    composer = page.locator("#id_comment")
+    composer.fill("first message")
+    composer.press("Enter")
+    page.wait_for_function("document.getElementById('composer').classList.contains('is-sending')")
+    composer.press("End")
+    composer.press_sequentially(" and the next thought")  # typed while the first is on its way
+    composer.press("Enter")  # ignored while sending: nothing is sent twice or lost
+    assert len(held) == 1
+
+    hold[0] = False
+    held[0].continue_()
+    expect(page.locator("#messages li.message")).to_have_count(1)
+    expect(page.locator("#messages li.message .comment")).to_have_text("first message")
+    expect(composer).to_have_value(" and the next thought")
+
+    composer.press("Enter")
+    expect(page.locator("#messages li.message")).to_have_count(2)
+    expect(page.locator("#messages li.message .comment").last).to_have_text("and the next thought")
+    expect(composer).to_have_value("")
+    assert page_errors.errors == []
