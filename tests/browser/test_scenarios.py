@@ -92,7 +92,7 @@ def test_two_people_chat_live_and_history_matches_after_reload(site, new_context
         (bob, alice, "Yes! Meet at the car park at 8?"),
         (alice, bob, "8 works. I'll bring the map and a flask of tea ☕"),
         (bob, alice, "Forecast says clear until 3pm, so let's aim to be down by then.\nI'll check again Friday."),
-        (alice, bob, "Perfect, see you there 👋"),
+        (alice, bob, "Perfect, see you there!"),
     ]
     for number, (writer, reader, text) in enumerate(conversation, start=1):
         send(writer, text)
