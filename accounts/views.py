@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,15 +21,17 @@ RECENT_MESSAGES = 20
 
 
 def _safe_next(request: HttpRequest) -> str:
+    """``next`` if it is a path on this site ("/..."), else "". Relative text such as "0" or "home"
+    is refused too: redirect() would try it as a URL pattern name (NoReverseMatch, a 500)."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                                      require_https=request.is_secure()):
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return candidate
     return ""
 
 
 def _after_sign_in(request: HttpRequest) -> HttpResponse:
-    return redirect(_safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+    return HttpResponseRedirect(_safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
 @sensitive_post_parameters("password1", "password2")
