@@ -4,6 +4,8 @@ the other, and a message posted on one reaches a watcher polling the other."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rooms import selectors
@@ -80,8 +82,6 @@ def test_a_session_revoked_on_one_server_is_signed_out_on_the_other(two_servers)
     phone = Person(two.url)
     assert phone.sign_in("alice").status_code == 302
     assert phone.is_signed_in_as("Alice")
-    import re
-
     page = laptop.get("/accounts/sessions/").text
     current = page[page.index("session-current"):]
     laptop_ref = re.search(r'name="session" value="([0-9a-f]+)"', current).group(1)
