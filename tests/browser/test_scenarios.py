@@ -53,6 +53,17 @@ def send(page, text: str) -> None:
     composer.press("Enter")
 
 
+def reload_until(page, locator, count: int, attempts: int = 10) -> None:
+    """The sessions list reads an eventually consistent index: reload, as a person would, until
+    ``locator`` matches ``count`` elements (then assert it with expect's own waiting)."""
+    for _ in range(attempts):
+        if locator.count() == count:
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    expect(locator).to_have_count(count)
+
+
 def seed_history(room_id: str, count: int, *, authors=(("u-ann", "Ann"), ("u-ben", "Ben"))) -> None:
     """``count`` messages, one second apart, ending a few minutes ago: "message 000" is the oldest."""
     start = now_ms() - (count + 300) * 1000
@@ -193,7 +204,7 @@ def test_sessions_page_lists_both_sessions_and_revoking_one_signs_it_out(site, n
 
     first.goto(site.url + "/accounts/sessions/")
     sessions = first.locator(".session-list > li.session")
-    expect(sessions).to_have_count(2)
+    reload_until(first, sessions, 2)
     expect(first.locator(".session-current")).to_have_count(1)
     other = first.locator(".session-list > li.session:not(.session-current)")
     expect(other.locator(".session-device")).to_contain_text("Firefox")
@@ -237,7 +248,8 @@ def test_linked_device_is_signed_out_with_its_parent(site, new_context, page_err
 
     parent.goto(site.url + "/accounts/sessions/")
     current = parent.locator(".session-list > li.session-current")
-    expect(current.locator(".linked-devices > li.session")).to_have_count(1)
+    reload_until(parent, parent.locator(".session-list > li.session"), 2)
+    reload_until(parent, current.locator(".linked-devices > li.session"), 1)
     expect(current.locator(".linked-devices .session-device")).to_contain_text("iPhone")
     expect(parent.locator(".session-list > li.session")).to_have_count(2)
     save_screenshot(parent, "sessions")
