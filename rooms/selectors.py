@@ -79,11 +79,19 @@ def room_history(*, room_id: str, cursor: str | None = None, limit: int | None =
     one page. ``items`` come back in display order (oldest first, newest at the bottom)."""
     limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
     start = cursors.decode(cursor, purpose="history", scope=room_id, key_names=_INDEX_KEY_NAMES) if cursor else None
-    result = MessageRecord.room_index.query(room_id, scan_index_forward=False, limit=limit,
-                                            last_evaluated_key=start)
-    messages = sorted((ChatMessage.from_record(r) for r in result), key=lambda m: m.order)
-    last = result.last_evaluated_key
-    next_cursor = cursors.encode(last, purpose="history", scope=room_id) if last else None
+    # One item more than a page: if it exists there are older messages, and the cursor is built
+    # from the page's last item. (DynamoDB hands back a LastEvaluatedKey whenever a page is full,
+    # which would offer "load older" on the first page of a room with exactly 50 messages.)
+    records = list(MessageRecord.room_index.query(room_id, scan_index_forward=False, limit=limit + 1,
+                                                  last_evaluated_key=start))
+    has_older = len(records) > limit
+    records = records[:limit]
+    messages = sorted((ChatMessage.from_record(r) for r in records), key=lambda m: m.order)
+    next_cursor = None
+    if has_older:
+        oldest = records[-1]
+        last = {name: {"S": getattr(oldest, name)} for name in _INDEX_KEY_NAMES}
+        next_cursor = cursors.encode(last, purpose="history", scope=room_id)
     return Page(items=messages, next_cursor=next_cursor)
 
 

@@ -70,3 +70,21 @@ def test_user_messages_newest_first_across_rooms(room, monkeypatch):
         post(where, text, author=make_user(author))
     assert [r.Comment for r in selectors.user_messages(user_id="alice", limit=5)] == ["second", "first"]
     assert [r.RoomID for r in selectors.user_messages(user_id="alice", limit=1)] == ["other"]
+
+
+def test_history_offers_no_older_page_when_the_room_holds_exactly_one_page(moto_tables):
+    from chatsite import keys
+    from rooms.models import MessageRecord
+
+    room = services.room_create(name="Exact", description="", created_by="u1")
+    for n in range(3):
+        MessageRecord(keys.user_pk("u1"), keys.message_sk(f"2026-01-01T00:00:0{n}.000Z", f"id{n}"),
+                      RoomID=room.room_id, CreatedAt=f"2026-01-01T00:00:0{n}.000Z", Comment=f"m{n}",
+                      AuthorName="U").save()
+    page = selectors.room_history(room_id=room.room_id, limit=3)
+    assert [m.comment for m in page.items] == ["m0", "m1", "m2"]
+    assert page.next_cursor is None
+    first = selectors.room_history(room_id=room.room_id, limit=2)
+    assert [m.comment for m in first.items] == ["m1", "m2"] and first.next_cursor
+    rest = selectors.room_history(room_id=room.room_id, cursor=first.next_cursor, limit=2)
+    assert [m.comment for m in rest.items] == ["m0"] and rest.next_cursor is None
