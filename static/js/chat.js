@@ -171,7 +171,10 @@
       const doc = parse(xhr);
       const errors = doc.querySelector("[data-errors]");
       if (errors) {
-        if (errors.dataset.nextKey && keyInput) keyInput.value = errors.dataset.nextKey;
+        if (errors.dataset.nextKey && keyInput) {
+          keyInput.value = errors.dataset.nextKey;
+          keySentWith = null;
+        }
         messages = Array.from(errors.querySelectorAll("p")).map(function (p) { return p.textContent; });
       } else {
         const p = doc.querySelector(".error-503, main p");
@@ -196,6 +199,7 @@
     const doc = parse(xhr);
     const batch = doc.querySelector("ol[data-next-key]");
     if (batch && keyInput) keyInput.value = batch.dataset.nextKey; // a fresh key for the next message
+    keySentWith = null;
     merge(doc, { scroll: true, quiet: true });
     // Clear only what was sent: anything typed while it was on its way stays in the composer.
     const sent = sendingText === null ? textarea.value : sendingText;
@@ -237,7 +241,27 @@
   }
 
   // --- htmx events ------------------------------------------------------------------------------------
+  // The idempotency key makes a resend of the SAME text exactly-once. If a send failed (or its
+  // answer was lost) and the user then edits the text, the edit is a different message: it gets
+  // a fresh key, so the server cannot answer it with the earlier text.
+  let keySentWith = null;
+
+  function freshKey() {
+    const bytes = new Uint8Array(15);
+    window.crypto.getRandomValues(bytes);
+    return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
   document.body.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt === composer && keyInput) {
+      const text = textarea.value;
+      if (keySentWith !== null && keySentWith !== text) {
+        keyInput.value = freshKey();
+        event.detail.parameters.idempotency_key = keyInput.value;
+      }
+      keySentWith = text;
+      return;
+    }
     if (event.detail.elt !== poller) return;
     event.detail.parameters.w = String(watermark);
     event.detail.parameters.seen = seenRefs().join(",");
