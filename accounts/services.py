@@ -262,6 +262,11 @@ def password_change(*, request, old_password: str, new_password: str) -> int:
 
 
 def sign_out_everywhere_else(*, request) -> int:
+    """End every session of the user but this one. Asked on a linked device, "everywhere else"
+    includes the session it was linked from (its cookie may be the stolen one), so the device
+    first becomes a session of its own (a new key, as at sign-in), then all others end."""
+    if session_engine.is_child_key(request.session.session_key or ""):
+        request.session.cycle_key()
     return user_expire_sessions(user_id=request.user.id, keep_session_key=request.session.session_key)
 
 

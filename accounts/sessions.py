@@ -1,6 +1,6 @@
 """Django sessions in the `session_store` table: the seed's session-management design.
 
-- A session's own record: `suuid#<key>` / `c#<user id>` (`c#anonymous` before sign-in).
+- A session's own record: `suuid#<key>` / `c#<user id>` (`c#~anonymous` before sign-in).
 - A linked device (child session): `suuid#<parent key>` / `child#suuid#<child key>`.
 - GSI `GSI1_inverse` swaps the keys: a customer's sessions, and the parent owning a child.
 

@@ -83,7 +83,7 @@ def device_link_pk(code_digest: str) -> str:
 
 
 # --- session_store table (the seed's session-management keys) --------------------------------
-ANONYMOUS_CUSTOMER = "anonymous"
+ANONYMOUS_CUSTOMER = "~anonymous"  # "~" is not allowed in usernames, so no user can be it
 CUSTOMER_PREFIX = "c#"
 CHILD_PREFIX = "child#"
 
@@ -97,7 +97,7 @@ def session_key_from_pk(pk: str) -> str:
 
 
 def customer_sk(customer_id: str | None) -> str:
-    """SK of a session's own record: `c#<user id>`, or `c#anonymous` before sign-in."""
+    """SK of a session's own record: `c#<user id>`, or `c#~anonymous` before sign-in."""
     return f"{CUSTOMER_PREFIX}{customer_id or ANONYMOUS_CUSTOMER}"
 
 

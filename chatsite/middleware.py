@@ -48,3 +48,20 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class HealthCheckMiddleware:
+    """Answer the load balancer's `GET /healthz` before anything else runs.
+
+    Balancers probe each host by its IP address, which is not in ALLOWED_HOSTS, so a check that
+    went through the host validation (CommonMiddleware) would get a 400 and mark every host
+    unhealthy. It touches no DynamoDB: it says the process serves, nothing more.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return HttpResponse("ok", content_type="text/plain")
+        return self.get_response(request)

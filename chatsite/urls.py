@@ -2,12 +2,9 @@ import os
 
 from django.urls import include, path
 
-from chatsite import views
-
 urlpatterns = [
     path("", include("rooms.urls")),
     path("accounts/", include("accounts.urls")),
-    path("healthz", views.healthz, name="healthz"),
 ]
 if os.environ.get("CHATSITE_BENCH") == "1":  # the benchmark's floor view; never in production
     urlpatterns.append(path("bench/", include("bench.urls")))

@@ -66,3 +66,11 @@ def test_gunicorn_redirects_plain_http_to_https_in_production(gunicorn_server):
         opener.open(server.url + "/")
     assert excinfo.value.code == 301
     assert excinfo.value.headers["Location"].startswith("https://")
+
+
+def test_health_check_answers_probes_by_ip_over_plain_http(settings, client):
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/healthz", HTTP_HOST="10.0.1.23:8000")
+    assert response.status_code == 200 and response.content == b"ok"
+    assert client.get("/", HTTP_HOST="10.0.1.23:8000").status_code == 400  # the site itself still checks

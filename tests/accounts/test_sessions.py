@@ -122,7 +122,7 @@ class SessionContract:
         assert len(key) == sessions.SESSION_KEY_LENGTH and set(key) <= set(sessions.KEY_CHARS)
         assert store.exists(key)
         record = _own(key)
-        assert record.SK == keys.customer_sk(None) == "c#anonymous"
+        assert record.SK == keys.customer_sk(None) == "c#~anonymous"
         assert record.session_state == sessions.ACTIVE
         assert abs(record.expires_at - _epoch(timedelta(seconds=settings.SESSION_COOKIE_AGE))) <= 5
         assert SessionStore(key)["cat"] == "dog"
@@ -171,7 +171,7 @@ class SessionContract:
         elif change == "none":
             loaded.modified = True  # the last-seen refresh: a conditional update
         else:
-            loaded[SESSION_KEY] = "alice"  # the SK move: put c#alice, delete c#anonymous
+            loaded[SESSION_KEY] = "alice"  # the SK move: put c#alice, delete c#~anonymous
         with pytest.raises(UpdateError):
             loaded.save()
         assert _partition(key) == []

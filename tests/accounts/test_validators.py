@@ -62,3 +62,15 @@ def test_display_name_rejects_empty_overlong_and_control_characters(display_name
     with pytest.raises(ValidationError) as excinfo:
         clean_display_name(display_name)
     assert message in excinfo.value.messages[0]
+
+
+def test_no_username_can_be_the_anonymous_session_marker():
+    """Anonymous sessions are stored under `c#~anonymous`; a user id must never equal it."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.validators import validate_username
+    from chatsite import keys
+
+    with pytest.raises(ValidationError):
+        validate_username(keys.ANONYMOUS_CUSTOMER)
+    assert keys.customer_sk(validate_username("anonymous")) != keys.customer_sk(None)

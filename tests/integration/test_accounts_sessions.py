@@ -238,7 +238,7 @@ def test_revoking_a_linked_device_leaves_its_parent(dynalite_tables):
     assert not is_signed_in(phone) and is_signed_in(laptop)
 
 
-def test_sign_out_everywhere_else_from_a_linked_device_keeps_it_and_its_parent(dynalite_tables):
+def test_sign_out_everywhere_else_from_a_linked_device_also_ends_its_parent(dynalite_tables):
     make_user("alice")
     laptop = signed_in()
     desktop = signed_in(user_agent=CHROME_MAC)
@@ -246,8 +246,8 @@ def test_sign_out_everywhere_else_from_a_linked_device_keeps_it_and_its_parent(d
     redeem(phone, link_code(laptop))
     redeem(tablet, link_code(laptop))
     phone.post("/accounts/sessions/sign-out-others/")
-    assert is_signed_in(phone) and is_signed_in(laptop)
-    assert not is_signed_in(desktop) and not is_signed_in(tablet)
+    assert is_signed_in(phone)  # now a session of its own
+    assert not is_signed_in(laptop) and not is_signed_in(desktop) and not is_signed_in(tablet)
 
 
 def test_a_linked_device_cannot_make_link_codes(dynalite_tables):
