@@ -14,6 +14,10 @@ from django.utils.functional import SimpleLazyObject
 from accounts.auth import get_user
 
 USER_AGENT_MAX_LENGTH = 256
+# Set (signed, short-lived) by the device-link page on the browser it has just signed in, so the
+# session engine may wait briefly for the index to catch up on that browser's first requests.
+JUST_LINKED_COOKIE = "device_just_linked"
+JUST_LINKED_SECONDS = 30
 
 
 def client_ip(request, *, network: bool = False) -> str:
@@ -49,5 +53,8 @@ class AuthenticationMiddleware:
         if hasattr(session, "set_client_info"):
             session.set_client_info(user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
                                     ip=client_ip(request))
+            if request.get_signed_cookie(JUST_LINKED_COOKIE, default=None, salt=JUST_LINKED_COOKIE,
+                                         max_age=JUST_LINKED_SECONDS):
+                session.expect_new_link()
         request.user = SimpleLazyObject(lambda: get_user(request))
         return self.get_response(request)

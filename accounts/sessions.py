@@ -191,7 +191,7 @@ def create_session(*, session_key: str, session_data: str, expires_at: int,
     return record
 
 
-def get_session_by_session_id(session_key: str) -> SessionRecord | None:
+def get_session_by_session_id(session_key: str, *, wait_for_index: bool = False) -> SessionRecord | None:
     """getSessionBySessionId: the live session for a key, read strongly consistently.
 
     A session key: one Query `PK = suuid#<key>, SK begins_with c#`, Limit 1 (the SK holds the
@@ -206,6 +206,11 @@ def get_session_by_session_id(session_key: str) -> SessionRecord | None:
         return record if record is not None and record.is_live() else None
     hint = _child_from_index(session_key)  # getSessionByChildSessionId, before the liveness check
     if hint is None:
+        # The index may not have a device linked a moment ago yet. Only then is a second look worth
+        # a short wait: for any other unknown 40-character cookie it would hand forgers a cheap way
+        # to hold worker threads.
+        if not wait_for_index:
+            return None
         time.sleep(CHILD_INDEX_RETRY_SECONDS)
         hint = _child_from_index(session_key)
         if hint is None:
@@ -406,6 +411,11 @@ class SessionStore(SessionBase):
         """Remembered for the next write (creation, sign-in, last-seen refresh); never a write itself."""
         self._client_info = (user_agent or None, ip or None)
 
+    def expect_new_link(self) -> None:
+        """This browser linked itself moments ago (a signed cookie says so): if its device record is
+        not in the eventually consistent index yet, wait briefly once rather than sign it out."""
+        self._expect_new_link = True
+
     def mark_login(self) -> None:
         """The user has just signed in here: the next save records last_login_time."""
         self._login_at = timezone.now()
@@ -440,7 +450,9 @@ class SessionStore(SessionBase):
         return _own_record(session_key) is not None
 
     def load(self):
-        record = get_session_by_session_id(self.session_key) if self.session_key else None
+        record = get_session_by_session_id(
+            self.session_key, wait_for_index=getattr(self, "_expect_new_link", False),
+        ) if self.session_key else None
         if record is None:
             self._session_key = None  # an unknown, expired or ended key is never reused
             self._forget()

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.auth import login_required
 from accounts.forms import DeviceLinkRedeemForm, PasswordChangeForm, ProfileForm, SignInForm, SignUpForm
+from accounts.middleware import JUST_LINKED_COOKIE, JUST_LINKED_SECONDS
 from rooms import selectors as room_selectors
 
 RECENT_MESSAGES = 20
@@ -190,5 +191,8 @@ def link_redeem(request: HttpRequest) -> HttpResponse:
             form.add_error("code", str(invalid))
         else:
             messages.success(request, "This device is now signed in.")
-            return redirect(settings.LOGIN_REDIRECT_URL)
+            response = redirect(settings.LOGIN_REDIRECT_URL)
+            response.set_signed_cookie(JUST_LINKED_COOKIE, "1", salt=JUST_LINKED_COOKIE, max_age=JUST_LINKED_SECONDS,
+                                       httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
+            return response
     return render(request, "accounts/link_redeem.html", {"form": form}, status=status)

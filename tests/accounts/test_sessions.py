@@ -587,6 +587,61 @@ class SessionContract:
         again.save()
         assert SessionStore(key)["more"] == 1
 
+    def test_a_forged_device_key_costs_one_index_query_and_no_wait(self, monkeypatch):
+        waits = []
+        monkeypatch.setattr(sessions.time, "sleep", waits.append)
+        forged = "f" * sessions.CHILD_KEY_LENGTH
+        with count_calls() as calls:
+            assert sessions.get_session_by_session_id(forged) is None
+            assert SessionStore(forged).load() == {}
+        assert waits == [] and calls == {"Query": 2}
+
+    def test_a_just_linked_device_waits_once_for_the_index(self, monkeypatch):
+        parent = _signed_in("alice")
+        device = _linked_device(parent)
+        real = sessions._child_from_index
+        looks = []
+
+        def lagging_index(key):  # the index has not caught up on the first look
+            looks.append(key)
+            return None if len(looks) == 1 else real(key)
+
+        monkeypatch.setattr(sessions, "_child_from_index", lagging_index)
+        waits = []
+        monkeypatch.setattr(sessions.time, "sleep", waits.append)
+        store = SessionStore(device.session_key)
+        store.expect_new_link()
+        assert store[SESSION_KEY] == "alice"
+        assert waits == [sessions.CHILD_INDEX_RETRY_SECONDS] and len(looks) == 2
+
+    def test_a_signed_just_linked_cookie_lets_the_engine_wait_and_a_forged_one_does_not(self):
+        from accounts.middleware import JUST_LINKED_COOKIE
+
+        parent = _signed_in("alice")
+        seen = []
+
+        class Recorder(SessionStore):
+            def expect_new_link(self):
+                seen.append(True)
+                super().expect_new_link()
+
+        from django.core import signing
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+
+        from accounts.middleware import AuthenticationMiddleware
+
+        request = RequestFactory().get("/")
+        request.session = Recorder(_linked_device(parent).session_key)
+        # What response.set_signed_cookie(name, "1", salt=name) writes:
+        request.COOKIES[JUST_LINKED_COOKIE] = signing.get_cookie_signer(salt=JUST_LINKED_COOKIE * 2).sign("1")
+        AuthenticationMiddleware(lambda r: HttpResponse())(request)
+        assert seen == [True]
+        request.COOKIES[JUST_LINKED_COOKIE] = "1:forged"
+        seen.clear()
+        AuthenticationMiddleware(lambda r: HttpResponse())(request)
+        assert seen == []
+
     def test_expiring_the_parent_ends_the_childs_requests(self, page):
         client = page
         parent = _signed_in("alice")

@@ -186,6 +186,8 @@ def test_link_a_device_with_the_code_signs_it_in_as_a_child(dynalite_tables):
     phone = browser(user_agent=IPHONE, ip="198.51.100.7")
     response = redeem(phone, code)
     assert response.status_code == 302
+    just_linked = response.cookies["device_just_linked"]
+    assert just_linked["httponly"] and int(just_linked["max-age"]) <= 60  # lets the engine wait for the index
     assert phone.session[SESSION_KEY] == "alice"
     assert "Alice A." in text(phone.get("/"))
     children = engine.get_child_sessions_by_session_id(laptop.session.session_key)
