@@ -1,10 +1,13 @@
 from django.urls import path, register_converter
 
 from rooms import views
+from rooms.validators import ROOM_ID_MAX_LENGTH
 
 
 class RoomIdConverter:
-    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+    # A slug no longer than a room id can be: anything longer is a plain 404 from the resolver,
+    # never a key DynamoDB would reject (2 KB) or a wasted lookup. The lookahead bounds the length.
+    regex = rf"(?=[a-z0-9-]{{1,{ROOM_ID_MAX_LENGTH}}}(?![a-z0-9-]))[a-z0-9]+(?:-[a-z0-9]+)*"
 
     def to_python(self, value: str) -> str:
         return value
