@@ -18,6 +18,10 @@ RESERVED_NAME_CHARACTERS = "#:/\\"  # key separators and path characters: never 
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # message ids and idempotency keys (url-safe, no '#')
 _ALLOWED_CONTROL = {"\n", "\t"}
+# Embeddings, overrides and isolates reorder the text after them ("Trojan Source"): a message could
+# show "exe.pdf" for "fdp.exe". Refused, not stripped, so what is stored is what was typed.
+# Direction marks (U+200E, U+200F, U+061C) only nudge neutral characters and stay allowed.
+DIRECTION_CONTROLS = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def room_id_from_name(name: str) -> str:
@@ -36,6 +40,14 @@ def _control_characters(text: str) -> list[str]:
     return [c for c in text if unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROL]
 
 
+def _refuse_direction_controls(text: str, what: str) -> None:
+    found = sorted({c for c in text if c in DIRECTION_CONTROLS})
+    if found:
+        names = ", ".join(f"U+{ord(c):04X}" for c in found)
+        raise ValidationError(f"{what} contains invisible text-direction controls ({names}), which can make text "
+                              f"read differently from how it looks. Remove them and try again.", code="direction")
+
+
 def clean_room_name(name: str) -> tuple[str, str]:
     """Return (display name, room id) or raise ValidationError."""
     name = name.strip()
@@ -46,6 +58,7 @@ def clean_room_name(name: str) -> tuple[str, str]:
                               code="max_length")
     if _control_characters(name) or "\n" in name or "\t" in name:
         raise ValidationError("The name contains control characters; use plain text.", code="control")
+    _refuse_direction_controls(name, "The name")
     reserved = sorted({c for c in name if c in RESERVED_NAME_CHARACTERS})
     if reserved:
         raise ValidationError(f"The name can't contain {' '.join(reserved)}.", code="reserved")
@@ -62,6 +75,7 @@ def clean_room_description(description: str) -> str:
         raise ValidationError(f"Keep the description to {ROOM_DESCRIPTION_MAX_LENGTH} characters.", code="max_length")
     if _control_characters(description):
         raise ValidationError("The description contains control characters; use plain text.", code="control")
+    _refuse_direction_controls(description, "The description")
     return description
 
 
@@ -81,6 +95,7 @@ def clean_comment(text: str) -> str:
         names = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
         raise ValidationError(f"The message contains control characters ({names}). Remove them and send again.",
                               code="control")
+    _refuse_direction_controls(text, "The message")
     return text
 
 
