@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
@@ -68,6 +68,9 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
             except services.RoomExists as exc:
                 form.add_error("name", f"There is already a room at /rooms/{exc.room.room_id}/ "
                                        f"(“{exc.room.name}”). Choose another name, or join that one.")
+            except services.RoomBeingDeleted:
+                form.add_error("name", "A room with this name is being deleted. Try again in a minute, "
+                                       "or choose another name.")
             else:
                 return redirect(_room_url(room))
         status = 400
@@ -78,7 +81,7 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "rooms/room_list.html", {"page": page, "form": form}, status=status)
 
 
-@require_GET
+@require_safe  # HEAD too: answered like GET, and the server sends no body
 def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     room = _room_or_404(room_id)
     before = request.GET.get("before") or None
