@@ -189,6 +189,8 @@ CHAT_LIVE_OVERLAP_SECONDS = float(os.environ.get("CHAT_LIVE_OVERLAP_SECONDS", "1
 CHAT_LIVE_RESUME_MAX_SECONDS = float(os.environ.get("CHAT_LIVE_RESUME_MAX_SECONDS", "600"))
 CHAT_TOMBSTONE_TTL_SECONDS = 24 * 3600  # deletion events outlive any resumable cursor
 CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
+# delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.
+CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SECONDS", "10"))
 CHAT_ROOM_LIST_PAGE_SIZE = 50
 # Posting: at most CHAT_POST_RATE_LIMIT messages per user per fixed window (all workers, all hosts).
 CHAT_POST_RATE_LIMIT = int(os.environ.get("CHAT_POST_RATE_LIMIT", "20"))

@@ -33,6 +33,8 @@ class RoomRecord(Model):
     description = UnicodeAttribute(default="")
     CreatedBy = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # Set when delete_room starts: from then on the room is gone for every new read (room_get).
+    closing_since = UnicodeAttribute(null=True)
 
 
 @bind_to(CHAT)
@@ -105,12 +107,14 @@ class Room:
     description: str
     created_by: str
     created_at: str
+    closing_since: str | None = None  # delete_room has started (only rooms.selectors.room_get_any shows these)
 
     @classmethod
     def from_record(cls, record: RoomRecord | RoomDirectoryEntry) -> Room:
         room_id = record.room_id if isinstance(record, RoomDirectoryEntry) else keys.room_id_from_pk(record.PK)
         return cls(room_id=room_id, name=record.name, description=record.description,
-                   created_by=record.CreatedBy, created_at=record.created_at)
+                   created_by=record.CreatedBy, created_at=record.created_at,
+                   closing_since=getattr(record, "closing_since", None))
 
 
 @dataclass(frozen=True)

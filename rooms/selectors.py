@@ -43,20 +43,34 @@ def forget_room(room_id: str) -> None:
 
 
 def room_get(*, room_id: str) -> Room:
-    """Get a room: GetItem `Room:<id>` / `meta`. Cached per process for CHAT_ROOM_CACHE_SECONDS
-    (rooms change only when created or deleted), so most requests read no room at all."""
+    """Get an open room: GetItem `Room:<id>` / `meta` (consistent). Cached per process for
+    CHAT_ROOM_CACHE_SECONDS (rooms change only when created or deleted), so most requests read no
+    room at all. A room that delete_room has closed is not found.
+
+    The expiry is counted from before the read, and the read is consistent, so no entry that says
+    "open" outlives the close by more than CHAT_ROOM_CACHE_SECONDS: what delete_room waits out.
+    """
     now = time.monotonic()
     with _room_cache_lock:
         cached = _room_cache.get(room_id)
     if cached and cached[0] > now:
         return cached[1]
-    try:
-        room = Room.from_record(RoomRecord.get(keys.room_pk(room_id), keys.META))
-    except DoesNotExist:
-        raise RoomNotFound(room_id) from None
+    room = room_get_any(room_id=room_id)
+    if room.closing_since:
+        raise RoomNotFound(room_id)
     with _room_cache_lock:
         _room_cache[room_id] = (now + settings.CHAT_ROOM_CACHE_SECONDS, room)
     return room
+
+
+def room_get_any(*, room_id: str) -> Room:
+    """A room, closing or not: GetItem `Room:<id>` / `meta` (consistent), never cached. For
+    delete_room (to finish an interrupted delete) and room_create (to tell "exists" from "being
+    deleted")."""
+    try:
+        return Room.from_record(RoomRecord.get(keys.room_pk(room_id), keys.META, consistent_read=True))
+    except DoesNotExist:
+        raise RoomNotFound(room_id) from None
 
 
 def room_list(*, cursor: str | None = None, limit: int | None = None) -> Page:

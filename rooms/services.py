@@ -9,18 +9,26 @@ from typing import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import dynamodb, keys
 from rooms import post_guard, selectors, validators
 from rooms.models import ChatMessage, MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord
-from rooms.timestamps import iso_from_ms, now_ms
+from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
 
 class RoomExists(Exception):
     def __init__(self, room: Room):
         super().__init__(room.room_id)
         self.room = room
+
+
+class RoomBeingDeleted(Exception):
+    """delete_room has closed this room and not finished yet: its id can't be taken until then."""
+
+    def __init__(self, room_id: str):
+        super().__init__(room_id)
+        self.room_id = room_id
 
 
 class RateLimited(Exception):
@@ -42,7 +50,9 @@ def _conditional_failure(exc: Exception) -> bool:
 
 def room_create(*, name: str, description: str = "", created_by: str) -> Room:
     """Create a room: conditional PutItem `Room:<id>` / `meta` (the id is unique), then its
-    directory entry `Rooms` / `Room:<id>`. Raises ValidationError or RoomExists."""
+    directory entry `Rooms` / `Room:<id>`. Raises ValidationError, RoomExists, or RoomBeingDeleted
+    while delete_room is still sweeping an old room with this id (its record holds the id until
+    every message is gone, so a new room never shows the old one's messages)."""
     name, room_id = validators.clean_room_name(name)
     description = validators.clean_room_description(description)
     record = RoomRecord(keys.room_pk(room_id), keys.META, name=name, description=description,
@@ -52,7 +62,12 @@ def room_create(*, name: str, description: str = "", created_by: str) -> Room:
     except PutError as exc:
         if not _conditional_failure(exc):
             raise
-        existing = selectors.room_get(room_id=room_id)
+        try:
+            existing = selectors.room_get_any(room_id=room_id)
+        except selectors.RoomNotFound:  # deleted between the put and this read
+            raise RoomBeingDeleted(room_id) from None
+        if existing.closing_since:
+            raise RoomBeingDeleted(room_id) from None
         _put_directory_entry(existing)  # repairs a creation that died between its two writes
         raise RoomExists(existing) from None
     room = Room.from_record(record)
@@ -207,11 +222,50 @@ def room_partition_keys(*, room_id: str) -> Iterable[tuple[str, str]]:
         yield record.PK, record.SK
 
 
-def room_delete(*, room_id: str, progress: Progress = lambda n: None) -> int:
-    """Delete a room and all its messages: messages (found through the index) in batches, then the
-    room's own partition and its directory entry. Returns the number of messages deleted."""
+def room_close(*, room_id: str) -> Room:
+    """The first step of deleting a room: UpdateItem `Room:<id>` / `meta` SET closing_since (kept
+    if already set), conditional on the room existing; then DeleteItem of its directory entry.
+    From here room_get finds no room, on every host whose cache entry has expired. Raises
+    RoomNotFound."""
+    record = RoomRecord(keys.room_pk(room_id), keys.META)
+    try:
+        record.update(actions=[RoomRecord.closing_since.set(RoomRecord.closing_since | iso_from_ms(now_ms()))],
+                      condition=RoomRecord.PK.exists())
+    except UpdateError as exc:
+        if not _conditional_failure(exc):
+            raise
+        raise selectors.RoomNotFound(room_id) from None
+    RoomDirectoryEntry(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room_id)).delete()
+    selectors.forget_room(room_id)
+    return Room.from_record(record)
+
+
+def room_delete(*, room_id: str, progress: Progress = lambda n: None,
+                notify: Callable[[float], None] = lambda seconds: None,
+                sleep: Callable[[float], None] = time.sleep) -> int:
+    """Delete a room and all its messages, so that no host accepts a post to it afterwards and a
+    room created again with its id starts empty, while posting keeps its cost (no room read per
+    post):
+
+    1. room_close: every host that reads the room afresh now finds none.
+    2. Wait until CHAT_ROOM_CACHE_SECONDS (plus CHAT_ROOM_DELETE_GRACE_SECONDS for posts in
+       flight and index lag) have passed since the close: then no host still holds an "open"
+       cache entry. ``notify`` is told how long first. Counted from the stored close time, so
+       re-running an interrupted delete does not wait again.
+    3. Delete the messages (found through the index, including any a stale host accepted in the
+       wait), the tombstones, and the room record last: until then its id can't be re-created.
+
+    Raises RoomNotFound. Returns the number of messages deleted.
+    """
+    room = room_close(room_id=room_id)
+    wait_seconds = settings.CHAT_ROOM_CACHE_SECONDS + settings.CHAT_ROOM_DELETE_GRACE_SECONDS
+    remaining = (ms_from_iso(room.closing_since) - now_ms()) / 1000 + wait_seconds
+    if remaining > 0:
+        notify(remaining)
+        sleep(remaining)
     deleted = batch_delete_keys(room_message_keys(room_id=room_id), progress=progress)
-    batch_delete_keys([*room_partition_keys(room_id=room_id),
-                       (keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room_id))])
+    room_meta = (keys.room_pk(room_id), keys.META)
+    batch_delete_keys(k for k in room_partition_keys(room_id=room_id) if k != room_meta)
+    RoomRecord(*room_meta).delete()
     selectors.forget_room(room_id)
     return deleted

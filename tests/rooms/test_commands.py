@@ -14,6 +14,8 @@ ALICE = make_user("alice")
 @pytest.fixture(autouse=True)
 def no_rate_limit(settings):
     settings.CHAT_POST_RATE_LIMIT = 1000
+    settings.CHAT_ROOM_CACHE_SECONDS = 0.1  # what delete_room waits out
+    settings.CHAT_ROOM_DELETE_GRACE_SECONDS = 0
 
 
 def fill(room, count, monkeypatch=None, start=1_700_000_000_000):

@@ -1,29 +1,49 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import services
-from rooms.management.commands._common import existing_room
+from rooms import selectors, services
+from rooms.management.commands._common import require_room_id
 from rooms.management.progress import ProgressBar
 
 
 class Command(BaseCommand):
-    help = "Delete a room and all its messages. A dry run unless --yes."
+    help = ("Delete a room and all its messages. A dry run unless --yes. The room is closed to posts "
+            "first; the command then waits CHAT_ROOM_CACHE_SECONDS + CHAT_ROOM_DELETE_GRACE_SECONDS, "
+            "until no server can still accept a post to it, and then deletes. Once it returns, every "
+            "server refuses posts to the room, and a room created with the same name starts empty. "
+            "Run it again to finish a delete that was interrupted.")
 
     def add_arguments(self, parser):
         parser.add_argument("room_id")
         parser.add_argument("--yes", "--confirm", action="store_true", dest="yes", help="really delete")
 
     def handle(self, *args, room_id, yes, **options):
-        room = existing_room(room_id)
+        require_room_id(room_id)
+        try:
+            room = selectors.room_get_any(room_id=room_id)
+        except selectors.RoomNotFound:
+            raise CommandError(f"no room with id {room_id!r} (ids are lowercase slugs, as in /rooms/<id>/)") from None
         count = sum(1 for _ in services.room_message_keys(room_id=room.room_id))
+        state = (f" (being deleted since {room.closing_since}: an earlier delete_room did not finish)"
+                 if room.closing_since else "")
         if not yes:
-            self.stdout.write(f"dry run: would delete room {room.room_id} (“{room.name}”) and its {count} messages; "
-                              f"add --yes to do it")
+            self.stdout.write(f"dry run: would delete room {room.room_id} (“{room.name}”){state} and its {count} "
+                              f"messages; add --yes to do it")
             return
+
+        def waiting(seconds: float) -> None:
+            self.stderr.write(f"room {room.room_id} is closed to new posts; waiting {seconds:.1f} s "
+                              f"(CHAT_ROOM_CACHE_SECONDS={settings.CHAT_ROOM_CACHE_SECONDS:g} + "
+                              f"CHAT_ROOM_DELETE_GRACE_SECONDS={settings.CHAT_ROOM_DELETE_GRACE_SECONDS:g}) until no "
+                              f"server's room cache can still accept a post to it, then deleting")
+
         bar = ProgressBar(f"deleting {room.room_id}", count, stream=self.stderr)
         try:
-            deleted = services.room_delete(room_id=room.room_id, progress=bar)
+            deleted = services.room_delete(room_id=room.room_id, progress=bar, notify=waiting)
         except services.UnprocessedItemsRemain as exc:
             raise CommandError(str(exc)) from None
+        except selectors.RoomNotFound:
+            raise CommandError(f"room {room.room_id!r} was deleted meanwhile (by another delete_room?)") from None
         finally:
             bar.finish()
         self.stdout.write(f"deleted room {room.room_id} and {deleted} messages")

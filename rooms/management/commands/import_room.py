@@ -1,19 +1,47 @@
+import base64
+import hashlib
 import json
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.validators import clean_display_name, validate_username
 from chatsite import keys
 from rooms import selectors, services, validators
+from rooms.management.commands._common import brief, require_room_id
 from rooms.management.progress import ProgressBar
 from rooms.models import MessageRecord
 from rooms.timestamps import ms_from_iso
 
 
+class LineError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    room_id: str
+    name: str  # for creating the room if it does not exist
+    description: str
+    created_by: str
+    source_room_id: str
+
+    @property
+    def keeps_ids(self) -> bool:
+        return self.room_id == self.source_room_id
+
+
 class Command(BaseCommand):
-    help = ("Import a room written by export_room (a file, or - for stdin). Re-importing into the same room "
-            "is idempotent; importing into another room (--room) gives the messages new ids.")
+    help = ("Import a room written by export_room (a file, or - for stdin). The whole file is checked "
+            "(UTF-8, JSON objects, every field as the site checks it) before anything is written. "
+            "Re-running is idempotent: into the exported room the messages keep their ids; into another "
+            "room (--room) each gets an id derived from the target room and the source message, so a "
+            "re-run overwrites the same items.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="JSON Lines file, or - for stdin")
@@ -21,69 +49,185 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="the name to give the room if it has to be created")
 
     def handle(self, *args, path, room, name, **options):
-        rows = self._rows(path)
-        header = next(rows, None)
-        if not header or header[1].get("type") != "room":
-            raise CommandError("line 1: expected the room line that export_room writes first")
-        source_id = header[1].get("room_id", "")
-        target_id = room or source_id
-        if not validators.is_room_id(target_id):
-            raise CommandError(f"{target_id!r} is not a room id (lowercase letters, digits and dashes)")
-        self._ensure_room(target_id, name or header[1].get("name") or target_id, header[1])
-        keep_ids = target_id == source_id
-        bar = ProgressBar(f"importing into {target_id}", stream=self.stderr)
-        try:
-            written = services.batch_put_items((self._item(number, row, target_id, keep_ids) for number, row in rows),
-                                               progress=bar)
-        except services.UnprocessedItemsRemain as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            bar.finish()
-        self.stdout.write(f"imported {written} messages into {target_id}")
+        if room is not None:
+            require_room_id(room)
+        if name is not None:
+            try:
+                validators.clean_room_name(name)
+            except ValidationError as exc:
+                raise CommandError(f"--name: {' '.join(exc.messages)}") from None
+        with self._open(path) as source:
+            target, count = self._check(source, room=room, name=name)
+            self._ensure_room(target)
+            source.seek(0)
+            bar = ProgressBar(f"importing into {target.room_id}", count, stream=self.stderr)
+            try:
+                written = services.batch_put_items(
+                    (_message_item(number, row, target) for number, row in _rows(source) if number > 1),
+                    progress=bar)
+            except services.UnprocessedItemsRemain as exc:
+                raise CommandError(str(exc)) from None
+            finally:
+                bar.finish()
+        self.stdout.write(f"imported {written} messages into {target.room_id}")
 
-    def _rows(self, path):
-        try:
-            handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-        with handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CommandError(f"line {number}: not JSON ({exc.msg})") from None
+    @staticmethod
+    def _open(path: str) -> IO[bytes]:
+        """The input as bytes, seekable: read twice (check, then write), UTF-8 checked per line."""
+        if path != "-":
+            try:
+                return open(path, "rb")
+            except OSError as exc:
+                raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+        spool = tempfile.TemporaryFile()
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is not None:
+            shutil.copyfileobj(stdin, spool)
+        else:  # already text (tests, embedding): nothing to decode
+            spool.write(sys.stdin.read().encode("utf-8", "surrogateescape"))
+        spool.seek(0)
+        return spool
 
-    def _ensure_room(self, room_id: str, name: str, header: dict) -> None:
+    @staticmethod
+    def _check(source: IO[bytes], *, room: str | None, name: str | None) -> tuple[Target, int]:
+        """Read every line, raising CommandError at the first bad one. Nothing is written."""
+        rows = _rows(source)
+        first = next(rows, None)
+        if first is None:
+            raise CommandError("line 1: the file is empty; expected the room line that export_room writes first")
+        target = _target(first[1], room=room, name=name)
+        seen: dict[str, int] = {}
+        count = 0
+        for number, row in rows:
+            _message_item(number, row, target)
+            message_id = row["message_id"]
+            if message_id in seen:
+                raise CommandError(f"line {number}: message_id {message_id!r} repeats the message on "
+                                   f"line {seen[message_id]}")
+            seen[message_id] = number
+            count += 1
+        return target, count
+
+    def _ensure_room(self, target: Target) -> None:
         try:
-            selectors.room_get(room_id=room_id)
+            selectors.room_get(room_id=target.room_id)
             return
         except selectors.RoomNotFound:
             pass
-        _, derived = validators.clean_room_name(name) if name else ("", "")
-        if derived != room_id:
-            raise CommandError(f"room {room_id!r} does not exist and the name {name!r} makes the id {derived!r}; "
-                               f"create it first with create_room, or pass a matching --name")
+        _, derived = validators.clean_room_name(target.name)
+        if derived != target.room_id:
+            raise CommandError(f"room {target.room_id!r} does not exist and the name {target.name!r} makes the id "
+                               f"{derived!r}; create it first with create_room, or pass a matching --name")
         try:
-            services.room_create(name=name, description=header.get("description", ""),
-                                 created_by=header.get("created_by") or "import")
+            services.room_create(name=target.name, description=target.description, created_by=target.created_by)
+        except services.RoomBeingDeleted:
+            raise CommandError(f"room {target.room_id!r} is being deleted; wait until delete_room has finished, "
+                               f"then import again") from None
         except services.RoomExists:
             pass
 
-    @staticmethod
-    def _item(number: int, row: dict, room_id: str, keep_ids: bool) -> dict:
+
+def _rows(source: IO[bytes]) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; CommandError naming the line otherwise."""
+    for number, raw in enumerate(source, start=1):
         try:
-            if row.get("type") != "message":
-                raise ValueError("expected a message line")
-            created_at, author_id = str(row["created_at"]), str(row["author_id"])
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"line {number}: not valid UTF-8 (byte {exc.start + 1}); "
+                               f"export_room writes UTF-8") from None
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise CommandError(f"line {number}: expected a JSON object {{…}}, got {_json_kind(row)}")
+        yield number, row
+
+
+def _json_kind(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return {list: "an array", str: "a string", int: "a number", float: "a number"}.get(type(value), "something else")
+
+
+def _text(row: dict, field: str, default: str | None = None) -> str:
+    value = row.get(field, default)
+    if value is None:
+        raise LineError(f"{field} is missing")
+    if not isinstance(value, str):
+        raise LineError(f"{field} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _user_id(row: dict, field: str, default: str | None = None) -> str:
+    value = _text(row, field, default)
+    try:
+        canonical = validate_username(value)
+    except ValidationError as exc:
+        raise LineError(f"{field} {brief(value)} is not a user id: {' '.join(exc.messages)}") from None
+    if canonical != value:
+        raise LineError(f"{field} {brief(value)} is not a user id (user ids are lowercase: {canonical!r})")
+    return value
+
+
+def _target(header: dict, *, room: str | None, name: str | None) -> Target:
+    try:
+        if header.get("type") != "room":
+            raise LineError('expected the room line that export_room writes first ({"type": "room", …})')
+        source_room_id = _text(header, "room_id")
+        if not validators.is_room_id(source_room_id):
+            raise LineError(f"room_id {brief(source_room_id)} is not a room id")
+        target_id = room or source_room_id
+        try:
+            header_name = validators.clean_room_name(_text(header, "name", target_id))[0]
+        except ValidationError as exc:
+            raise LineError(f"name: {' '.join(exc.messages)}") from None
+        try:
+            description = validators.clean_room_description(_text(header, "description", ""))
+        except ValidationError as exc:
+            raise LineError(f"description: {' '.join(exc.messages)}") from None
+        created_by = _user_id(header, "created_by", "import")
+    except LineError as exc:
+        raise CommandError(f"line 1: {exc}") from None
+    return Target(room_id=target_id, name=name or header_name, description=description, created_by=created_by,
+                  source_room_id=source_room_id)
+
+
+def _derived_message_id(target: Target, author_id: str, created_at: str, message_id: str) -> str:
+    """The same source message imported into the same room always gets the same id (a re-run
+    overwrites it); another target room gets another id. 20 url-safe characters, like new_token."""
+    identity = "\n".join([target.room_id, target.source_room_id, author_id, created_at, message_id])
+    return base64.urlsafe_b64encode(hashlib.sha256(identity.encode()).digest()[:15]).decode()
+
+
+def _message_item(number: int, row: dict, target: Target) -> dict:
+    """The chat-table item (DynamoDB JSON) for one message line, or CommandError naming the line."""
+    try:
+        if row.get("type") != "message":
+            raise LineError('expected a message line ({"type": "message", …})')
+        message_id = _text(row, "message_id")
+        if not validators.is_token(message_id):
+            raise LineError(f"message_id {brief(message_id)} is not 16–64 letters, digits, - or _")
+        author_id = _user_id(row, "author_id")
+        created_at = _text(row, "created_at")
+        try:
             ms_from_iso(created_at)
-            message_id = str(row["message_id"]) if keep_ids else validators.new_token()
-            if not validators.is_token(message_id) or not author_id or "#" in author_id:
-                raise ValueError("bad message or author id")
-            comment = validators.clean_comment(str(row["comment"]))
-        except (KeyError, ValueError, ValidationError) as exc:
-            raise CommandError(f"line {number}: {exc}") from None
-        return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), RoomID=room_id,
-                             CreatedAt=created_at, Comment=comment,
-                             AuthorName=str(row.get("author_name") or author_id)).serialize()
+        except ValueError:
+            raise LineError(f"created_at {brief(created_at)} is not a UTC time like 2023-04-01T14:00:00.001Z") \
+                from None
+        try:
+            comment = validators.clean_comment(_text(row, "comment"))
+        except ValidationError as exc:
+            raise LineError(f"comment: {' '.join(exc.messages)}") from None
+        try:
+            author_name = clean_display_name(_text(row, "author_name", author_id))
+        except ValidationError as exc:
+            raise LineError(f"author_name: {' '.join(exc.messages)}") from None
+    except LineError as exc:
+        raise CommandError(f"line {number}: {exc}") from None
+    if not target.keeps_ids:
+        message_id = _derived_message_id(target, author_id, created_at, message_id)
+    return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), RoomID=target.room_id,
+                         CreatedAt=created_at, Comment=comment, AuthorName=author_name).serialize()
