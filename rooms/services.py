@@ -41,6 +41,15 @@ class MessageNotFound(LookupError):
     pass
 
 
+class IdempotencyKeyUsedElsewhere(ValidationError):
+    """The key already sent a message to another room (a composer's form reused elsewhere): the
+    new text must not be taken for a retry of that message. Ask for a fresh key."""
+
+    def __init__(self):
+        super().__init__("This form was already used to send a message in another room. Your text is kept: "
+                         "send it again to post it here.", code="key_used_elsewhere")
+
+
 def _conditional_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
@@ -96,7 +105,8 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
 
     Raises ValidationError (bad text or key) or RateLimited. A repeated ``idempotency_key`` never
     makes a second message: it returns the stored one, or finishes the first attempt's put under
-    the same key if that attempt died before putting.
+    the same key if that attempt died before putting. A key whose stored message is in another
+    room raises IdempotencyKeyUsedElsewhere (a ValidationError).
     """
     comment = validators.clean_comment(comment)
     if not validators.is_token(idempotency_key):
@@ -120,6 +130,8 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
         existing = selectors.message_get(author_id=author.id, sk=claim.planned_sk)
         if existing is None:  # deleted meanwhile: nothing to show, nothing to redo
             raise MessageNotFound(claim.planned_sk) from None
+        if existing.room_id != room.room_id:  # not a retry of that message: don't drop this text
+            raise IdempotencyKeyUsedElsewhere() from None
         return PostResult(message=existing, duplicate=True)
     return PostResult(message=ChatMessage.from_record(record), duplicate=claim.duplicate)
 

@@ -125,6 +125,11 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         response = _composer_failed(request, room, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
+    except services.IdempotencyKeyUsedElsewhere as exc:  # the text stays; a fresh key to send it with
+        form.add_error("idempotency_key", exc)
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = validators.new_token()
+        return _composer_failed(request, room, form, status=400)
     except services.MessageNotFound:  # a retry of a post that was since deleted: nothing to show
         result = None
     if not request.htmx:
