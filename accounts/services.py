@@ -72,9 +72,10 @@ def _now() -> datetime:
 def user_create(*, username: str, display_name: str, password: str, is_staff: bool = False) -> UserRecord:
     """Create a user. The conditional put on `User:<id>` is the uniqueness check.
 
-    The directory entry is written second; if that write fails the account still works and only
-    list_users misses it (re-running set_password or the display-name edit does not repair it,
-    but a second put of the entry by hand does).
+    The directory entry is written second, whole, from the record. If that write fails the
+    account still works and only list_users misses it, until the entry is put again: by a
+    display-name change, or by the next attempt to create the same username (as room_create
+    repairs a room's entry).
     """
     user_id = validate_username(username)
     display_name = clean_display_name(display_name)
@@ -87,9 +88,14 @@ def user_create(*, username: str, display_name: str, password: str, is_staff: bo
         if _conditional_check_failed(exc):
             raise UsernameTaken(username) from exc
         raise
-    UserDirectoryEntry(SK=keys.user_directory_sk(user_id), username=username, display_name=display_name,
-                       created_at=record.created_at).save()
+    _put_directory_entry(record)
     return record
+
+
+def _put_directory_entry(record: UserRecord) -> None:
+    """PutItem of the whole entry from the user record: never a partial entry, and it repairs one."""
+    UserDirectoryEntry(keys.USER_DIRECTORY_PK, keys.user_directory_sk(record.user_id), username=record.username,
+                       display_name=record.display_name, created_at=record.created_at).save()
 
 
 def _require_user(user_id: str) -> UserRecord:
@@ -155,8 +161,7 @@ def display_name_update(*, request, display_name: str) -> UserRecord:
     user_id = request.user.id
     record = _require_user(user_id)
     record.update(actions=[UserRecord.display_name.set(display_name)], condition=UserRecord.PK.exists())
-    UserDirectoryEntry(SK=keys.user_directory_sk(user_id)).update(
-        actions=[UserDirectoryEntry.display_name.set(display_name)])
+    _put_directory_entry(record)  # the record as updated: a whole entry, repaired if it was missing
     _store_user_in_session(request, record)
     return record
 

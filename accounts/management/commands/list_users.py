@@ -33,7 +33,10 @@ class Command(BaseCommand):
             staff = "yes" if record is not None and record.is_staff else "no"
             last = selectors.last_login_time(user_id=entry.user_id)
             last_text = last.strftime("%Y-%m-%d %H:%M UTC") if last else "never"
-            self.stdout.write(f"{entry.username:<30}  {entry.display_name[:30]:<30}  {status:<8}  {staff:<5}  "
-                              f"{last_text}")
+            # An entry can be partial (written by an older release's one-attribute update): fall
+            # back to the user record, then to the id, rather than stop the listing.
+            username = entry.username or (record.username if record else None) or entry.user_id
+            display_name = entry.display_name or (record.display_name if record else None) or ""
+            self.stdout.write(f"{username:<30}  {display_name[:30]:<30}  {status:<8}  {staff:<5}  {last_text}")
         if page.next_cursor:
             self.stdout.write(f"More: python manage.py list_users --limit {limit} --cursor {page.next_cursor}")
