@@ -115,7 +115,7 @@ def test_deactivate_and_activate_user(moto_tables, monkeypatch):
     assert "Deactivated 'alice'; 1 session(s) ended" in out
     assert client.get("/accounts/profile/").status_code == 302
     assert Client().post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 200
-    assert "Activated 'alice'" in run("activate_user", "alice")
+    assert "Activated 'alice'" in run("activate_user", "alice", "--yes")
     signed_in_client()
 
 

@@ -105,8 +105,8 @@ def test_seed_demo_fills_users_rooms_and_messages(moto_tables, capsys, settings)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast for tests
     call_command("seed_demo", "--users", "3", "--rooms", "2", "--messages", "30", "--seed", "1")
     captured = capsys.readouterr()
-    assert "3 users" in captured.out and "60/60" in captured.err
+    assert "3 new users" in captured.out and "60/60" in captured.err
     assert [r.room_id for r in selectors.room_list().items] == ["general", "random"]
     assert len(index("general")) == 30
-    call_command("seed_demo", "--users", "3", "--rooms", "2", "--messages", "1")  # re-runnable
+    call_command("seed_demo", "--users", "3", "--rooms", "2", "--messages", "1", "--yes")  # re-runnable
     assert len(index("general")) == 31

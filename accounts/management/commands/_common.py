@@ -11,10 +11,21 @@ from django.core.management.base import CommandError
 
 from accounts import selectors
 from accounts.models import UserRecord
-from accounts.validators import PasswordOwner
+from accounts.validators import USERNAME_MAX_LENGTH, PasswordOwner, canonical_username
+
+
+def brief(value: str, limit: int = 40) -> str:
+    """repr() of an operator's argument, shortened: a 3,000-character name should not fill the screen."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(value):,} characters)"
 
 
 def require_user(username: str) -> UserRecord:
+    # The bound every real username meets, checked before the name goes into a DynamoDB key (which
+    # DynamoDB refuses over 2 KB). Only the length: names made under older rules stay reachable.
+    if max(len(username), len(canonical_username(username))) > USERNAME_MAX_LENGTH:
+        raise CommandError(f"No user named {brief(username)}: usernames have at most {USERNAME_MAX_LENGTH} "
+                           f"characters.")
     record = selectors.user_get_by_username(username=username)
     if record is None:
         raise CommandError(f"No user named {username!r}. `python manage.py list_users` lists them.")
@@ -27,7 +38,7 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     try:
         answer = input(f"{question} [y/N] ")
-    except EOFError:
+    except (EOFError, OSError):  # no terminal to ask on (cron, a pipe): the answer is no
         answer = ""
     if answer.strip().lower() not in {"y", "yes"}:
         raise CommandError("Nothing changed. Answer y, or pass --yes to skip this question.")

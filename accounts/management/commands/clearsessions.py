@@ -10,14 +10,20 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import sessions
 from chatsite import dynamodb
 
+MAX_PAGE_SIZE = 1000
+
 
 class Command(BaseCommand):
     help = "Delete expired (and half-expired, 'closing') sessions from the session_store table."
 
     def add_arguments(self, parser):
-        parser.add_argument("--page-size", type=int, default=100, help="items per Scan page (default 100)")
+        parser.add_argument("--page-size", type=int, default=100,
+                            help=f"items per Scan page, 1–{MAX_PAGE_SIZE} (default 100)")
 
     def handle(self, *args, page_size: int, verbosity: int, **options):
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise CommandError(f"--page-size must be between 1 and {MAX_PAGE_SIZE} (items per Scan page).")
+
         def report(progress: sessions.ClearProgress) -> None:
             if verbosity >= 1:
                 self.stdout.write(f"page {progress.pages}: {progress.scanned} records scanned, "

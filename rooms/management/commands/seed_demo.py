@@ -1,14 +1,17 @@
 import random
+import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import selectors as account_selectors
+from accounts.management.commands._common import confirm, read_password
+from accounts.services import UsernameTaken, user_create
 from chatsite import keys
-from rooms import services, validators
+from rooms import selectors, services, validators
 from rooms.management.progress import ProgressBar
 from rooms.models import MessageRecord
 from rooms.timestamps import iso_from_ms, now_ms
 
-DEMO_PASSWORD = "demo-password-123"
 ROOM_NAMES = ["General", "Random", "Art", "Music", "Books", "Travel", "Cooking", "Gardening", "Science", "Films"]
 LINES = [
     "Good morning, everyone!", "Has anyone read anything good lately?", "Look at this: https://example.com/gallery",
@@ -18,21 +21,42 @@ LINES = [
 ]
 
 
+def _room_name(n: int) -> str:
+    return ROOM_NAMES[n % len(ROOM_NAMES)] + ("" if n < len(ROOM_NAMES) else f" {n // len(ROOM_NAMES) + 1}")
+
+
 class Command(BaseCommand):
-    help = "Fill the site with demo users, rooms and messages so a newcomer sees a lively site."
+    help = ("Fill the site with demo users (demo1, demo2, …), rooms and messages so a newcomer sees a lively "
+            "site. The new users' password is random and printed once, or read from stdin with "
+            "--password-stdin. Users that exist already are reused and keep their passwords. Asks before "
+            "adding messages to rooms that exist already, unless --yes.")
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=5)
         parser.add_argument("--rooms", type=int, default=3)
         parser.add_argument("--messages", type=int, default=100, help="messages per room")
-        parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable data")
+        parser.add_argument("--seed", type=int, default=None, help="random seed, for repeatable messages")
+        parser.add_argument("--password-stdin", action="store_true",
+                            help="read the new demo users' password from stdin's first line")
+        parser.add_argument("--yes", action="store_true",
+                            help="don't ask before adding messages to rooms that already exist")
 
-    def handle(self, *args, users, rooms, messages, seed, **options):
-        if users < 1 or rooms < 0 or messages < 0:
-            raise CommandError("need --users ≥ 1, --rooms ≥ 0 and --messages ≥ 0")
+    def handle(self, *args, users, rooms, messages, seed, password_stdin, yes, **options):
+        if not (1 <= users <= 1000 and 0 <= rooms <= 1000 and 0 <= messages <= 100_000):
+            raise CommandError("need 1 ≤ --users ≤ 1000, 0 ≤ --rooms ≤ 1000 and 0 ≤ --messages ≤ 100000")
+        usernames = [f"demo{n}" for n in range(1, users + 1)]
+        names = [_room_name(n) for n in range(rooms)]
+        existing_rooms = [validators.room_id_from_name(name) for name in names if self._room_exists(name)]
+        if existing_rooms and messages:
+            confirm(f"Rooms {', '.join(existing_rooms)} exist already: add {messages} demo messages to each?", yes=yes)
+        if password_stdin:
+            password = read_password(from_stdin=True, username=usernames[0], display_name="Demo User 1")
+        else:
+            password = secrets.token_urlsafe(12)  # 16 characters; never a password published in the code
+
         rng = random.Random(seed)
-        people = self._users(users)
-        room_ids = self._rooms(rooms, people)
+        people, reused = self._users(usernames, password)
+        room_ids = self._rooms(names, people)
         bar = ProgressBar("messages", rooms * messages, stream=self.stderr)
         now = now_ms()
         try:
@@ -44,35 +68,46 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         finally:
             bar.finish()
-        self.stdout.write(f"{len(people)} users (password {DEMO_PASSWORD!r}), {len(room_ids)} rooms, "
-                          f"{rooms * messages} messages")
+        created = len(people) - len(reused)
+        shown = "from stdin" if password_stdin else repr(password)
+        summary = f"{created} new users (password {shown})" if created else "no new users"
+        if reused:
+            summary += f"; {', '.join(reused)} existed already and keep their passwords"
+        self.stdout.write(f"{summary}; {len(room_ids)} rooms, {rooms * messages} messages")
 
-    def _users(self, count: int) -> list[tuple[str, str]]:
-        from accounts.models import UserRecord
-        from accounts.services import UsernameTaken, user_create
+    @staticmethod
+    def _room_exists(name: str) -> bool:
+        try:
+            selectors.room_get(room_id=validators.room_id_from_name(name))
+            return True
+        except selectors.RoomNotFound:
+            return False
 
-        bar = ProgressBar("users", count, stream=self.stderr)
-        people = []
-        for n in range(1, count + 1):
-            username = f"demo{n}"
+    def _users(self, usernames: list[str], password: str) -> tuple[list[tuple[str, str]], list[str]]:
+        bar = ProgressBar("users", len(usernames), stream=self.stderr)
+        people, reused = [], []
+        for n, username in enumerate(usernames, start=1):
             try:
-                record = user_create(username=username, display_name=f"Demo User {n}", password=DEMO_PASSWORD)
-            except UsernameTaken:  # there from an earlier run: reuse it
-                record = UserRecord.get(keys.user_pk(username), keys.META)
+                record = user_create(username=username, display_name=f"Demo User {n}", password=password)
+            except UsernameTaken:  # there from an earlier run: reuse it, password untouched
+                record = account_selectors.user_get(user_id=username)
+                reused.append(username)
             people.append((record.user_id, record.display_name))
             bar.advance()
         bar.finish()
-        return people
+        return people, reused
 
-    def _rooms(self, count: int, people) -> list[str]:
+    def _rooms(self, names: list[str], people) -> list[str]:
         room_ids = []
-        for n in range(count):
-            name = ROOM_NAMES[n % len(ROOM_NAMES)] + ("" if n < len(ROOM_NAMES) else f" {n // len(ROOM_NAMES) + 1}")
+        for name in names:
             try:
                 room = services.room_create(name=name, description=f"Demo room: {name.lower()}",
                                             created_by=people[0][0])
             except services.RoomExists as exc:
                 room = exc.room
+            except services.RoomBeingDeleted as exc:
+                raise CommandError(f"room {exc.room_id!r} is being deleted; run seed_demo again when "
+                                   f"delete_room has finished") from None
             room_ids.append(room.room_id)
         return room_ids
 
