@@ -86,6 +86,9 @@ def user_create(*, username: str, display_name: str, password: str, is_staff: bo
         record.save(condition=UserRecord.PK.does_not_exist())
     except PutError as exc:
         if _conditional_check_failed(exc):
+            existing = selectors.user_get(user_id=user_id)
+            if existing is not None:  # created meanwhile, or an earlier creation left no entry
+                _put_directory_entry(existing)
             raise UsernameTaken(username) from exc
         raise
     _put_directory_entry(record)
