@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import selectors, services
+from accounts import known_devices, selectors, services
 from accounts.auth import login_required
 from accounts.forms import DeviceLinkRedeemForm, PasswordChangeForm, ProfileForm, SignInForm, SignUpForm
 from accounts.middleware import JUST_LINKED_COOKIE, JUST_LINKED_SECONDS
@@ -42,18 +42,23 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return _after_sign_in(request)
     form = SignUpForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            record = services.user_create(username=data["username"], display_name=data["display_name"],
-                                          password=data["password1"])
+            record = services.sign_up(request=request, username=data["username"],
+                                      display_name=data["display_name"], password=data["password1"])
+        except services.Throttled as throttled:
+            form.add_error(None, str(throttled))
+            status = 429
         except services.UsernameTaken:
             form.add_error("username", "That username is taken. Names that differ only in capitals or "
                                        "accents count as the same.")
         else:
-            services.login(request, record)
-            return _after_sign_in(request)
-    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
+            response = _after_sign_in(request)
+            known_devices.remember(response, request, record.user_id)
+            return response
+    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)}, status=status)
 
 
 @sensitive_post_parameters("password")
@@ -65,16 +70,19 @@ def login(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
         try:
-            services.sign_in(request=request, username=form.cleaned_data["username"],
-                             password=form.cleaned_data["password"])
+            record = services.sign_in(request=request, username=username, password=form.cleaned_data["password"],
+                                      device=known_devices.device_for(request, username))
         except services.Throttled as throttled:
             form.add_error(None, str(throttled))
             status = 429
         except services.InvalidCredentials as invalid:
             form.add_error(None, str(invalid))
         else:
-            return _after_sign_in(request)
+            response = _after_sign_in(request)
+            known_devices.remember(response, request, record.user_id)
+            return response
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
 
 

@@ -120,9 +120,16 @@ LOGIN_REDIRECT_URL = "rooms:list"
 LOGOUT_REDIRECT_URL = "rooms:list"
 
 # --- Accounts ---------------------------------------------------------------------------------
-# Failed sign-ins allowed per username and per client address (IPv6: per /64) in a window.
+# Failed sign-ins allowed per username (and per username on one known device) in a window, and per
+# client address (IPv6: per /64): far more per address, so one office NAT is not locked out by a few.
 ACCOUNTS_SIGN_IN_FAILURE_LIMIT = int(os.environ.get("ACCOUNTS_SIGN_IN_FAILURE_LIMIT", "5"))
+ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT = int(os.environ.get("ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT", "50"))
 ACCOUNTS_SIGN_IN_FAILURE_WINDOW = int(os.environ.get("ACCOUNTS_SIGN_IN_FAILURE_WINDOW", str(15 * 60)))
+# A browser that signed in as a user is remembered for that user this long (signed cookie).
+ACCOUNTS_KNOWN_DEVICE_SECONDS = int(os.environ.get("ACCOUNTS_KNOWN_DEVICE_SECONDS", str(365 * 24 * 3600)))
+# Sign-up attempts per client address (IPv6: per /64) per window.
+ACCOUNTS_SIGN_UP_LIMIT = int(os.environ.get("ACCOUNTS_SIGN_UP_LIMIT", "10"))
+ACCOUNTS_SIGN_UP_WINDOW = int(os.environ.get("ACCOUNTS_SIGN_UP_WINDOW", "3600"))
 ACCOUNTS_DEVICE_LINK_SECONDS = 5 * 60  # a "link a device" code's lifetime
 ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT = 10  # wrong codes per client address per window
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For. 0: use REMOTE_ADDR.
@@ -195,6 +202,9 @@ CHAT_ROOM_LIST_PAGE_SIZE = 50
 # Posting: at most CHAT_POST_RATE_LIMIT messages per user per fixed window (all workers, all hosts).
 CHAT_POST_RATE_LIMIT = int(os.environ.get("CHAT_POST_RATE_LIMIT", "20"))
 CHAT_POST_RATE_WINDOW_SECONDS = int(os.environ.get("CHAT_POST_RATE_WINDOW_SECONDS", "60"))
+# Room creation: at most CHAT_ROOM_CREATE_LIMIT attempts per user per window (all hosts).
+CHAT_ROOM_CREATE_LIMIT = int(os.environ.get("CHAT_ROOM_CREATE_LIMIT", "10"))
+CHAT_ROOM_CREATE_WINDOW_SECONDS = int(os.environ.get("CHAT_ROOM_CREATE_WINDOW_SECONDS", "3600"))
 
 LOGGING = {
     "version": 1,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from chatsite import dynamodb, keys
+from chatsite import counters, dynamodb, keys
 from rooms import post_guard, selectors, validators
 from rooms.models import ChatMessage, MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
@@ -88,6 +88,19 @@ def _put_directory_entry(room: Room) -> None:
     RoomDirectoryEntry(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room.room_id), name=room.name,
                        description=room.description, CreatedBy=room.created_by,
                        created_at=room.created_at).save()
+
+
+def room_create_reserve(*, user_id: str) -> None:
+    """Count one room creation by ``user_id`` before it is tried: one conditional UpdateItem on
+    `Counter:room-create:<user id>` (chatsite.counters.reserve), so parallel requests on any host
+    get at most CHAT_ROOM_CREATE_LIMIT per CHAT_ROOM_CREATE_WINDOW_SECONDS through. Attempts
+    count, including names already taken. Raises RateLimited. The site's form calls this; admin
+    commands create rooms without it."""
+    try:
+        counters.reserve(scope="room-create", subject=user_id, limit=settings.CHAT_ROOM_CREATE_LIMIT,
+                         window_seconds=settings.CHAT_ROOM_CREATE_WINDOW_SECONDS)
+    except counters.LimitReached as full:
+        raise RateLimited(full.retry_after) from None
 
 
 # --- messages -------------------------------------------------------------------------------

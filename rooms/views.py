@@ -60,8 +60,10 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
         if not request.user.is_authenticated:
             return _login_redirect(request, reverse("rooms:list"))
         form = RoomForm(request.POST)
+        status = 400
         if form.is_valid():
             try:
+                services.room_create_reserve(user_id=request.user.id)
                 room = services.room_create(name=form.cleaned_data["name"],
                                             description=form.cleaned_data["description"],
                                             created_by=request.user.id)
@@ -71,9 +73,13 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
             except services.RoomBeingDeleted:
                 form.add_error("name", "A room with this name is being deleted. Try again in a minute, "
                                        "or choose another name.")
+            except services.RateLimited as exc:
+                minutes = max(1, -(-exc.retry_after // 60))
+                form.add_error(None, f"You have created a lot of rooms lately. Try again in {minutes} "
+                                     f"minute{'s' if minutes != 1 else ''}: what you typed is kept.")
+                status = 429
             else:
                 return redirect(_room_url(room))
-        status = 400
     try:
         page = selectors.room_list(cursor=request.GET.get("after") or None)
     except cursors.InvalidCursor:

@@ -48,6 +48,9 @@ def site(moto_tables, settings):
     settings.CHAT_POST_RATE_LIMIT = 100_000
     settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT = 100_000
     settings.ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT = 100_000
+    settings.ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT = 100_000
+    settings.ACCOUNTS_SIGN_UP_LIMIT = 100_000
+    settings.CHAT_ROOM_CREATE_LIMIT = 100_000
     room = services.room_create(name="Art", description="pictures", created_by="alice")
     return room
 
