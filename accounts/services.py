@@ -79,6 +79,10 @@ def user_create(*, username: str, display_name: str, password: str, is_staff: bo
     """
     user_id = validate_username(username)
     display_name = clean_display_name(display_name)
+    existing = selectors.user_get(user_id=user_id)
+    if existing is not None:  # before Argon2: a taken name costs no hash
+        _put_directory_entry(existing)  # repairs a creation that died between its two writes
+        raise UsernameTaken(username)
     record = UserRecord(keys.user_pk(user_id), keys.META, username=username, display_name=display_name,
                         password=make_password(password), created_at=_now(), is_active=True,
                         is_staff=is_staff)
@@ -170,45 +174,79 @@ def display_name_update(*, request, display_name: str) -> UserRecord:
 
 
 # --- throttling ---------------------------------------------------------------------------------
+# Every limited attempt is reserved before any password, code or hash work: one conditional
+# UpdateItem per counter (chatsite.counters.reserve), so parallel attempts on any number of hosts
+# get at most the limit checked. A failure keeps its reservation; a success gives it back, so only
+# failures count (and a success costs one more UpdateItem per counter).
 
-def _throttle_subjects(*, username: str, request) -> list[tuple[str, str]]:
-    return [("signin-user", canonical_username(username)[:200]),
-            ("signin-ip", client_ip(request, network=True))]
-
-
-def _check_not_throttled(subjects: list[tuple[str, str]], *, limit: int, what: str = "failed sign-ins") -> None:
-    window = settings.ACCOUNTS_SIGN_IN_FAILURE_WINDOW
-    for scope, subject in subjects:
-        state = counters.peek(scope=scope, subject=subject, window_seconds=window, limit=limit)
-        if state.at_limit:
-            raise Throttled(state.retry_after, what=what)
+Subject = tuple[str, str, int]  # (counter scope, subject, limit)
 
 
-def _count_failure(subjects: list[tuple[str, str]], *, limit: int, what: str = "failed sign-ins") -> None:
-    """Count one failure on every subject; raise Throttled if that reached a limit."""
-    window = settings.ACCOUNTS_SIGN_IN_FAILURE_WINDOW
-    states = [counters.hit(scope=scope, subject=subject, window_seconds=window, limit=limit)
-              for scope, subject in subjects]
-    reached = [s for s in states if s.at_limit]
+def _throttle_subjects(*, username: str, request, device: str | None = None) -> list[Subject]:
+    """Sign-in counters: per username and per client address (IPv6 /64), or, from a browser that has
+    signed in as this user before (``device``, from the known-device cookie), per (user, device)
+    only. So failures elsewhere, by anyone, never lock the owner out of their own browsers."""
+    user_id = canonical_username(username)[:200]
+    limit = settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT
+    if device:
+        return [("signin-device", f"{user_id}/{device}", limit)]
+    return [("signin-user", user_id, limit),
+            ("signin-ip", client_ip(request, network=True), settings.ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT)]
+
+
+def _check_not_throttled(subjects: list[Subject], *, what: str = "failed sign-ins",
+                         window: int | None = None) -> list[counters.Reservation]:
+    """Reserve one attempt on every subject, or raise Throttled having reserved none."""
+    window = window or settings.ACCOUNTS_SIGN_IN_FAILURE_WINDOW
+    held: list[counters.Reservation] = []
+    for scope, subject, limit in subjects:
+        try:
+            held.append(counters.reserve(scope=scope, subject=subject, window_seconds=window, limit=limit))
+        except counters.LimitReached as full:
+            _give_back(held)
+            raise Throttled(full.retry_after, what=what) from None
+    return held
+
+
+def _count_failure(held: list[counters.Reservation], *, what: str = "failed sign-ins") -> None:
+    """The attempt failed, so its reservations stay counted. Raise Throttled if that used up a
+    limit, so the person learns it now rather than on their next try."""
+    reached = [r for r in held if r.at_limit]
     if reached:
-        raise Throttled(max(s.retry_after for s in reached), what=what)
+        raise Throttled(max(r.retry_after for r in reached), what=what)
+
+
+def _give_back(held: list[counters.Reservation]) -> None:
+    for reservation in held:
+        counters.give_back(reservation)
 
 
 # --- signing in and out -------------------------------------------------------------------------
 
-def sign_in(*, request, username: str, password: str) -> UserRecord:
-    """Check credentials under the per-username and per-IP failure limits, then log in.
+def sign_in(*, request, username: str, password: str, device: str | None = None) -> UserRecord:
+    """Reserve an attempt under the failure limits, check the credentials, then log in.
 
-    Raises Throttled, or InvalidCredentials for a wrong username, wrong password or inactive
-    account alike.
+    ``device`` is the known-device id the browser's signed cookie holds for this username
+    (accounts.known_devices). Raises Throttled (no password checked), or InvalidCredentials for
+    a wrong username, wrong password or inactive account alike.
     """
-    subjects = _throttle_subjects(username=username, request=request)
-    limit = settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT
-    _check_not_throttled(subjects, limit=limit)
+    held = _check_not_throttled(_throttle_subjects(username=username, request=request, device=device))
     record = verify_credentials(username, password)
     if record is None:
-        _count_failure(subjects, limit=limit)
+        _count_failure(held)
         raise InvalidCredentials(SIGN_IN_FAILED)
+    _give_back(held)
+    login(request, record)
+    return record
+
+
+def sign_up(*, request, username: str, display_name: str, password: str) -> UserRecord:
+    """Create an account and sign in, at most ACCOUNTS_SIGN_UP_LIMIT attempts per client address
+    (IPv6 /64) per ACCOUNTS_SIGN_UP_WINDOW. Every attempt counts, a taken name too: that also bounds
+    how fast anyone can probe which names exist. Raises Throttled, UsernameTaken, ValidationError."""
+    _check_not_throttled([("signup-ip", client_ip(request, network=True), settings.ACCOUNTS_SIGN_UP_LIMIT)],
+                         what="sign-ups from your network", window=settings.ACCOUNTS_SIGN_UP_WINDOW)
+    record = user_create(username=username, display_name=display_name, password=password)
     login(request, record)
     return record
 
@@ -253,13 +291,12 @@ def password_change(*, request, old_password: str, new_password: str) -> int:
     A wrong old password counts against the same per-username limit as a failed sign-in.
     """
     user_id = request.user.id
-    subjects = [("signin-user", user_id)]
-    limit = settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT
-    _check_not_throttled(subjects, limit=limit)
+    held = _check_not_throttled([("signin-user", user_id, settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT)])
     record = _require_user(user_id)
     if not check_password(old_password, record.password):
-        _count_failure(subjects, limit=limit)
+        _count_failure(held)
         raise InvalidCredentials("Your current password was entered incorrectly.")
+    _give_back(held)
     _set_password_hash(record, new_password)
     record.refresh(consistent_read=True)
     # A new key first: the old key ends with its linked devices, and on a linked device the new
@@ -351,14 +388,14 @@ def _consume_code(code: str) -> DeviceLinkRecord | None:
 
 def device_link_redeem(*, request, code: str) -> UserRecord:
     """Sign this browser in as a linked device. Raises DeviceLinkInvalid or Throttled."""
-    subjects = [("device-link-ip", client_ip(request, network=True))]
-    limit = settings.ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT
-    _check_not_throttled(subjects, limit=limit, what="wrong codes")
+    held = _check_not_throttled([("device-link-ip", client_ip(request, network=True),
+                                  settings.ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT)], what="wrong codes")
     link = _consume_code(code) if normalise_code(code) else None
     record = selectors.user_get(user_id=link.user_id) if link else None
     if (link is None or record is None or not record.is_active
             or not session_engine.get_session_id_by_customer_id(link.user_id, link.parent_session_key)):
-        _count_failure(subjects, limit=limit, what="wrong codes")
+        _count_failure(held, what="wrong codes")
         raise DeviceLinkInvalid("That code is wrong, used or expired. Create a new one on your signed-in device.")
+    _give_back(held)
     login(request, record, parent_session_key=link.parent_session_key)
     return record
