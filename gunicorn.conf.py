@@ -21,3 +21,18 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Never log full URLs with query strings at info: cursors are opaque but needn't be in logs.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def post_worker_init(worker):
+    """Bulkhead: at most threads − 2 requests of this worker in the application at once.
+
+    gthread runs every request, /healthz included, on one pool of threads. If DynamoDB stalls,
+    each request holds its thread for up to attempts × timeouts; without a limit all threads end
+    up waiting and the load balancer's /healthz queues behind them. With it two threads stay free:
+    /healthz and static files keep answering, and requests past the limit get the 503 page at once
+    (chatsite.middleware.limit_concurrent_requests, docs/deploy.md).
+    """
+    if worker.cfg.threads > 2:
+        from chatsite import middleware
+
+        middleware.limit_concurrent_requests(worker.cfg.threads - 2)

@@ -236,45 +236,114 @@ def _enable_ttl(dynamodb, name: str, attribute: str) -> str:
 
 # --- failure classification ---------------------------------------------------------------------
 
-_UNAVAILABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ResourceNotFoundException",
-}
+_THROTTLED_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+_SERVER_ERROR_CODES = {"InternalServerError", "ServiceUnavailable"}
+_MISSING_TABLE = "table missing"
+_CHAIN_LIMIT = 64  # real chains are a handful deep; past this it isn't a DynamoDB failure we raised
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` means DynamoDB can't serve us now (down, throttling, tables missing)."""
+# A healthy DynamoDB call takes milliseconds. Work that has waited this long on another thread's
+# call is behind a stalled DynamoDB: better a 503 now than one more worker thread held.
+STALL_PATIENCE_SECONDS = 0.5
+
+
+class Stalled(Exception):
+    """This request would have to wait behind another thread's DynamoDB work that is stuck."""
+
+
+def unavailable_cause(exc: BaseException | None) -> str | None:
+    """Why DynamoDB can't serve us now, in a few words ("read timeout", "connection refused",
+    "throttled (ThrottlingException)", "table missing", ...), or None if ``exc`` is something else
+    (a failed condition, bad input, a bug).
+
+    Total: it never raises, whatever the chain holds. It reads no PynamoDB properties
+    (``cause_response_code`` raises AttributeError when there was no response, e.g. a timeout).
+    """
+    try:
+        return _classify(_chain(exc))
+    except Exception:  # a backstop: the error pages call this while handling another failure
+        return None
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """True when ``exc`` means DynamoDB can't serve us now (down, slow, throttling, tables missing)."""
+    return unavailable_cause(exc) is not None
+
+
+def is_missing_table(exc: BaseException | None) -> bool:
+    return unavailable_cause(exc) == _MISSING_TABLE
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and everything it was raised from: __cause__, __context__, PynamoDB's ``cause`` and
+    botocore's wrapped ``error`` — read from the instance dict only, so no property can run."""
+    found: list[BaseException] = []
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionError,
-                            botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError,
-                            botocore.exceptions.NoCredentialsError, PynamoDBConnectionError)):
-            if isinstance(exc, PynamoDBConnectionError) and exc.cause_response_code and \
-                    exc.cause_response_code not in _UNAVAILABLE_CODES:
-                return False
-            return True
-        if isinstance(exc, botocore.exceptions.ClientError):
-            return exc.response.get("Error", {}).get("Code") in _UNAVAILABLE_CODES
-        if isinstance(exc, PynamoDBException) and getattr(exc, "cause_response_code", None) in _UNAVAILABLE_CODES:
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if len(found) >= _CHAIN_LIMIT:
+            return []
+        seen.add(id(current))
+        found.append(current)
+        attributes = getattr(current, "__dict__", None)
+        attributes = attributes if isinstance(attributes, dict) else {}
+        kwargs = attributes.get("kwargs")
+        pending += [current.__cause__, current.__context__, attributes.get("cause"),
+                    kwargs.get("error") if isinstance(kwargs, dict) else None]
+    return found
 
 
-def is_missing_table(exc: BaseException) -> bool:
-    while exc is not None:
-        code = getattr(exc, "cause_response_code", None)
-        if code is None and isinstance(exc, botocore.exceptions.ClientError):
-            code = exc.response.get("Error", {}).get("Code")
-        if code == "ResourceNotFoundException":
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _classify(chain: list[BaseException]) -> str | None:
+    def has(kind) -> bool:
+        return any(isinstance(e, kind) for e in chain)
+
+    if has(Stalled):
+        return "stalled: waiting behind another thread's DynamoDB call"
+    if not has((botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, PynamoDBException)):
+        return None  # not from DynamoDB at all: a plain OSError here is not ours to call an outage
+    botocore_errors = botocore.exceptions
+    if has(botocore_errors.ReadTimeoutError):
+        return "read timeout"
+    if has(botocore_errors.ConnectTimeoutError):
+        return "connect timeout"
+    if has(botocore_errors.EndpointConnectionError):
+        return "connection refused" if has(ConnectionRefusedError) else "cannot connect"
+    if has(botocore_errors.ConnectionClosedError):
+        return "connection reset" if has(ConnectionResetError) else "connection closed"
+    if has((botocore_errors.HTTPClientError, botocore_errors.ConnectionError)):
+        return "connection error"
+    if has((botocore_errors.NoCredentialsError, botocore_errors.PartialCredentialsError,
+            botocore_errors.CredentialRetrievalError)):
+        return "no credentials"
+    for error in chain:
+        if isinstance(error, botocore_errors.ClientError):
+            response = error.__dict__.get("response")
+            if not isinstance(response, dict):
+                continue
+            details = response.get("Error")
+            code = details.get("Code") if isinstance(details, dict) else None
+            metadata = response.get("ResponseMetadata")
+            status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
+            if code in _THROTTLED_CODES:
+                return f"throttled ({code})"
+            if code == "ResourceNotFoundException":
+                return _MISSING_TABLE
+            if isinstance(status, int) and status >= 500:
+                return f"HTTP {status}"
+            if code in _SERVER_ERROR_CODES:
+                return f"server error ({code})"
+    return None
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A one-line summary for the log: the outermost exception, shortened."""
+    try:
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    except Exception:
+        return type(exc).__name__
 
 
 # --- counting calls at the botocore layer -----------------------------------------------------
@@ -305,3 +374,4 @@ def count_calls() -> Iterator[Counter]:
         _counts.counter = previous
         if previous is not None:
             previous.update(counter)
+

@@ -13,22 +13,31 @@ from chatsite import dynamodb
 logger = logging.getLogger("chatsite.dynamodb")
 
 
-def unavailable_response(request: HttpRequest, *, missing_table: bool) -> HttpResponse:
-    context = {"missing_table": missing_table}
-    if request.headers.get("HX-Request") == "true":
-        template = "errors/503_fragment.html"
-    else:
-        template = "errors/503.html"
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable_response(request: HttpRequest, exc: BaseException | None, *, cause: str) -> HttpResponse:
+    """The 503 page (or the HTMX fragment) for "DynamoDB can't serve us", logged as one line.
+    ``exc`` is None when the request was refused without trying (the bulkhead)."""
+    logger.warning("DynamoDB unavailable (%s) for %s %s: %s", cause, request.method, request.path,
+                   dynamodb.describe_failure(exc) if exc is not None else "refused without trying")
+    context = {"missing_table": cause == "table missing"}
+    htmx = getattr(request, "htmx", None)  # set by django-htmx, unless we failed before it ran
+    is_htmx = bool(htmx) if htmx is not None else request.headers.get("HX-Request") == "true"
+    template = "errors/503_fragment.html" if is_htmx else "errors/503.html"
     response = HttpResponse(loader.render_to_string(template, context, request=None), status=503)
-    response["Retry-After"] = "5"
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Logged above: keep django.request from adding "Service Unavailable" with a traceback.
+    response._has_been_logged = True
     return response
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a DynamoDB outage raised outside a view (session save, auth) is still a 503."""
     exc = sys.exc_info()[1]
-    if exc is not None and dynamodb.is_unavailable(exc):
-        return unavailable_response(request, missing_table=dynamodb.is_missing_table(exc))
+    cause = dynamodb.unavailable_cause(exc)
+    if cause is not None:
+        return unavailable_response(request, exc, cause=cause)
     return HttpResponse(loader.render_to_string("errors/500.html"), status=500)
 
 

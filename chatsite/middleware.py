@@ -1,8 +1,11 @@
-"""DynamoDB unavailable → a plain 503 page; the Content-Security-Policy header. Nothing else."""
+"""/healthz; the bulkhead that keeps threads free in a brown-out; DynamoDB unavailable → a plain
+503 page; the Content-Security-Policy header; no-store for pages rendered for a signed-in user."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -27,15 +30,89 @@ class DynamoDBUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not dynamodb.is_unavailable(exception):
+        cause = dynamodb.unavailable_cause(exception)
+        if cause is None:
             return None
-        logger.warning("DynamoDB unavailable for %s %s: %s", request.method, request.path,
-                       _summary(exception))
-        return unavailable_response(request, missing_table=dynamodb.is_missing_table(exception))
+        return unavailable_response(request, exception, cause=cause)
 
 
-def _summary(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+# Healthy requests take milliseconds; once every slot is held by a request older than this, the
+# process is stalled (on DynamoDB, or on a lock held by a thread that waits on it) and more
+# requests are refused at once instead of queueing.
+BULKHEAD_PATIENCE_SECONDS = dynamodb.STALL_PATIENCE_SECONDS
+BULKHEAD_STALLED_SECONDS = 5
+
+
+class Bulkhead:
+    """At most ``size`` requests of this process in the application at once. More wait while the
+    slots turn over, and are refused once no slot has for BULKHEAD_PATIENCE_SECONDS."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._changed = threading.Condition()
+        self._started: dict[object, float] = {}  # slot -> time.monotonic() its request entered
+        self._stalled_until = 0.0  # refuse without waiting until then
+
+    def acquire(self) -> tuple[object | None, str]:
+        """(slot, "") or (None, why it was refused)."""
+        with self._changed:
+            while len(self._started) >= self.size:
+                now = time.monotonic()
+                newest = max(self._started.values())
+                # Slots turning over is a healthy queue: wait. None turned over for the patience
+                # time: the holders are stuck, and so would this request be. Having seen that,
+                # don't wait at all for a while: each wait holds one of the free threads.
+                give_up = newest + BULKHEAD_PATIENCE_SECONDS
+                if now >= give_up or now < self._stalled_until:
+                    if now >= give_up:
+                        self._stalled_until = now + BULKHEAD_STALLED_SECONDS
+                    return None, (f"busy: all {self.size} request slots of this worker held, "
+                                  f"the newest for {now - newest:.1f} s")
+                self._changed.wait(give_up - now)
+            slot = object()
+            self._started[slot] = time.monotonic()
+            return slot, ""
+
+    def release(self, slot: object) -> None:
+        with self._changed:
+            del self._started[slot]
+            self._changed.notify()
+
+
+_bulkhead: Bulkhead | None = None
+
+
+def limit_concurrent_requests(size: int | None) -> None:
+    """Let at most ``size`` requests of this process run at once (None: no limit).
+
+    gunicorn's gthread worker runs every request, /healthz included, on one pool of threads, in
+    arrival order. When DynamoDB stalls each request holds its thread for up to attempts ×
+    timeouts, and live polls wait on the feed refresh that is stuck on it; without a limit every
+    thread ends up waiting and /healthz queues behind them. gunicorn.conf.py sets this to
+    threads − 2 per worker, so two threads stay free: /healthz and static files keep answering and
+    requests past the limit get the 503 page at once.
+    """
+    global _bulkhead
+    _bulkhead = Bulkhead(size) if size else None
+
+
+class BulkheadMiddleware:
+    """Apply ``limit_concurrent_requests`` (after /healthz and static files, before any DynamoDB work)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bulkhead = _bulkhead
+        if bulkhead is None:
+            return self.get_response(request)
+        slot, refused = bulkhead.acquire()
+        if slot is None:
+            return unavailable_response(request, None, cause=refused)
+        try:
+            return self.get_response(request)
+        finally:
+            bulkhead.release(slot)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "chatsite.middleware.HealthCheckMiddleware",  # first: balancers probe by IP, not an allowed host
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.middleware.BulkheadMiddleware",  # after /healthz and static files: keeps threads free
     "chatsite.middleware.DynamoDBUnavailableMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -21,6 +21,7 @@ from typing import Callable
 from django.conf import settings
 
 from chatsite import caches
+from chatsite.dynamodb import STALL_PATIENCE_SECONDS, Stalled
 from rooms import selectors
 from rooms.models import ChatMessage, Deletion
 from rooms.timestamps import iso_from_ms, now_ms
@@ -119,7 +120,11 @@ class RoomFeed:
     def refresh_if_stale(self) -> None:
         if time.monotonic() - self.refreshed_at < settings.CHAT_LIVE_REFRESH_SECONDS:
             return
-        with self._refresh_lock:
+        # Wait for another thread's refresh only as long as a healthy one takes: when DynamoDB
+        # stalls, polls must not queue behind it, each holding a worker thread (/healthz waits too).
+        if not self._refresh_lock.acquire(timeout=STALL_PATIENCE_SECONDS):
+            raise Stalled(f"room {self.room_id}: its feed refresh is stuck")
+        try:
             if time.monotonic() - self.refreshed_at < settings.CHAT_LIVE_REFRESH_SECONDS:
                 return  # another thread refreshed while we waited: use its result
             started = time.monotonic()
@@ -127,6 +132,8 @@ class RoomFeed:
                 self._refresh()
             finally:  # a failed refresh too: it is not retried by every waiting poller
                 self.refreshed_at = started
+        finally:
+            self._refresh_lock.release()
 
     def _refresh(self) -> None:
         started = self.clock()

@@ -75,9 +75,10 @@ class GunicornServer:
 
     _static_collected = False  # collectstatic once per test run, so it is never stale
 
-    def __init__(self, *, port: int, env: dict[str, str]):
+    def __init__(self, *, port: int, env: dict[str, str], log_path: Path | None = None):
         self.port = port
         self.env = env
+        self.log_path = log_path  # gunicorn's and Django's stderr go here when given
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -101,10 +102,13 @@ class GunicornServer:
             subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                            cwd=ROOT, env=env, check=True)
             GunicornServer._static_collected = True
+        log = open(self.log_path, "ab") if self.log_path else None
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"],
-            cwd=ROOT, env=env,
+            cwd=ROOT, env=env, stdout=log, stderr=log,
         )
+        if log:
+            log.close()  # the child has its own copy
         wait_for_port(self.port, proc=self.proc)
         self._wait_ready()
 
