@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import functools
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.contrib.auth import REDIRECT_FIELD_NAME, SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, REDIRECT_FIELD_NAME, SESSION_KEY
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import resolve_url
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import UserRecord
+from chatsite import caches
 
-# Besides Django's SESSION_KEY (the user id), the session caches what pages show about the user,
-# so building request.user costs no DynamoDB read.
-USER_INFO_SESSION_KEY = "_auth_user_info"
+# A session holds two things about its user: Django's SESSION_KEY (the user id) and HASH_SESSION_KEY
+# (session_auth_hash of the password hash at sign-in). Everything else request.user shows comes
+# from the user item, so a password change, deactivation, demotion or new display name reaches
+# every session within ACCOUNTS_USER_RECHECK_SECONDS (at once on the process that made it).
 
 
 @dataclass
@@ -90,18 +94,96 @@ class AnonymousUser:
         return False
 
 
+@dataclass(frozen=True)
+class UserSnapshot:
+    """What request.user needs from the user item (the password only as its session_auth_hash)."""
+
+    user_id: str
+    username: str
+    display_name: str
+    is_active: bool
+    is_staff: bool
+    auth_hash: str
+
+    @classmethod
+    def of(cls, record: UserRecord) -> UserSnapshot:
+        return cls(user_id=record.user_id, username=record.username, display_name=record.display_name,
+                   is_active=bool(record.is_active), is_staff=bool(record.is_staff),
+                   auth_hash=session_auth_hash(record))
+
+    def admits(self, session_hash) -> bool:
+        return self.is_active and isinstance(session_hash, str) and constant_time_compare(session_hash, self.auth_hash)
+
+
+class UserCache:
+    """User items by id, per process, each for ACCOUNTS_USER_RECHECK_SECONDS from when its read began.
+
+    forget() (called by every service that changes a user) bumps a generation: a read that was
+    under way meanwhile is not cached, since it may predate the change. So on the process that
+    made a change, no request sees the old item once the change returns; elsewhere, for at most
+    the recheck interval.
+    """
+
+    MAX_ENTRIES = 10_000  # a bound on memory; past it, expired entries go, then everything
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, UserSnapshot | None]] = {}
+        self._generation = 0
+
+    def get(self, user_id: str, *, fresh: bool = False) -> tuple[UserSnapshot | None, bool]:
+        """The user (None if there is no such item) and whether it was read just now."""
+        now = time.monotonic()
+        with self._lock:
+            entry = None if fresh else self._entries.get(user_id)
+            generation = self._generation
+        if entry is not None and entry[0] > now:
+            return entry[1], False
+        from accounts import selectors
+
+        record = selectors.user_get(user_id=user_id)
+        snapshot = UserSnapshot.of(record) if record is not None else None
+        with self._lock:
+            if generation == self._generation:
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                    if len(self._entries) >= self.MAX_ENTRIES:
+                        self._entries.clear()
+                self._entries[user_id] = (now + settings.ACCOUNTS_USER_RECHECK_SECONDS, snapshot)
+        return snapshot, True
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop(user_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+user_cache = UserCache()
+caches.register(user_cache.clear)
+
+
 def get_user(request) -> SessionUser | AnonymousUser:
+    """The session's user, built from the user item. A session whose password hash no longer
+    matches, whose user is inactive or gone, is flushed: the request is anonymous."""
     session = request.session
     user_id = session.get(SESSION_KEY)
-    info = session.get(USER_INFO_SESSION_KEY)
-    if not user_id or not isinstance(info, dict):
+    if not user_id:
         return AnonymousUser()
-    return SessionUser(
-        id=str(user_id),
-        username=str(info.get("username", user_id)),
-        display_name=str(info.get("display_name", user_id)),
-        is_staff=bool(info.get("is_staff", False)),
-    )
+    session_hash = session.get(HASH_SESSION_KEY)
+    snapshot, fresh = user_cache.get(str(user_id))
+    if snapshot is None or not snapshot.admits(session_hash):
+        if not fresh:  # the cached copy may predate a change made on another process: look again
+            snapshot, _ = user_cache.get(str(user_id), fresh=True)
+        if snapshot is None or not snapshot.admits(session_hash):
+            session.flush()
+            return AnonymousUser()
+    return SessionUser(id=snapshot.user_id, username=snapshot.username, display_name=snapshot.display_name,
+                       is_staff=snapshot.is_staff)
 
 
 def session_user(record: UserRecord) -> SessionUser:
@@ -110,7 +192,8 @@ def session_user(record: UserRecord) -> SessionUser:
 
 
 def session_auth_hash(record: UserRecord) -> str:
-    """What Django keeps under HASH_SESSION_KEY: changes whenever the password hash changes."""
+    """Kept under HASH_SESSION_KEY at sign-in, and compared on every request (get_user): it changes
+    whenever the password hash does, so a password change ends every session made before it."""
     return salted_hmac("accounts.auth.session_auth_hash", record.password, algorithm="sha256").hexdigest()
 
 
@@ -135,8 +218,17 @@ def verify_credentials(username: str, password: str) -> UserRecord | None:
     if record is None:
         check_password(password, _dummy_hash())
         return None
-    matches = check_password(password, record.password,
-                             setter=lambda raw: services.password_hash_upgrade(record=record, password=raw))
+    conflicts = []
+
+    def upgrade(raw: str) -> None:
+        if not services.password_hash_upgrade(record=record, password=raw):
+            conflicts.append(raw)
+
+    matches = check_password(password, record.password, setter=upgrade)
+    if matches and conflicts:
+        # The password changed while we checked: the record now holds the new hash. Only a
+        # password that matches it (a concurrent re-hash of the same one) may sign in.
+        matches = check_password(password, record.password)
     return record if matches and record.is_active else None
 
 

@@ -1,7 +1,8 @@
-"""request.user without the ORM: built lazily from what the session already holds.
+"""request.user without the ORM: built lazily from the session's user id and the user item.
 
-No user read on the hot path. Deactivating a user or changing a password deletes that user's
-sessions, so a per-request `is_active` read is not needed.
+accounts.auth.get_user reads the user item through a per-process cache (ACCOUNTS_USER_RECHECK_SECONDS),
+so a warm request costs no user read, and a password change, deactivation or demotion reaches every
+session within that interval, even one the index missed when its sessions were ended.
 """
 
 from __future__ import annotations

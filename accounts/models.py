@@ -54,7 +54,8 @@ class UserDirectoryEntry(Model):
 
 @bind_to(CHAT)
 class DeviceLinkRecord(Model):
-    """Only the code's digest is stored; the item is consumed by one conditional DeleteItem."""
+    """Only the code's digest is stored, and the parent session's key digest (never a cookie); the
+    item is consumed by one conditional DeleteItem."""
 
     class Meta:
         table_name = "chat"
@@ -62,7 +63,7 @@ class DeviceLinkRecord(Model):
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True, default=keys.META)
     user_id = UnicodeAttribute()
-    parent_session_key = UnicodeAttribute()
+    parent_session_digest = UnicodeAttribute()  # accounts.sessions.key_digest of the parent's key
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
 

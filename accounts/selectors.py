@@ -58,9 +58,9 @@ def user_list(*, cursor: str | None = None, limit: int = 50) -> UserPage:
 
 # --- "where you're signed in" -------------------------------------------------------------------
 
-def session_ref(session_key: str) -> str:
-    """An opaque, stable stand-in for a session key, safe to put in HTML."""
-    return salted_hmac("accounts.session_ref", session_key, algorithm="sha256").hexdigest()[:32]
+def session_ref(session_digest: str) -> str:
+    """An opaque, stable stand-in for a stored session or device, safe to put in HTML."""
+    return salted_hmac("accounts.session_ref", session_digest, algorithm="sha256").hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -83,22 +83,23 @@ def user_sessions(*, user_id: str, current_session_key: str | None) -> list[Sess
     from the base table).
     """
     views = []
+    current = session_engine.StoredKey.of(current_session_key)
     for record in session_engine.get_sessions_by_customer_id(user_id, current_session_key=current_session_key):
-        children = [_view(child, child.child_key, current_session_key)
-                    for child in session_engine.get_child_sessions_by_session_id(record.session_key)]
-        views.append(_view(record, record.session_key, current_session_key, children))
+        children = [_view(child, current)
+                    for child in session_engine.get_child_sessions_by_session_id(record.session_digest)]
+        views.append(_view(record, current, children))
     return sorted(views, key=_recency, reverse=True)
 
 
-def _view(record, session_key: str, current_session_key: str | None,
+def _view(record, current: session_engine.StoredKey | None,
           children: list[SessionView] | None = None) -> SessionView:
     return SessionView(
-        ref=session_ref(session_key),
+        ref=session_ref(record.stored_key.digest),
         device=describe_user_agent(record.user_agent or ""),
         ip=record.ip or "",
         signed_in=record.last_login_time or record.created_at,
         last_seen=record.last_seen,
-        is_current=session_key == current_session_key,
+        is_current=record.stored_key == current,
         linked_devices=sorted(children or [], key=_recency, reverse=True),
     )
 
@@ -109,14 +110,13 @@ def _recency(view: SessionView) -> tuple[bool, float]:
     return here, moment.timestamp() if moment else 0.0
 
 
-def session_key_for_ref(*, user_id: str, ref: str, current_session_key: str | None = None) -> str | None:
-    """Resolve an opaque ref to one of this user's session keys, or a linked device's key."""
+def stored_key_for_ref(*, user_id: str, ref: str,
+                       current_session_key: str | None = None) -> session_engine.StoredKey | None:
+    """Resolve an opaque ref to one of this user's sessions or linked devices."""
     for record in session_engine.get_sessions_by_customer_id(user_id, current_session_key=current_session_key):
-        if session_ref(record.session_key) == ref:
-            return record.session_key
-        for child in session_engine.get_child_sessions_by_session_id(record.session_key):
-            if session_ref(child.child_key) == ref:
-                return child.child_key
+        for candidate in [record, *session_engine.get_child_sessions_by_session_id(record.session_digest)]:
+            if session_ref(candidate.stored_key.digest) == ref:
+                return candidate.stored_key
     return None
 
 

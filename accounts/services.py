@@ -18,21 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import check_password, make_password
 from django.middleware.csrf import rotate_token
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from accounts import selectors
 from accounts import sessions as session_engine
-from accounts.auth import (USER_INFO_SESSION_KEY, AnonymousUser, session_auth_hash, session_user,
-                           verify_credentials)
+from accounts.auth import AnonymousUser, session_auth_hash, session_user, user_cache, verify_credentials
 from accounts.middleware import client_ip
 from accounts.models import DeviceLinkRecord, UserDirectoryEntry, UserRecord
 from accounts.validators import canonical_username, clean_display_name, validate_username
 from chatsite import counters, keys
 
-BACKEND_PATH = "accounts.auth.DynamoDBBackend"
 SIGN_IN_FAILED = "That username and password don't match an account."
 
 
@@ -115,24 +113,56 @@ def _require_user(user_id: str) -> UserRecord:
 def _set_password_hash(record: UserRecord, password: str) -> None:
     record.update(actions=[UserRecord.password.set(make_password(password))],
                   condition=UserRecord.PK.exists())
+    user_cache.forget(record.user_id)
 
 
-def password_hash_upgrade(*, record: UserRecord, password: str) -> None:
-    """Re-hash with the current preferred hasher after a successful check (Django's setter hook)."""
-    _set_password_hash(record, password)
+def password_hash_upgrade(*, record: UserRecord, password: str) -> bool:
+    """Re-hash with the current preferred hasher after a successful check (Django's setter hook).
+
+    Conditional on the hash it replaces, so a password changed meanwhile is never undone. Then
+    returns False with ``record`` re-read. The session signing in stores the new hash's check, so
+    it stays signed in; the user's other sessions end (their check was of the old hash).
+    """
+    try:
+        record.update(actions=[UserRecord.password.set(make_password(password))],
+                      condition=UserRecord.PK.exists() & (UserRecord.password == record.password))
+    except UpdateError as exc:
+        if not _conditional_check_failed(exc):
+            raise
+        record.refresh(consistent_read=True)
+        return False
+    finally:
+        user_cache.forget(record.user_id)
+    return True
 
 
 def user_set_password(*, user_id: str, password: str) -> int:
-    """Set a password (operator action) and sign the user out everywhere. Returns sessions ended."""
+    """Set a password (operator action) and sign the user out everywhere. Returns sessions ended.
+
+    Sessions the index does not list yet (signed in a moment ago) end at their next request: the
+    password check they hold no longer matches (accounts.auth.get_user).
+    """
     _set_password_hash(_require_user(user_id), password)
     return user_expire_sessions(user_id=user_id)
 
 
 def user_set_active(*, user_id: str, active: bool) -> int:
-    """Activate or deactivate; either way the user's sessions end at once. Returns sessions ended."""
+    """Activate or deactivate; either way the user's sessions end at once. Returns sessions ended.
+
+    A deactivated user's sessions the index missed are refused at their next request (get_user)."""
     record = _require_user(user_id)
     record.update(actions=[UserRecord.is_active.set(active)], condition=UserRecord.PK.exists())
+    user_cache.forget(user_id)
     return user_expire_sessions(user_id=user_id)
+
+
+def user_set_staff(*, user_id: str, staff: bool) -> UserRecord:
+    """Promote or demote. Sessions stay signed in; every one of them acts with the new rights
+    within ACCOUNTS_USER_RECHECK_SECONDS (at once on this process)."""
+    record = _require_user(user_id)
+    record.update(actions=[UserRecord.is_staff.set(staff)], condition=UserRecord.PK.exists())
+    user_cache.forget(user_id)
+    return record
 
 
 def user_expire_sessions(*, user_id: str, keep_session_key: str | None = None) -> int:
@@ -142,34 +172,37 @@ def user_expire_sessions(*, user_id: str, keep_session_key: str | None = None) -
     A kept session loses its linked devices (they are other devices). A kept linked device keeps
     its parent session, since it cannot outlive it; the parent's other devices end.
     """
-    kept_parent = None
-    if keep_session_key and session_engine.is_child_key(keep_session_key):
-        child = session_engine.get_session_by_child_session_id(keep_session_key)
-        kept_parent = child.session_key if child else None
+    keep = session_engine.StoredKey.of(keep_session_key)
+    kept_session = keep.digest if keep and not keep.is_child else None
+    if keep and keep.is_child:
+        child = session_engine.get_session_by_child_session_id(keep.digest)
+        kept_session = child.session_digest if child else None
     ended = 0
     for record in session_engine.get_sessions_by_customer_id(user_id):
-        if record.session_key in (keep_session_key, kept_parent):
-            for child in session_engine.get_child_sessions_by_session_id(record.session_key):
-                if child.child_key != keep_session_key:
-                    session_engine.expire_session(child.child_key)
+        if kept_session is not None and record.session_digest == kept_session:
+            for child in session_engine.get_child_sessions_by_session_id(record.session_digest):
+                if child.stored_key != keep:
+                    session_engine.expire_session(child.stored_key)
                     ended += 1
         else:
-            session_engine.expire_session(record.session_key)
+            session_engine.expire_session(record.stored_key)
             ended += 1
     return ended
 
 
 def display_name_update(*, request, display_name: str) -> UserRecord:
-    """Change the signed-in user's display name: the user, the directory entry, this session.
+    """Change the signed-in user's display name: the user, the directory entry, this request.
 
-    Other sessions keep showing the old name in the header until they sign in again.
+    Every other session shows it within ACCOUNTS_USER_RECHECK_SECONDS (request.user is built from
+    the user item; this process drops its cached copy at once).
     """
     display_name = clean_display_name(display_name)
     user_id = request.user.id
     record = _require_user(user_id)
     record.update(actions=[UserRecord.display_name.set(display_name)], condition=UserRecord.PK.exists())
     _put_directory_entry(record)  # the record as updated: a whole entry, repaired if it was missing
-    _store_user_in_session(request, record)
+    user_cache.forget(user_id)
+    request.user = session_user(record)
     return record
 
 
@@ -252,27 +285,25 @@ def sign_up(*, request, username: str, display_name: str, password: str) -> User
 
 
 def _store_user_in_session(request, record: UserRecord) -> None:
+    """The user id and the password check (accounts.auth.get_user compares it on every request);
+    all else request.user shows is read from the user item."""
     session = request.session
     session[SESSION_KEY] = record.user_id
-    session[BACKEND_SESSION_KEY] = BACKEND_PATH
     session[HASH_SESSION_KEY] = session_auth_hash(record)
-    session[USER_INFO_SESSION_KEY] = {
-        "username": record.username, "display_name": record.display_name, "is_staff": record.is_staff,
-    }
     request.user = session_user(record)
 
 
-def login(request, record: UserRecord, *, parent_session_key: str | None = None) -> None:
+def login(request, record: UserRecord, *, parent_digest: str | None = None) -> None:
     """Put ``record`` in the session under a fresh key (no session fixation) and a fresh CSRF token.
 
-    With ``parent_session_key`` the session becomes a child (a linked device) of that session;
-    link_as_child rotates the key itself.
+    With ``parent_digest`` the session becomes a child (a linked device) of the session stored
+    under it; link_as_child rotates the key itself.
     """
     session = request.session
     if session.get(SESSION_KEY) not in (None, record.user_id):
         session.flush()  # someone else was signed in here: don't carry their data over
-    if parent_session_key is not None:
-        session.link_as_child(parent_session_key)
+    if parent_digest is not None:
+        session.link_as_child(parent_digest)
     elif session.session_key is not None:
         session.cycle_key()
     _store_user_in_session(request, record)
@@ -307,11 +338,12 @@ def password_change(*, request, old_password: str, new_password: str) -> int:
 
 
 def sign_out_everywhere_else(*, request) -> int:
-    """End every session of the user but this one. Asked on a linked device, "everywhere else"
-    includes the session it was linked from (its cookie may be the stolen one), so the device
-    first becomes a session of its own (a new key, as at sign-in), then all others end."""
-    if session_engine.is_child_key(request.session.session_key or ""):
-        request.session.cycle_key()
+    """End every session of the user but this one.
+
+    On a linked device the session it was linked from stays (and so does the device): ending it
+    would have to make the device a session of its own, a full-length sign-in no password was
+    given for. To end that session too, change the password on the device (which proves it).
+    """
     return user_expire_sessions(user_id=request.user.id, keep_session_key=request.session.session_key)
 
 
@@ -323,14 +355,13 @@ def session_revoke(*, request, ref: str) -> bool:
     Revoking the current session signs out. Returns False if there was nothing to revoke.
     """
     user_id = request.user.id
-    session_key = selectors.session_key_for_ref(user_id=user_id, ref=ref,
-                                                current_session_key=request.session.session_key)
-    if session_key is None or not session_engine.get_session_id_by_customer_id(user_id, session_key):
+    key = selectors.stored_key_for_ref(user_id=user_id, ref=ref, current_session_key=request.session.session_key)
+    if key is None or not session_engine.get_session_id_by_customer_id(user_id, key):
         return False
-    if session_key == request.session.session_key:
+    if key == session_engine.StoredKey.of(request.session.session_key):
         logout(request)
     else:
-        session_engine.expire_session(session_key)
+        session_engine.expire_session(key)
     return True
 
 
@@ -366,7 +397,8 @@ def device_link_create(*, request) -> DeviceLinkCode:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
     expires = int(time.time()) + settings.ACCOUNTS_DEVICE_LINK_SECONDS
     DeviceLinkRecord(keys.device_link_pk(_code_digest(raw)), keys.META, user_id=request.user.id,
-                     parent_session_key=request.session.session_key, expires_at=expires,
+                     parent_session_digest=session_engine.key_digest(request.session.session_key),
+                     expires_at=expires,
                      ).save(condition=DeviceLinkRecord.PK.does_not_exist())
     return DeviceLinkCode(code=f"{raw[:4]}-{raw[4:]}",
                           expires_at=datetime.fromtimestamp(expires, tz=timezone.utc))
@@ -393,9 +425,10 @@ def device_link_redeem(*, request, code: str) -> UserRecord:
     link = _consume_code(code) if normalise_code(code) else None
     record = selectors.user_get(user_id=link.user_id) if link else None
     if (link is None or record is None or not record.is_active
-            or not session_engine.get_session_id_by_customer_id(link.user_id, link.parent_session_key)):
+            or not session_engine.get_session_id_by_customer_id(
+                link.user_id, session_engine.StoredKey(link.parent_session_digest or ""))):
         _count_failure(held, what="wrong codes")
         raise DeviceLinkInvalid("That code is wrong, used or expired. Create a new one on your signed-in device.")
     _give_back(held)
-    login(request, record, parent_session_key=link.parent_session_key)
+    login(request, record, parent_digest=link.parent_session_digest)
     return record

@@ -1,8 +1,14 @@
 """Django sessions in the `session_store` table: the seed's session-management design.
 
-- A session's own record: `suuid#<key>` / `c#<user id>` (`c#~anonymous` before sign-in).
-- A linked device (child session): `suuid#<parent key>` / `child#suuid#<child key>`.
+- A session's own record: `suuid#<digest>` / `c#<user id>` (`c#~anonymous` before sign-in).
+- A linked device (child session): `suuid#<parent digest>` / `child#suuid#<child digest>`.
 - GSI `GSI1_inverse` swaps the keys: a customer's sessions, and the parent owning a child.
+
+A digest is key_digest(cookie): HMAC-SHA256 under a secret derived from SECRET_KEY. The table
+never holds a cookie, so a backup or export of it signs nobody in. The engine hashes the cookie
+once per request; listings (the GSI, a partition) give digests, and everything that ends a session
+works from a StoredKey (a digest, and whether it names a linked device, which the cookie's length
+tells without a read).
 
 The eight seed access patterns are the module-level functions below, named as in
 docs/data-model.md. `SessionStore` is the engine (SESSION_ENGINE = "accounts.sessions") built on
@@ -13,7 +19,8 @@ them. Cost rules (docs/data-model.md, "Sessions: consistency and cost"):
 - Every write is conditional, so a session deleted elsewhere is never written back.
 - No transactions (dynalite has none) and no reliance on TTL (it can lag by days).
 
-Session keys are bearer credentials: nothing here logs them or puts them in exception messages.
+Session keys are bearer credentials: nothing here stores or logs them or puts them in exception
+messages.
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.utils import timezone
-from django.utils.crypto import get_random_string
+from django.utils.crypto import get_random_string, salted_hmac
 from pynamodb import exceptions as pynamodb_errors
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.expressions.condition import size
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -67,6 +75,10 @@ class ParentSessionEnded(UpdateError):
     """A device was being linked to a session that has meanwhile been signed out or expired."""
 
 
+DIGEST_LENGTH = 64  # hex of HMAC-SHA256
+_DIGEST_SALT = "accounts.sessions.key_digest"
+
+
 def is_child_key(session_key: str) -> bool:
     return len(session_key) == CHILD_KEY_LENGTH
 
@@ -74,6 +86,34 @@ def is_child_key(session_key: str) -> bool:
 def is_valid_key(session_key) -> bool:
     return (isinstance(session_key, str) and MIN_KEY_LENGTH <= len(session_key) <= MAX_KEY_LENGTH
             and all(c in KEY_CHARS for c in session_key))
+
+
+def key_digest(session_key: str) -> str:
+    """What a session key is stored under: HMAC-SHA256 keyed by a secret derived from SECRET_KEY.
+    Without the cookie the record can't be found; without SECRET_KEY the digest can't be made."""
+    return salted_hmac(_DIGEST_SALT, session_key, algorithm="sha256").hexdigest()
+
+
+def is_digest(value) -> bool:
+    return isinstance(value, str) and len(value) == DIGEST_LENGTH and all(c in "0123456789abcdef" for c in value)
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A session (or, with is_child, a linked device) as the table names it."""
+
+    digest: str
+    is_child: bool = False
+
+    @classmethod
+    def of(cls, session_key) -> StoredKey | None:
+        """From a cookie value; None for a malformed one (which never reaches DynamoDB)."""
+        if not is_valid_key(session_key):
+            return None
+        return cls(key_digest(session_key), is_child_key(session_key))
+
+    def __repr__(self) -> str:
+        return f"<StoredKey child={self.is_child}>"
 
 
 class CustomerIndex(GlobalSecondaryIndex):
@@ -106,17 +146,22 @@ class SessionRecord(Model):
     customer_index = CustomerIndex()
 
     @property
-    def session_key(self) -> str:
-        """The key of the partition: for a child record, its parent's key."""
-        return keys.session_key_from_pk(self.PK)
+    def session_digest(self) -> str:
+        """The partition's digest: for a child record, its parent's."""
+        return keys.session_digest_from_pk(self.PK)
 
     @property
     def is_child(self) -> bool:
         return self.SK.startswith(keys.CHILD_PREFIX)
 
     @property
-    def child_key(self) -> str | None:
-        return keys.child_key_from_sk(self.SK) if self.is_child else None
+    def child_digest(self) -> str | None:
+        return keys.child_digest_from_sk(self.SK) if self.is_child else None
+
+    @property
+    def stored_key(self) -> StoredKey:
+        """This record's own name: the device for a child, else the session."""
+        return StoredKey(self.child_digest, True) if self.is_child else StoredKey(self.session_digest)
 
     @property
     def customer_id(self) -> str | None:
@@ -126,7 +171,7 @@ class SessionRecord(Model):
     def is_live(self, now: float | None = None) -> bool:
         return self.session_state == ACTIVE and self.expires_at > (time.time() if now is None else now)
 
-    def __repr__(self) -> str:  # PynamoDB's repr shows the keys, which are credentials
+    def __repr__(self) -> str:  # PynamoDB's repr shows the keys (digests, but still no one's business)
         return f"<SessionRecord customer={self.customer_id!r} child={self.is_child}>"
 
 
@@ -147,15 +192,15 @@ def _check_size(session_data: str) -> None:
         )
 
 
-def _own_record(session_key: str) -> SessionRecord | None:
+def _own_record(session_digest: str) -> SessionRecord | None:
     """The session's own record (`c#…`) in any state: one Query, since the SK names the customer."""
-    return next(iter(SessionRecord.query(keys.session_pk(session_key),
+    return next(iter(SessionRecord.query(keys.session_pk(session_digest),
                                          SessionRecord.SK.startswith(keys.CUSTOMER_PREFIX),
                                          consistent_read=True, limit=1)), None)
 
 
-def _child_from_index(child_key: str) -> SessionRecord | None:
-    return next(iter(SessionRecord.customer_index.query(keys.child_sk(child_key), limit=1)), None)
+def _child_from_index(child_digest: str) -> SessionRecord | None:
+    return next(iter(SessionRecord.customer_index.query(keys.child_sk(child_digest), limit=1)), None)
 
 
 def _delete_item(pk: str, sk: str) -> None:
@@ -166,19 +211,20 @@ def _delete_item(pk: str, sk: str) -> None:
 
 
 def create_session(*, session_key: str, session_data: str, expires_at: int,
-                   customer_id: str | None = None, parent_session_key: str | None = None,
+                   customer_id: str | None = None, parent_digest: str | None = None,
                    last_login_time: datetime | None = None, user_agent: str | None = None,
                    ip: str | None = None, now: datetime | None = None) -> SessionRecord:
     """createSession: PutItem with `attribute_not_exists(PK)`; never overwrites (CreateError).
 
-    With ``parent_session_key`` the record is a child: `suuid#<parent>` / `child#suuid#<key>`.
+    Stored under key_digest(session_key). With ``parent_digest`` the record is a child:
+    `suuid#<parent digest>` / `child#suuid#<digest>`.
     """
     _check_size(session_data)
     now = now or timezone.now()
-    if parent_session_key is None:
-        pk, sk = keys.session_pk(session_key), keys.customer_sk(customer_id)
+    if parent_digest is None:
+        pk, sk = keys.session_pk(key_digest(session_key)), keys.customer_sk(customer_id)
     else:
-        pk, sk = keys.session_pk(parent_session_key), keys.child_sk(session_key)
+        pk, sk = keys.session_pk(parent_digest), keys.child_sk(key_digest(session_key))
     record = SessionRecord(pk, sk, session_data=session_data, expires_at=expires_at, session_state=ACTIVE,
                            last_login_time=last_login_time, created_at=now, last_seen=now,
                            user_agent=user_agent or None, ip=ip or None)
@@ -191,20 +237,20 @@ def create_session(*, session_key: str, session_data: str, expires_at: int,
     return record
 
 
-def get_session_by_session_id(session_key: str, *, wait_for_index: bool = False) -> SessionRecord | None:
+def get_session_by_session_id(key: StoredKey | None, *, wait_for_index: bool = False) -> SessionRecord | None:
     """getSessionBySessionId: the live session for a key, read strongly consistently.
 
-    A session key: one Query `PK = suuid#<key>, SK begins_with c#`, Limit 1 (the SK holds the
-    customer, which the caller does not know). A child key: getSessionByChildSessionId on the GSI,
+    A session: one Query `PK = suuid#<digest>, SK begins_with c#`, Limit 1 (the SK holds the
+    customer, which the caller does not know). A device: getSessionByChildSessionId on the GSI,
     then one consistent Query of the parent's partition, which must still hold the child and a live
     parent (expireSession deletes children before the parent, so a child outliving it is an orphan).
     """
-    if not is_valid_key(session_key):
+    if key is None or not is_digest(key.digest):
         return None
-    if not is_child_key(session_key):
-        record = _own_record(session_key)
+    if not key.is_child:
+        record = _own_record(key.digest)
         return record if record is not None and record.is_live() else None
-    hint = _child_from_index(session_key)  # getSessionByChildSessionId, before the liveness check
+    hint = _child_from_index(key.digest)  # getSessionByChildSessionId, before the liveness check
     if hint is None:
         # The index may not have a device linked a moment ago yet. Only then is a second look worth
         # a short wait: for any other unknown 40-character cookie it would hand forgers a cheap way
@@ -212,7 +258,7 @@ def get_session_by_session_id(session_key: str, *, wait_for_index: bool = False)
         if not wait_for_index:
             return None
         time.sleep(CHILD_INDEX_RETRY_SECONDS)
-        hint = _child_from_index(session_key)
+        hint = _child_from_index(key.digest)
         if hint is None:
             return None
     family = list(SessionRecord.query(hint.PK, consistent_read=True))
@@ -224,21 +270,21 @@ def get_session_by_session_id(session_key: str, *, wait_for_index: bool = False)
     return child
 
 
-def expire_session(session_key: str) -> None:
+def expire_session(key: StoredKey | None) -> None:
     """expireSession: sign-out and revocation. Deletes the session's children, then the session.
 
-    One consistent Query of `PK = suuid#<key>` finds them all. With children, the session is first
-    marked `closing` (it and its children stop serving at once even if a later delete fails;
-    clear_expired sweeps closing records). A child key deletes just that linked device.
+    One consistent Query of `PK = suuid#<digest>` finds them all. With children, the session is
+    first marked `closing` (it and its children stop serving at once even if a later delete fails;
+    clear_expired sweeps closing records). A device's key deletes just that linked device.
     """
-    if not is_valid_key(session_key):
+    if key is None or not is_digest(key.digest):
         return
-    if is_child_key(session_key):
-        child = _child_from_index(session_key)
+    if key.is_child:
+        child = _child_from_index(key.digest)
         if child is not None:
             _delete_item(child.PK, child.SK)
         return
-    family = list(SessionRecord.query(keys.session_pk(session_key), consistent_read=True))
+    family = list(SessionRecord.query(keys.session_pk(key.digest), consistent_read=True))
     children = [r for r in family if r.is_child]
     own = [r for r in family if not r.is_child]
     if children:
@@ -252,26 +298,26 @@ def expire_session(session_key: str) -> None:
         _delete_item(record.PK, record.SK)
 
 
-def get_child_sessions_by_session_id(session_key: str) -> list[SessionRecord]:
-    """getChildSessionsBySessionId: Query `PK = suuid#<key>, SK begins_with child#` (consistent)."""
-    if not is_valid_key(session_key) or is_child_key(session_key):
+def get_child_sessions_by_session_id(session_digest: str) -> list[SessionRecord]:
+    """getChildSessionsBySessionId: Query `PK = suuid#<digest>, SK begins_with child#` (consistent)."""
+    if not is_digest(session_digest):
         return []
     now = time.time()
-    return [r for r in SessionRecord.query(keys.session_pk(session_key),
+    return [r for r in SessionRecord.query(keys.session_pk(session_digest),
                                            SessionRecord.SK.startswith(keys.CHILD_PREFIX),
                                            consistent_read=True)
             if r.is_live(now)]
 
 
-def get_session_by_child_session_id(child_key: str) -> SessionRecord | None:
-    """getSessionByChildSessionId: GSI1_inverse Query `SK = child#suuid#<child key>`.
+def get_session_by_child_session_id(child_digest: str) -> SessionRecord | None:
+    """getSessionByChildSessionId: GSI1_inverse Query `SK = child#suuid#<child digest>`.
 
     Returns the child record (its PK is the parent's). Eventually consistent: the session engine
     confirms it against the base table before trusting it (see get_session_by_session_id).
     """
-    if not is_valid_key(child_key):
+    if not is_digest(child_digest):
         return None
-    record = _child_from_index(child_key)
+    record = _child_from_index(child_digest)
     return record if record is not None and record.is_live() else None
 
 
@@ -289,9 +335,10 @@ def get_sessions_by_customer_id(user_id: str, *,
     now = time.time()
     indexed = SessionRecord.customer_index.query(keys.customer_sk(user_id))
     records = {r.PK: r for r in indexed if r.is_live(now)}
-    if current_session_key and is_valid_key(current_session_key) and not is_child_key(current_session_key):
-        current = get_session_by_session_id(current_session_key)
-        pk = keys.session_pk(current_session_key)
+    current_key = StoredKey.of(current_session_key)
+    if current_key is not None and not current_key.is_child:
+        current = get_session_by_session_id(current_key)
+        pk = keys.session_pk(current_key.digest)
         if current is not None and current.customer_id == str(user_id):
             records[pk] = current
         else:
@@ -312,20 +359,21 @@ def get_last_login_time_by_customer_id(user_id: str, *,
     return max(times, default=None)
 
 
-def get_session_id_by_customer_id(user_id: str, session_key: str) -> bool:
+def get_session_id_by_customer_id(user_id: str, key: StoredKey | None) -> bool:
     """getSessionIdByCustomerId: "is this session this user's?", asked before revoking it.
 
-    GSI1_inverse Query `SK = c#<user>, PK = suuid#<key>`. The GSI lags, so a "no" is confirmed by a
-    consistent GetItem of exactly that base item. A child key is answered for its parent.
+    GSI1_inverse Query `SK = c#<user>, PK = suuid#<digest>`. The GSI lags, so a "no" is confirmed
+    by a consistent GetItem of exactly that base item. A device is answered for its parent.
     """
-    if not user_id or not is_valid_key(session_key):
+    if not user_id or key is None or not is_digest(key.digest):
         return False
-    if is_child_key(session_key):
-        child = get_session_by_child_session_id(session_key)
+    session_digest = key.digest
+    if key.is_child:
+        child = get_session_by_child_session_id(key.digest)
         if child is None:
             return False
-        session_key = child.session_key
-    pk, sk = keys.session_pk(session_key), keys.customer_sk(user_id)
+        session_digest = child.session_digest
+    pk, sk = keys.session_pk(session_digest), keys.customer_sk(user_id)
     now = time.time()
     if any(r.is_live(now) for r in SessionRecord.customer_index.query(sk, SessionRecord.PK == pk, limit=1)):
         return True
@@ -350,10 +398,13 @@ def clear_expired(*, page_size: int = 100,
     """Delete expired and closing records, page by page (a Scan; TTL may lag, dynalite has none).
 
     Each delete is conditional on the record still being dead, so a session refreshed meanwhile
-    survives. A dead session's children go with it.
+    survives. A dead session's children go with it. Records stored under a plain session key
+    (before keys were stored as digests) are dead too: no cookie finds them any more, and they
+    hold a credential, so they go on the first run.
     """
     now = int(time.time())
-    dead = (SessionRecord.expires_at <= now) | (SessionRecord.session_state == CLOSING)
+    legacy = size(SessionRecord.PK) != len(keys.session_pk("0" * DIGEST_LENGTH))
+    dead = (SessionRecord.expires_at <= now) | (SessionRecord.session_state == CLOSING) | legacy
     outcome = ClearProgress()
     scan = SessionRecord.scan(filter_condition=dead, page_size=page_size, attributes_to_get=["PK", "SK"])
     for page in scan.page_iter:
@@ -386,7 +437,7 @@ class SessionStore(SessionBase):
 
     def __init__(self, session_key=None):
         super().__init__(session_key)
-        self._parent_key: str | None = None  # set while this session is (or will be) a linked device
+        self._parent_digest: str | None = None  # set while this session is (or will be) a linked device
         self._stored: SessionRecord | None = None  # the record as last read or written, for _stored_key
         self._stored_key: str | None = None
         self._stored_data: dict | None = None
@@ -401,7 +452,7 @@ class SessionStore(SessionBase):
 
     def _get_new_session_key(self):
         # No exists() read: create() puts with attribute_not_exists and loops on CreateError.
-        length = CHILD_KEY_LENGTH if self._parent_key else SESSION_KEY_LENGTH
+        length = CHILD_KEY_LENGTH if self._parent_digest else SESSION_KEY_LENGTH
         self._generated_key = get_random_string(length, KEY_CHARS)
         return self._generated_key
 
@@ -421,15 +472,14 @@ class SessionStore(SessionBase):
         self._login_at = timezone.now()
         self.modified = True
 
-    def link_as_child(self, parent_session_key: str) -> None:
-        """Make this browser a linked device of ``parent_session_key``.
+    def link_as_child(self, parent_digest: str) -> None:
+        """Make this browser a linked device of the session stored under ``parent_digest``.
 
         Rotates the key itself (this browser's old session is deleted now); the next save creates
-        the child record `child#suuid#<new key>` under the parent. Don't cycle_key() afterwards:
+        the child record `child#suuid#<new digest>` under the parent. Don't cycle_key() afterwards:
         that would make it a session of its own again.
         """
-        if not is_valid_key(parent_session_key) or is_child_key(parent_session_key) \
-                or parent_session_key == self.session_key:
+        if not is_digest(parent_digest) or (self.session_key and parent_digest == key_digest(self.session_key)):
             raise ValueError("a device can only be linked to another, top-level session")
         data = self._session
         old_key = self.session_key
@@ -437,21 +487,22 @@ class SessionStore(SessionBase):
         self._session_cache = data
         if old_key:
             self._delete_stored(old_key)
-        self._parent_key = parent_session_key
+        self._parent_digest = parent_digest
         self.modified = True
 
     # --- SessionBase's contract ---
 
     def exists(self, session_key):
-        if not is_valid_key(session_key):
+        key = StoredKey.of(session_key)
+        if key is None:
             return False
-        if is_child_key(session_key):
-            return _child_from_index(session_key) is not None
-        return _own_record(session_key) is not None
+        if key.is_child:
+            return _child_from_index(key.digest) is not None
+        return _own_record(key.digest) is not None
 
     def load(self):
         record = get_session_by_session_id(
-            self.session_key, wait_for_index=getattr(self, "_expect_new_link", False),
+            StoredKey.of(self.session_key), wait_for_index=getattr(self, "_expect_new_link", False),
         ) if self.session_key else None
         if record is None:
             self._session_key = None  # an unknown, expired or ended key is never reused
@@ -498,16 +549,16 @@ class SessionStore(SessionBase):
                 raise CreateError  # a key we didn't generate may be stored under another customer
             record = create_session(
                 session_key=self.session_key, session_data=session_data, expires_at=expires_at,
-                customer_id=customer, parent_session_key=self._parent_key,
+                customer_id=customer, parent_digest=self._parent_digest,
                 last_login_time=login_at or (previous.last_login_time if previous else None),
                 user_agent=user_agent, ip=ip, now=now)
-            if self._parent_key:
+            if self._parent_digest:
                 self._confirm_parent_lives(record)
             self._remember(self.session_key, record, data)
             return
 
         if self._stored_key != self.session_key:  # e.g. clear() then save(), without a load
-            found = get_session_by_session_id(self.session_key)
+            found = get_session_by_session_id(StoredKey.of(self.session_key))
             if found is None:
                 raise UpdateError
             self._remember(self.session_key, found, None)
@@ -540,7 +591,7 @@ class SessionStore(SessionBase):
             return
         self._delete_stored(session_key)
         if own:
-            self._parent_key = None  # signed out: this browser's next session stands alone
+            self._parent_digest = None  # signed out: this browser's next session stands alone
             self._forget()
 
     def cycle_key(self):
@@ -549,14 +600,14 @@ class SessionStore(SessionBase):
         data = self._session
         old_key = self.session_key
         old_stored = (self._stored_key, self._stored) if self._stored_key == old_key else None
-        self._parent_key = None
+        self._parent_digest = None
         self.create()
         self._session_cache = data
         if old_key:
             if old_stored and old_stored[1].is_child:
                 _delete_item(old_stored[1].PK, old_stored[1].SK)
             else:
-                expire_session(old_key)
+                expire_session(StoredKey.of(old_key))
 
     async def acycle_key(self):
         return await sync_to_async(self.cycle_key)()
@@ -570,7 +621,7 @@ class SessionStore(SessionBase):
     def _remember(self, session_key: str, record: SessionRecord, data: dict | None) -> None:
         self._stored_key, self._stored = session_key, record
         self._stored_data = copy.deepcopy(data) if data is not None else None
-        self._parent_key = record.session_key if record.is_child else None
+        self._parent_digest = record.session_digest if record.is_child else None
         self._login_at = None
 
     def _forget(self) -> None:
@@ -581,7 +632,7 @@ class SessionStore(SessionBase):
         if stored is not None and stored.is_child:
             _delete_item(stored.PK, stored.SK)  # known already: no GSI read
         else:
-            expire_session(session_key)
+            expire_session(StoredKey.of(session_key))
 
     def _touch(self, previous: SessionRecord, record: SessionRecord) -> None:
         """Unchanged data: refresh last_seen, expiry and client info only (no lost update)."""
@@ -616,8 +667,8 @@ class SessionStore(SessionBase):
             raise UpdateError from None
 
     def _confirm_parent_lives(self, child: SessionRecord) -> None:
-        parent = _own_record(keys.session_key_from_pk(child.PK))
+        parent = _own_record(child.session_digest)
         if parent is None or not parent.is_live():
             _delete_item(child.PK, child.SK)
-            self._parent_key = None
+            self._parent_digest = None
             raise ParentSessionEnded("the session this device was being linked to has ended")

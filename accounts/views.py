@@ -16,6 +16,7 @@ from accounts import known_devices, selectors, services
 from accounts.auth import login_required
 from accounts.forms import DeviceLinkRedeemForm, PasswordChangeForm, ProfileForm, SignInForm, SignUpForm
 from accounts.middleware import JUST_LINKED_COOKIE, JUST_LINKED_SECONDS
+from accounts.sessions import is_child_key
 from rooms import selectors as room_selectors
 
 RECENT_MESSAGES = 20
@@ -115,6 +116,8 @@ def sessions(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/sessions.html", {
         "sessions": selectors.user_sessions(user_id=request.user.id,
                                             current_session_key=request.session.session_key),
+        # A linked device's "everywhere else" spares the session it was linked from (services).
+        "linked_device": is_child_key(request.session.session_key or ""),
     })
 
 

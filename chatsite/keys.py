@@ -88,11 +88,16 @@ CUSTOMER_PREFIX = "c#"
 CHILD_PREFIX = "child#"
 
 
-def session_pk(session_key: str) -> str:
-    return f"suuid#{session_key}"
+# Session keys (cookie values) never reach the table: a session is stored under the keyed hash
+# of its key (accounts.sessions.key_digest, HMAC-SHA256, 64 hex characters), so only someone
+# holding the cookie can find its record. The functions below take and return digests.
 
 
-def session_key_from_pk(pk: str) -> str:
+def session_pk(session_digest: str) -> str:
+    return f"suuid#{session_digest}"
+
+
+def session_digest_from_pk(pk: str) -> str:
     return pk.removeprefix("suuid#")
 
 
@@ -106,13 +111,13 @@ def customer_id_from_sk(sk: str) -> str | None:
     return None if customer == ANONYMOUS_CUSTOMER else customer
 
 
-def child_sk(child_session_key: str) -> str:
+def child_sk(child_digest: str) -> str:
     """SK of a child session (a linked device) under its parent's partition."""
-    return f"{CHILD_PREFIX}{session_pk(child_session_key)}"
+    return f"{CHILD_PREFIX}{session_pk(child_digest)}"
 
 
-def child_key_from_sk(sk: str) -> str:
-    return session_key_from_pk(sk.removeprefix(CHILD_PREFIX))
+def child_digest_from_sk(sk: str) -> str:
+    return session_digest_from_pk(sk.removeprefix(CHILD_PREFIX))
 
 
 # --- posting guard (rooms.post_guard) ----------------------------------------------------------

@@ -135,6 +135,10 @@ ACCOUNTS_DEVICE_LINK_SECONDS = 5 * 60  # a "link a device" code's lifetime
 ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT = 10  # wrong codes per client address per window
 # How many reverse proxies in front of gunicorn append to X-Forwarded-For. 0: use REMOTE_ADDR.
 ACCOUNTS_TRUSTED_PROXIES = int(os.environ.get("ACCOUNTS_TRUSTED_PROXIES", "0"))
+# How long a process trusts its copy of a user item (password hash, is_active, is_staff, display
+# name) before reading it again: the longest a change made on another process takes to reach a
+# session there. The process making the change drops its copy at once.
+ACCOUNTS_USER_RECHECK_SECONDS = float(os.environ.get("ACCOUNTS_USER_RECHECK_SECONDS", "3"))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

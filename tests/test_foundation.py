@@ -141,9 +141,10 @@ def test_keys_round_trip():
     assert keys.user_pk("alice") == "User:alice"
     assert keys.user_id_from_pk(keys.user_pk("alice")) == "alice"
     assert keys.message_sk_parts(keys.message_sk("2023-04-01T14:00:00.001Z", "abc")) == ("2023-04-01T14:00:00.001Z", "abc")
-    assert keys.session_pk("k" * 32) == "suuid#" + "k" * 32
-    assert keys.child_sk("c" * 40) == "child#suuid#" + "c" * 40
-    assert keys.child_key_from_sk(keys.child_sk("c" * 40)) == "c" * 40
+    assert keys.session_pk("d" * 64) == "suuid#" + "d" * 64  # a digest, never the cookie
+    assert keys.session_digest_from_pk(keys.session_pk("d" * 64)) == "d" * 64
+    assert keys.child_sk("c" * 64) == "child#suuid#" + "c" * 64
+    assert keys.child_digest_from_sk(keys.child_sk("c" * 64)) == "c" * 64
     assert keys.customer_id_from_sk(keys.customer_sk(None)) is None
     assert keys.customer_id_from_sk(keys.customer_sk("bob")) == "bob"
 

@@ -16,7 +16,6 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from accounts import selectors as account_selectors
-from accounts.auth import USER_INFO_SESSION_KEY
 from rooms import selectors, services, validators
 from rooms.timestamps import now_ms
 from tests.accounts.helpers import PASSWORD, make_user
@@ -107,8 +106,9 @@ def test_profile_display_name_reads_back_unchanged(site, client, display_name):
     stored = account_selectors.user_get(user_id="alice").display_name
     if response.status_code == 302:
         assert stored == display_name.strip()
-        ok(client.get("/accounts/profile/"), 200)
-        assert client.session[USER_INFO_SESSION_KEY]["display_name"] == stored  # what pages show
+        page = client.get("/accounts/profile/")
+        ok(page, 200)
+        assert page.wsgi_request.user.display_name == stored  # what pages show
     else:
         assert stored == before  # refused: nothing changed
 

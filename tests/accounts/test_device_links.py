@@ -8,6 +8,7 @@ import pytest
 
 from accounts import services
 from accounts.models import DeviceLinkRecord
+from accounts.sessions import key_digest
 from chatsite import dynamodb, keys
 
 
@@ -31,7 +32,8 @@ def test_code_is_consumed_exactly_once(moto_tables):
     with dynamodb.count_calls() as calls:
         first = services._consume_code(link.code)
     assert calls == {"DeleteItem": 1}
-    assert (first.user_id, first.parent_session_key) == ("alice", "parent-session-key-0123456789")
+    # The parent session is named by its key's digest: the item holds no cookie.
+    assert (first.user_id, first.parent_session_digest) == ("alice", key_digest("parent-session-key-0123456789"))
     assert services._consume_code(link.code) is None
 
 

@@ -16,17 +16,18 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.core.management import call_command
 from django.http import HttpResponse
 from django.urls import path
 
 from accounts import sessions
-from accounts.auth import USER_INFO_SESSION_KEY
+from accounts.auth import session_auth_hash
 from accounts.sessions import SessionRecord, SessionStore
 from chatsite import keys
 from chatsite.dynamodb import count_calls
+from tests.accounts.helpers import ensure_user_item
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
@@ -36,9 +37,10 @@ def _writes(counter) -> dict:
 
 
 def _signed_in(user_id: str = "alice", **data) -> SessionStore:
+    """A session signed in as accounts.services.login makes it (the user item exists too)."""
     store = SessionStore()
     store[SESSION_KEY] = user_id
-    store[USER_INFO_SESSION_KEY] = {"username": user_id, "display_name": user_id.title()}
+    store[HASH_SESSION_KEY] = session_auth_hash(ensure_user_item(user_id))
     store.update(data)
     store.mark_login()
     store.save()
@@ -52,8 +54,16 @@ def _anonymous(**data) -> SessionStore:
     return store
 
 
+def _digest(session_key: str) -> str:
+    return sessions.key_digest(session_key)
+
+
+def _key(session_key: str) -> sessions.StoredKey:
+    return sessions.StoredKey.of(session_key)
+
+
 def _partition(session_key: str) -> list[SessionRecord]:
-    return list(SessionRecord.query(keys.session_pk(session_key), consistent_read=True))
+    return list(SessionRecord.query(keys.session_pk(_digest(session_key)), consistent_read=True))
 
 
 def _set(record: SessionRecord, **values) -> None:
@@ -70,9 +80,9 @@ def _linked_device(parent: SessionStore, **data) -> SessionStore:
     """Another browser, signed in as a child of ``parent`` the way accounts.services.login does."""
     device = _anonymous(device=True)
     device.cycle_key()
-    device.link_as_child(parent.session_key)
+    device.link_as_child(_digest(parent.session_key))
     device[SESSION_KEY] = parent[SESSION_KEY]
-    device[USER_INFO_SESSION_KEY] = parent[USER_INFO_SESSION_KEY]
+    device[HASH_SESSION_KEY] = parent[HASH_SESSION_KEY]
     device.update(data)
     device.mark_login()
     device.save()
@@ -339,7 +349,7 @@ class SessionContract:
         assert stale[SESSION_KEY] == "alice"
         _set(_own(key), session_data="tampered")
         SessionStore(key).load()
-        sessions.expire_session(key)
+        sessions.expire_session(_key(key))
         with pytest.raises(UpdateError):
             stale.save()
         SessionStore(device.session_key).load()
@@ -347,6 +357,45 @@ class SessionContract:
         for secret in (key, device.session_key):
             assert secret not in caplog.text
             assert secret not in repr(sessions.SessionRecord(keys.session_pk(secret), keys.child_sk(secret)))
+
+    def test_no_stored_item_holds_a_session_key(self):
+        """Keys are stored as keyed hashes: reading the tables (a backup, an export) signs no one in."""
+        from accounts import services
+        from accounts.models import DeviceLinkRecord
+        from chatsite import dynamodb
+
+        parent = _signed_in("alice", cart="x")
+        device = _linked_device(parent)
+        other = _anonymous()
+        request = type("Request", (), {})()
+        request.user, request.session = type("User", (), {"id": "alice"})(), parent
+        services.device_link_create(request=request)
+        cookies = [parent.session_key, device.session_key, other.session_key]
+        dumped = ""
+        for table in (dynamodb.SESSIONS, dynamodb.CHAT):
+            dumped += str(dynamodb.client().scan(TableName=dynamodb.table_name(table))["Items"])
+        assert _digest(parent.session_key) in dumped  # the records are there, under digests
+        for cookie in cookies:
+            assert cookie not in dumped
+        [link] = DeviceLinkRecord.scan(DeviceLinkRecord.PK.startswith("DeviceLink:"))
+        assert link.parent_session_digest == _digest(parent.session_key)
+        # and everything still works from the cookie
+        assert SessionStore(device.session_key)[SESSION_KEY] == "alice"
+        assert SessionStore(parent.session_key)["cart"] == "x"
+
+    def test_clear_expired_deletes_records_stored_under_plain_keys(self):
+        """Records written before keys were hashed: no cookie finds them now, and they hold one."""
+        live = _signed_in("alice")
+        plain = "p" * sessions.SESSION_KEY_LENGTH
+        now = datetime.now(timezone.utc)
+        for pk, sk in ((keys.session_pk(plain), keys.customer_sk("alice")),
+                       (keys.session_pk(plain), keys.child_sk("q" * sessions.CHILD_KEY_LENGTH))):
+            SessionRecord(pk, sk, session_data="x", expires_at=_epoch(timedelta(days=1)), created_at=now,
+                          last_seen=now).save()
+        assert SessionStore(plain).load() == {}
+        SessionStore.clear_expired()
+        assert list(SessionRecord.query(keys.session_pk(plain))) == []
+        assert SessionStore(live.session_key)[SESSION_KEY] == "alice"
 
     # --- cost -------------------------------------------------------------------------------
 
@@ -369,6 +418,9 @@ class SessionContract:
     def test_page_request_with_unchanged_session_costs_one_read_and_no_write(self, page):
         key = _signed_in("alice").session_key
         page.cookies[settings.SESSION_COOKIE_NAME] = key
+        with count_calls() as cold:
+            page.get("/", HTTP_USER_AGENT="Firefox/1")
+        assert cold == {"Query": 1, "GetItem": 1}  # the user item, then cached per process
         with count_calls() as calls:
             response = page.get("/", HTTP_USER_AGENT="Firefox/1")
         assert response.content == b"hello Alice"
@@ -461,7 +513,8 @@ class SessionContract:
         key = "c" * sessions.SESSION_KEY_LENGTH
         record = sessions.create_session(session_key=key, session_data="one",
                                          expires_at=_epoch(timedelta(hours=1)), customer_id="alice")
-        assert (record.PK, record.SK) == ("suuid#" + key, "c#alice")
+        assert (record.PK, record.SK) == ("suuid#" + _digest(key), "c#alice")
+        assert key not in record.PK
         with pytest.raises(CreateError):
             sessions.create_session(session_key=key, session_data="two",
                                     expires_at=_epoch(timedelta(hours=1)), customer_id="alice")
@@ -469,15 +522,15 @@ class SessionContract:
 
     def test_get_session_by_session_id_returns_live_sessions_only(self):
         live = _signed_in("alice")
-        record = sessions.get_session_by_session_id(live.session_key)
-        assert record.session_key == live.session_key and record.customer_id == "alice"
-        assert sessions.get_session_by_session_id("u" * 32) is None
+        record = sessions.get_session_by_session_id(_key(live.session_key))
+        assert record.session_digest == _digest(live.session_key) and record.customer_id == "alice"
+        assert sessions.get_session_by_session_id(_key("u" * 32)) is None
         expired = _anonymous()
         _set(_own(expired.session_key), expires_at=_epoch(-timedelta(seconds=1)))
-        assert sessions.get_session_by_session_id(expired.session_key) is None
+        assert sessions.get_session_by_session_id(_key(expired.session_key)) is None
         closing = _anonymous()
         _set(_own(closing.session_key), session_state=sessions.CLOSING)
-        assert sessions.get_session_by_session_id(closing.session_key) is None
+        assert sessions.get_session_by_session_id(_key(closing.session_key)) is None
         assert SessionStore(closing.session_key).load() == {}
 
     def test_expire_session_deletes_children_first_then_the_session(self, monkeypatch):
@@ -487,28 +540,29 @@ class SessionContract:
         real_delete = sessions._delete_item
         monkeypatch.setattr(sessions, "_delete_item",
                             lambda pk, sk: (deleted.append(sk), real_delete(pk, sk)))
-        sessions.expire_session(parent.session_key)
-        assert sorted(deleted[:2]) == sorted(keys.child_sk(d.session_key) for d in devices)
+        sessions.expire_session(_key(parent.session_key))
+        assert sorted(deleted[:2]) == sorted(keys.child_sk(_digest(d.session_key)) for d in devices)
         assert deleted[2:] == ["c#alice"]
         assert _partition(parent.session_key) == []
 
     def test_get_child_sessions_by_session_id(self):
         parent = _signed_in("alice")
-        assert sessions.get_child_sessions_by_session_id(parent.session_key) == []
+        assert sessions.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
         device = _linked_device(parent)
-        [child] = sessions.get_child_sessions_by_session_id(parent.session_key)
-        assert child.is_child and child.child_key == device.session_key
-        assert child.session_key == parent.session_key
-        assert sessions.get_child_sessions_by_session_id(_signed_in("bob").session_key) == []
+        [child] = sessions.get_child_sessions_by_session_id(_digest(parent.session_key))
+        assert child.is_child and child.child_digest == _digest(device.session_key)
+        assert child.session_digest == _digest(parent.session_key)
+        assert child.stored_key == _key(device.session_key)
+        assert sessions.get_child_sessions_by_session_id(_digest(_signed_in("bob").session_key)) == []
 
     def test_get_session_by_child_session_id_returns_the_child_under_its_parent(self):
         parent = _signed_in("alice")
         device = _linked_device(parent)
-        record = sessions.get_session_by_child_session_id(device.session_key)
-        assert record.PK == keys.session_pk(parent.session_key)
-        assert record.SK == keys.child_sk(device.session_key)
-        assert record.child_key == device.session_key and record.customer_id is None
-        assert sessions.get_session_by_child_session_id("q" * sessions.CHILD_KEY_LENGTH) is None
+        record = sessions.get_session_by_child_session_id(_digest(device.session_key))
+        assert record.PK == keys.session_pk(_digest(parent.session_key))
+        assert record.SK == keys.child_sk(_digest(device.session_key))
+        assert record.child_digest == _digest(device.session_key) and record.customer_id is None
+        assert sessions.get_session_by_child_session_id(_digest("q" * sessions.CHILD_KEY_LENGTH)) is None
 
     def test_get_last_login_time_by_customer_id_is_the_true_latest(self):
         now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -525,15 +579,15 @@ class SessionContract:
     def test_get_session_id_by_customer_id(self, monkeypatch):
         alice, bob = _signed_in("alice"), _signed_in("bob")
         device = _linked_device(alice)
-        assert sessions.get_session_id_by_customer_id("alice", alice.session_key) is True
-        assert sessions.get_session_id_by_customer_id("alice", device.session_key) is True
-        assert sessions.get_session_id_by_customer_id("alice", bob.session_key) is False
-        assert sessions.get_session_id_by_customer_id("bob", device.session_key) is False
-        assert sessions.get_session_id_by_customer_id("alice", "u" * 32) is False
+        assert sessions.get_session_id_by_customer_id("alice", _key(alice.session_key)) is True
+        assert sessions.get_session_id_by_customer_id("alice", _key(device.session_key)) is True
+        assert sessions.get_session_id_by_customer_id("alice", _key(bob.session_key)) is False
+        assert sessions.get_session_id_by_customer_id("bob", _key(device.session_key)) is False
+        assert sessions.get_session_id_by_customer_id("alice", _key("u" * 32)) is False
         # The GSI lags: a session not indexed yet is still recognised, from the base table.
         monkeypatch.setattr(sessions.SessionRecord.customer_index, "query", lambda *a, **k: iter(()))
-        assert sessions.get_session_id_by_customer_id("alice", alice.session_key) is True
-        assert sessions.get_session_id_by_customer_id("alice", bob.session_key) is False
+        assert sessions.get_session_id_by_customer_id("alice", _key(alice.session_key)) is True
+        assert sessions.get_session_id_by_customer_id("alice", _key(bob.session_key)) is False
 
     def test_get_sessions_by_customer_id(self):
         first, second = _signed_in("alice"), _signed_in("alice")
@@ -541,7 +595,8 @@ class SessionContract:
         expired = _signed_in("alice")
         _set(_own(expired.session_key), expires_at=_epoch(-timedelta(seconds=1)))
         listed = sessions.get_sessions_by_customer_id("alice")
-        assert sorted(r.session_key for r in listed) == sorted([first.session_key, second.session_key])
+        assert sorted(r.session_digest for r in listed) == sorted([_digest(first.session_key),
+                                                                   _digest(second.session_key)])
         assert all(r.customer_id == "alice" for r in listed)
         assert sessions.get_sessions_by_customer_id("nobody") == []
 
@@ -550,16 +605,16 @@ class SessionContract:
         current = _signed_in("alice")
         index_query = sessions.SessionRecord.customer_index.query
         lagging = lambda hash_key, *a, **k: (r for r in index_query(hash_key, *a, **k)  # noqa: E731
-                                            if r.session_key != current.session_key)
+                                            if r.session_digest != _digest(current.session_key))
         monkeypatch.setattr(sessions.SessionRecord.customer_index, "query", lagging)
-        assert {r.session_key for r in sessions.get_sessions_by_customer_id("alice")} == {older.session_key}
+        assert {r.session_digest for r in sessions.get_sessions_by_customer_id("alice")} == {_digest(older.session_key)}
         merged = sessions.get_sessions_by_customer_id("alice", current_session_key=current.session_key)
-        assert {r.session_key for r in merged} == {older.session_key, current.session_key}
+        assert {r.session_digest for r in merged} == {_digest(older.session_key), _digest(current.session_key)}
         assert sessions.get_last_login_time_by_customer_id(
             "alice", current_session_key=current.session_key) == _own(current.session_key).last_login_time
         other = _signed_in("bob")
         merged = sessions.get_sessions_by_customer_id("alice", current_session_key=other.session_key)
-        assert other.session_key not in {r.session_key for r in merged}
+        assert _digest(other.session_key) not in {r.session_digest for r in merged}
 
     # --- linked devices (child sessions) ----------------------------------------------------
 
@@ -568,7 +623,7 @@ class SessionContract:
         before = _anonymous(device=True)
         old_key = before.session_key
         device = SessionStore(old_key)
-        device.link_as_child(parent.session_key)
+        device.link_as_child(_digest(parent.session_key))
         assert _partition(old_key) == []  # this browser's previous session is gone
         device[SESSION_KEY] = "alice"
         device.set_client_info(user_agent="Phone/1", ip="192.0.2.9")
@@ -578,7 +633,7 @@ class SessionContract:
         assert len(key) == sessions.CHILD_KEY_LENGTH and sessions.is_child_key(key)
         assert not sessions.is_child_key(parent.session_key)
         [child] = [r for r in _partition(parent.session_key) if r.is_child]
-        assert child.SK == keys.child_sk(key) and child.last_login_time is not None
+        assert child.SK == keys.child_sk(_digest(key)) and child.last_login_time is not None
         assert (child.user_agent, child.ip) == ("Phone/1", "192.0.2.9")
         assert _partition(key) == []  # a child has no partition of its own
         again = SessionStore(key)
@@ -592,7 +647,7 @@ class SessionContract:
         monkeypatch.setattr(sessions.time, "sleep", waits.append)
         forged = "f" * sessions.CHILD_KEY_LENGTH
         with count_calls() as calls:
-            assert sessions.get_session_by_session_id(forged) is None
+            assert sessions.get_session_by_session_id(_key(forged)) is None
             assert SessionStore(forged).load() == {}
         assert waits == [] and calls == {"Query": 2}
 
@@ -602,9 +657,9 @@ class SessionContract:
         real = sessions._child_from_index
         looks = []
 
-        def lagging_index(key):  # the index has not caught up on the first look
-            looks.append(key)
-            return None if len(looks) == 1 else real(key)
+        def lagging_index(digest):  # the index has not caught up on the first look
+            looks.append(digest)
+            return None if len(looks) == 1 else real(digest)
 
         monkeypatch.setattr(sessions, "_child_from_index", lagging_index)
         waits = []
@@ -648,7 +703,7 @@ class SessionContract:
         device = _linked_device(parent)
         client.cookies[settings.SESSION_COOKIE_NAME] = device.session_key
         assert client.get("/").content == b"hello Alice"
-        sessions.expire_session(parent.session_key)
+        sessions.expire_session(_key(parent.session_key))
         response = client.get("/")
         assert response.content == b"hello AnonymousUser"
         assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
@@ -657,6 +712,7 @@ class SessionContract:
     def test_child_request_costs_two_reads_and_no_write(self, page):
         device = _linked_device(_signed_in("alice"))
         page.cookies[settings.SESSION_COOKIE_NAME] = device.session_key
+        page.get("/")  # the user item is now cached in this process
         with count_calls() as calls:
             response = page.get("/")
         assert response.content == b"hello Alice"
@@ -680,7 +736,7 @@ class SessionContract:
         parent_key = parent.session_key
         parent.flush()
         device = _anonymous()
-        device.link_as_child(parent_key)
+        device.link_as_child(_digest(parent_key))
         device[SESSION_KEY] = "alice"
         with pytest.raises(sessions.ParentSessionEnded):
             device.save()
@@ -690,16 +746,21 @@ class SessionContract:
         parent = _signed_in("alice")
         device = _linked_device(parent)
         with pytest.raises(ValueError):
-            SessionStore().link_as_child(device.session_key)
+            SessionStore().link_as_child(parent.session_key)  # a cookie, not a digest
         with pytest.raises(ValueError):
-            SessionStore(parent.session_key).link_as_child(parent.session_key)
+            SessionStore(parent.session_key).link_as_child(_digest(parent.session_key))
+        under_a_device = _anonymous()
+        under_a_device.link_as_child(_digest(device.session_key))  # a device has no record of its own
+        under_a_device[SESSION_KEY] = "alice"
+        with pytest.raises(sessions.ParentSessionEnded):
+            under_a_device.save()
 
     def test_signing_out_a_device_keeps_the_parent(self):
         parent = _signed_in("alice")
         device = _linked_device(parent)
         device_key = device.session_key
         device.flush()
-        assert sessions.get_child_sessions_by_session_id(parent.session_key) == []
+        assert sessions.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
         assert SessionStore(parent.session_key)[SESSION_KEY] == "alice"
         device["after"] = 1
         device.save()
@@ -710,10 +771,10 @@ class SessionContract:
         device = _linked_device(parent)
         device.cycle_key()  # e.g. signing in again with the password on that device
         device.save()
-        assert sessions.get_child_sessions_by_session_id(parent.session_key) == []
+        assert sessions.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
         assert not sessions.is_child_key(device.session_key)
         assert _own(device.session_key).SK == "c#alice"
-        sessions.expire_session(parent.session_key)
+        sessions.expire_session(_key(parent.session_key))
         assert SessionStore(device.session_key)[SESSION_KEY] == "alice"
 
     # --- revocation ---------------------------------------------------------------------------
@@ -721,8 +782,8 @@ class SessionContract:
     def test_revoking_one_session_ends_only_that_session(self):
         here, elsewhere = _signed_in("alice"), _signed_in("alice")
         device = _linked_device(elsewhere)
-        assert sessions.get_session_id_by_customer_id("alice", elsewhere.session_key)
-        sessions.expire_session(elsewhere.session_key)
+        assert sessions.get_session_id_by_customer_id("alice", _key(elsewhere.session_key))
+        sessions.expire_session(_key(elsewhere.session_key))
         assert SessionStore(elsewhere.session_key).load() == {}
         assert SessionStore(device.session_key).load() == {}
         assert SessionStore(here.session_key)[SESSION_KEY] == "alice"
@@ -734,7 +795,7 @@ class SessionContract:
     def test_revoking_a_linked_device_keeps_its_parent(self):
         parent = _signed_in("alice")
         device, other_device = _linked_device(parent), _linked_device(parent)
-        sessions.expire_session(device.session_key)
+        sessions.expire_session(_key(device.session_key))
         assert SessionStore(device.session_key).load() == {}
         assert SessionStore(other_device.session_key)[SESSION_KEY] == "alice"
         assert SessionStore(parent.session_key)[SESSION_KEY] == "alice"
@@ -748,7 +809,7 @@ class SessionContract:
 
         monkeypatch.setattr(sessions, "_delete_item", crash)
         with pytest.raises(RuntimeError):
-            sessions.expire_session(parent.session_key)
+            sessions.expire_session(_key(parent.session_key))
         monkeypatch.undo()
         assert SessionStore(parent.session_key).load() == {}
         assert SessionStore(device.session_key).load() == {}

@@ -168,7 +168,7 @@ def test_sign_out_is_post_only_and_ends_the_session_server_side(dynalite_tables,
     assert client.get("/accounts/logout/").status_code == 405
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
-    assert sessions.get_session_by_session_id(key) is None
+    assert sessions.get_session_by_session_id(sessions.StoredKey.of(key)) is None
     assert "Sign in" in page_text(client.get("/"))
 
 

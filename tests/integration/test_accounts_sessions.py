@@ -190,8 +190,8 @@ def test_link_a_device_with_the_code_signs_it_in_as_a_child(dynalite_tables):
     assert just_linked["httponly"] and int(just_linked["max-age"]) <= 60  # lets the engine wait for the index
     assert phone.session[SESSION_KEY] == "alice"
     assert "Alice A." in text(phone.get("/"))
-    children = engine.get_child_sessions_by_session_id(laptop.session.session_key)
-    assert [c.child_key for c in children] == [phone.session.session_key]
+    children = engine.get_child_sessions_by_session_id(engine.key_digest(laptop.session.session_key))
+    assert [c.child_digest for c in children] == [engine.key_digest(phone.session.session_key)]
 
     body = text(laptop.get("/accounts/sessions/"))
     assert "Linked devices" in body and "Safari on iPhone" in body
@@ -240,16 +240,41 @@ def test_revoking_a_linked_device_leaves_its_parent(dynalite_tables):
     assert not is_signed_in(phone) and is_signed_in(laptop)
 
 
-def test_sign_out_everywhere_else_from_a_linked_device_also_ends_its_parent(dynalite_tables):
+def test_sign_out_everywhere_else_from_a_linked_device_keeps_it_linked_and_its_parent(dynalite_tables):
+    """Without the password a linked device can't become a session of its own (a full-length
+    sign-in): "everywhere else" spares the session it hangs off, and it stays a linked device."""
     make_user("alice")
     laptop = signed_in()
     desktop = signed_in(user_agent=CHROME_MAC)
     phone, tablet = browser(user_agent=IPHONE), browser(user_agent=CHROME_MAC)
     redeem(phone, link_code(laptop))
     redeem(tablet, link_code(laptop))
-    phone.post("/accounts/sessions/sign-out-others/")
-    assert is_signed_in(phone)  # now a session of its own
-    assert not is_signed_in(laptop) and not is_signed_in(desktop) and not is_signed_in(tablet)
+    page = phone.get("/accounts/sessions/")
+    assert "keeps the session it was linked from" in text(page)
+    assert "keeps the session it was linked from" not in text(laptop.get("/accounts/sessions/"))
+    phone_key = phone.session.session_key
+    response = phone.post("/accounts/sessions/sign-out-others/", follow=True)
+    assert "Signed out 2 other sessions." in text(response)  # the desktop and the tablet
+    assert phone.session.session_key == phone_key and engine.is_child_key(phone_key)
+    assert is_signed_in(phone) and is_signed_in(laptop)
+    assert not is_signed_in(desktop) and not is_signed_in(tablet)
+    laptop.post("/accounts/logout/")
+    assert not is_signed_in(phone)  # still lasts only as long as its parent
+
+
+def test_a_password_change_on_a_linked_device_makes_it_a_session_of_its_own(dynalite_tables):
+    from tests.accounts.helpers import PASSWORD
+
+    make_user("alice")
+    laptop = signed_in()
+    phone = browser(user_agent=IPHONE)
+    redeem(phone, link_code(laptop))
+    new = "another-long-passphrase-8"
+    response = phone.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": new,
+                                                  "new_password2": new})
+    assert response.status_code == 302
+    assert not engine.is_child_key(phone.session.session_key)  # it proved the password
+    assert is_signed_in(phone) and not is_signed_in(laptop)
 
 
 def test_a_linked_device_cannot_make_link_codes(dynalite_tables):
