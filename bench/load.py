@@ -257,11 +257,17 @@ class BrowserTab(FastHttpUser):
 
 class LiveCursor:
     """The live-update cursor static/js/chat.js keeps: a watermark W (the server time of the answer
-    that last reached us) and the refs of events it holds at times > W − overlap."""
+    that last reached us, as the server signed it: "<ms>.<signature>") and the refs of events it
+    holds at times > W − overlap."""
 
-    def __init__(self, watermark: int, overlap_ms: int, held: dict[str, int]):
+    def __init__(self, watermark: str, overlap_ms: int, held: dict[str, int]):
         self.watermark, self.overlap_ms, self.held = watermark, overlap_ms, held
         self.duplicates = 0
+
+    @property
+    def watermark_ms(self) -> int:
+        head = self.watermark.split(".")[0]
+        return int(head) if head.isdigit() else 0
 
     @classmethod
     def from_page(cls, page: str) -> LiveCursor | None:
@@ -270,11 +276,11 @@ class LiveCursor:
             return None
         attrs = dict(_ATTR_RE.findall(tag.group()))
         held = {ref: int(at) for ref, at in _MESSAGE_RE.findall(page)}
-        return cls(int(attrs.get("data-watermark", "0")), int(attrs.get("data-overlap-ms", "10000")), held)
+        return cls(attrs.get("data-watermark", ""), int(attrs.get("data-overlap-ms", "10000")), held)
 
     def query(self) -> str:
         """chat.js's seenRefs(): newest messages first, then deletions, at most MAX_SEEN refs."""
-        floor = self.watermark - self.overlap_ms
+        floor = self.watermark_ms - self.overlap_ms
         newest_first = sorted(((at, ref) for ref, at in self.held.items() if at > floor), reverse=True)
         messages = [ref for _, ref in newest_first if ref.startswith("m-")]
         deletions = [ref for _, ref in newest_first if ref.startswith("d-")]
@@ -289,9 +295,9 @@ class LiveCursor:
         for message_id, at in _DELETION_RE.findall(html):
             self.held.pop(f"m-{message_id}", None)
             self.held[f"d-{message_id}"] = int(at)
-        if watermark and watermark.isdigit() and int(watermark):
-            self.watermark = int(watermark)
-        floor = self.watermark - self.overlap_ms
+        if watermark:
+            self.watermark = watermark
+        floor = self.watermark_ms - self.overlap_ms
         self.held = {ref: at for ref, at in self.held.items() if at > floor}
 
 

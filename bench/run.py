@@ -201,7 +201,6 @@ def prime(plan: dict, rounds: int) -> None:
     plus the room cache. Every endpoint, a new connection per request so both workers get some."""
     import requests
 
-    from rooms.timestamps import now_ms
     from rooms.validators import new_token
 
     phases = plan["phases"]
@@ -212,6 +211,8 @@ def prime(plan: dict, rounds: int) -> None:
     headers = {"User-Agent": data.USER_AGENT}
     page = requests.get(plan["host"] + posting["room_path"], cookies=cookies, headers=headers, timeout=10)
     csrf = re.search(r'"X-CSRFToken":\s*"([^"]+)"', page.text).group(1)
+    tick_page = requests.get(plan["host"] + ticking["room_path"], headers=headers, timeout=10)
+    watermark = re.search(r'data-watermark="([^"]+)"', tick_page.text).group(1)  # signed by the server
     for _ in range(rounds):
         for path in pages:
             response = requests.get(plan["host"] + path, timeout=10, headers=headers,
@@ -220,8 +221,8 @@ def prime(plan: dict, rounds: int) -> None:
         requests.post(plan["host"] + posting["post_path"], cookies=cookies, timeout=10,
                       data={"comment": "warming up", "idempotency_key": new_token()},
                       headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
-        requests.get(f"{plan['host']}{ticking['updates_path']}?w={now_ms()}&seen=", headers=headers,
-                     timeout=10).raise_for_status()
+        requests.get(f"{plan['host']}{ticking['updates_path']}", params={"w": watermark, "seen": ""},
+                     headers=headers, timeout=10).raise_for_status()
 
 
 def worker_memory(master_pid: int) -> list[dict]:

@@ -199,6 +199,10 @@ CHAT_LIVE_POLL_SECONDS = float(os.environ.get("CHAT_LIVE_POLL_SECONDS", "1"))
 CHAT_LIVE_OVERLAP_SECONDS = float(os.environ.get("CHAT_LIVE_OVERLAP_SECONDS", "10"))
 # A client whose cursor is older than this reloads the page instead of replaying the gap.
 CHAT_LIVE_RESUME_MAX_SECONDS = float(os.environ.get("CHAT_LIVE_RESUME_MAX_SECONDS", "600"))
+# Catch-ups (a tab resuming past the feed's memory runs its own Queries) per client IP (IPv6: /64)
+# per window, across hosts; over it the poll gets 429 with Retry-After.
+CHAT_LIVE_CATCHUP_LIMIT = int(os.environ.get("CHAT_LIVE_CATCHUP_LIMIT", "30"))
+CHAT_LIVE_CATCHUP_WINDOW_SECONDS = int(os.environ.get("CHAT_LIVE_CATCHUP_WINDOW_SECONDS", "60"))
 CHAT_TOMBSTONE_TTL_SECONDS = 24 * 3600  # deletion events outlive any resumable cursor
 CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
 # delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.

@@ -12,15 +12,18 @@ web servers).
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 
-from chatsite import caches
+from chatsite import caches, counters
 from chatsite.dynamodb import STALL_PATIENCE_SECONDS, Stalled
 from rooms import selectors
 from rooms.models import ChatMessage, Deletion
@@ -60,6 +63,79 @@ class Updates:
 
 
 Source = Callable[..., tuple[list[ChatMessage], list[Deletion]]]
+
+
+# --- the watermark a client carries: signed by the server, bound to the room ----------------------
+
+class InvalidWatermark(ValueError):
+    """Not a watermark this site issued for this room (forged, altered, or from another room)."""
+
+
+class CatchUpLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+_WATERMARK_SALT = "rooms.live.watermark"
+_WATERMARK_RE = re.compile(r"^(\d{1,15})\.([A-Za-z0-9_-]{16})$")
+
+
+def _watermark_signature(room_id: str, ms: int, secret) -> str:
+    digest = salted_hmac(_WATERMARK_SALT, f"{room_id}.{ms}", secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()  # 96 bits: 16 url-safe characters
+
+
+def watermark_token(room_id: str, ms: int) -> str:
+    """What the server hands out (page attribute, Chat-Watermark header): `<ms>.<signature>`."""
+    return f"{ms}.{_watermark_signature(room_id, ms, settings.SECRET_KEY)}"
+
+
+def watermark_from_token(room_id: str, token: str) -> int:
+    """The time in a token this site issued for this room; InvalidWatermark otherwise. Accepts
+    SECRET_KEY_FALLBACKS, so rotating the key doesn't stop open tabs."""
+    match = _WATERMARK_RE.match(token)
+    if match:
+        ms = int(match.group(1))
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+            if constant_time_compare(match.group(2), _watermark_signature(room_id, ms, secret)):
+                return ms
+    raise InvalidWatermark(token[:40])
+
+
+# --- the catch-up allowance per client --------------------------------------------------------------
+
+# Clients this process has seen refused, until their window ends: repeated refusals cost nothing.
+_refused_until: dict[str, float] = {}
+_refused_lock = threading.Lock()
+_REFUSED_MAX = 10_000
+
+
+@caches.register
+def clear_catch_up_refusals() -> None:
+    with _refused_lock:
+        _refused_until.clear()
+
+
+def admit_catch_up(client: str) -> None:
+    """Count one catch-up (the two direct Queries) for ``client`` (an IP, or an IPv6 /64): one
+    conditional UpdateItem on `Counter:live-catchup:<client>`, shared by every host.
+    CatchUpLimited over CHAT_LIVE_CATCHUP_LIMIT per CHAT_LIVE_CATCHUP_WINDOW_SECONDS."""
+    now = time.monotonic()
+    with _refused_lock:
+        until = _refused_until.get(client)
+    if until is not None and now < until:
+        raise CatchUpLimited(max(1, int(until - now + 0.999)))
+    try:
+        counters.reserve(scope="live-catchup", subject=client, limit=settings.CHAT_LIVE_CATCHUP_LIMIT,
+                         window_seconds=settings.CHAT_LIVE_CATCHUP_WINDOW_SECONDS)
+    except counters.LimitReached as full:
+        retry_after = max(1, full.retry_after)
+        with _refused_lock:
+            if len(_refused_until) >= _REFUSED_MAX:
+                _refused_until.clear()  # bounded memory; the DynamoDB counter still holds the limit
+            _refused_until[client] = now + retry_after
+        raise CatchUpLimited(retry_after)
 
 
 def query_events(room_id: str, since_ms: int, limit: int | None = None) -> tuple[list[ChatMessage], list[Deletion]]:
@@ -167,13 +243,16 @@ class RoomFeed:
 
 
 def direct_updates(*, room_id: str, watermark_ms: int, seen: frozenset[str], source: Source | None = None,
-                   clock: Callable[[], int] | None = None) -> Updates:
-    """For a client behind the feed's memory (a long disconnect): its own two Queries."""
+                   clock: Callable[[], int] | None = None, admit: Callable[[], None] | None = None) -> Updates:
+    """For a client behind the feed's memory (a long disconnect): its own two Queries, once
+    ``admit`` (the per-client allowance) lets it through."""
     clock = clock or now_ms
     source = source or query_events
     started = clock()
     if started - watermark_ms > settings.CHAT_LIVE_RESUME_MAX_SECONDS * 1000:
         return Updates(events=[], watermark_ms=started, reload=True)
+    if admit is not None:
+        admit()
     after = watermark_ms - int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)
     messages, deletions = source(room_id, after, limit=DIRECT_QUERY_LIMIT + 1)
     if len(messages) > DIRECT_QUERY_LIMIT or len(deletions) > DIRECT_QUERY_LIMIT:
@@ -205,9 +284,11 @@ def feed_for(room_id: str) -> RoomFeed:
         return feed
 
 
-def updates(*, room_id: str, watermark_ms: int, seen: frozenset[str]) -> Updates:
-    """Answer one poll: from this process's feed for the room, else with a direct query."""
+def updates(*, room_id: str, watermark_ms: int, seen: frozenset[str], client: str | None = None) -> Updates:
+    """Answer one poll: from this process's feed for the room, else with a direct query, counted
+    against ``client``'s catch-up allowance (CatchUpLimited)."""
     answer = feed_for(room_id).updates(watermark_ms=watermark_ms, seen=seen)
     if answer is None:
-        answer = direct_updates(room_id=room_id, watermark_ms=watermark_ms, seen=seen)
+        admit = (lambda: admit_catch_up(client)) if client is not None else None
+        answer = direct_updates(room_id=room_id, watermark_ms=watermark_ms, seen=seen, admit=admit)
     return answer

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
+from accounts.middleware import client_ip
 from rooms import cursors, live, selectors, services, validators
 from rooms.forms import DeleteForm, MessageForm, RoomForm
 from rooms.models import Room
@@ -103,7 +104,8 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 
 
 def _room_page(room: Room, history: selectors.Page, watermark: int, form: MessageForm, *, latest: bool) -> dict:
-    return {"room": room, "history": history, "watermark": watermark, "form": form, "latest": latest,
+    return {"room": room, "history": history, "watermark": live.watermark_token(room.room_id, watermark),
+            "form": form, "latest": latest,
             "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS,
             "overlap_ms": int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)}
 
@@ -182,21 +184,31 @@ def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 @require_GET
 def room_updates(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     """One poll. Anonymous-readable and deliberately blind to the session (no request.user, no
-    request.session, no context processors), so a tick costs no DynamoDB read of its own."""
+    request.session, no context processors), so a tick costs no DynamoDB read of its own.
+    The watermark ``w`` must be one the server signed for this room; a catch-up (w older than the
+    feed's memory) counts against the client's allowance: over it, 429 with Retry-After."""
     _room_or_404(room_id)
     try:
-        watermark = int(request.GET.get("w", ""))
-    except ValueError:
-        raise BadRequest("Missing or malformed live-update cursor (w).") from None
+        watermark = live.watermark_from_token(room_id, request.GET.get("w", ""))
+    except live.InvalidWatermark:
+        raise BadRequest("This live-update cursor (w) was not issued for this room by this site, or was "
+                         "altered. Reload the page to get a fresh one.") from None
     seen = frozenset(ref for ref in request.GET.get("seen", "").split(",") if ref)
     if len(seen) > MAX_SEEN_REFS or not all(ref[:2] in ("m-", "d-") and validators.is_token(ref[2:]) for ref in seen):
         raise BadRequest("Malformed live-update cursor (seen).")
-    answer = live.updates(room_id=room_id, watermark_ms=watermark, seen=seen)
+    try:
+        answer = live.updates(room_id=room_id, watermark_ms=watermark, seen=seen,
+                              client=client_ip(request, network=True))
+    except live.CatchUpLimited as exc:
+        response = HttpResponse(f"Too many catch-ups from your network. Live updates resume in "
+                                f"{exc.retry_after} seconds.", status=429, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     if answer.reload:
         return HttpResponseClientRefresh()
     if answer.events:
         response = HttpResponse(loader.render_to_string("rooms/_updates.html", {"updates": answer, "room_id": room_id}))
     else:
         response = HttpResponse(status=204)
-    response["Chat-Watermark"] = str(answer.watermark_ms)
+    response["Chat-Watermark"] = live.watermark_token(room_id, answer.watermark_ms)
     return response

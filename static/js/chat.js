@@ -22,7 +22,8 @@
   const viewerIsStaff = room.dataset.viewerStaff === "1";
 
   const overlapMs = poller ? Number(poller.dataset.overlapMs) || 10000 : 10000;
-  let watermark = poller ? Number(poller.dataset.watermark) : 0;
+  // The watermark is "<ms>.<signature>", signed by the server for this room: sent back as is.
+  let watermark = poller ? poller.dataset.watermark || "" : "";
   const MAX_SEEN = 120; // keeps the poll URL short; anything left out is deduplicated by DOM id
   const deletions = new Map(); // message id -> deletion time (ms): never re-add a deleted message
   let failures = 0;
@@ -126,8 +127,12 @@
   }
 
   // --- live updates: the cursor rides on every poll -----------------------------------------------
+  function watermarkMs() {
+    return Number(String(watermark).split(".")[0]) || 0;
+  }
+
   function seenRefs() {
-    const floor = watermark - overlapMs;
+    const floor = watermarkMs() - overlapMs;
     const refs = [];
     for (let li = list.lastElementChild; li && refs.length < MAX_SEEN; li = li.previousElementSibling) {
       if (Number(li.dataset.at) <= floor) break;
@@ -144,10 +149,22 @@
     if (liveStatus && liveStatus.textContent !== text) liveStatus.textContent = text;
   }
 
-  function pollFailed() {
+  function pollFailed(xhr) {
+    const status = xhr ? xhr.status : 0;
     failures += 1;
-    pausedUntil = Date.now() + Math.min(30000, 1000 * Math.pow(2, Math.min(failures, 5)));
-    setStatus("Live updates paused: can't reach the server. Retrying…");
+    const backoff = Math.min(30000, 1000 * Math.pow(2, Math.min(failures, 5)));
+    if (status === 400) { // the cursor was refused (e.g. the site's key changed): only a reload helps
+      pausedUntil = Infinity;
+      setStatus("Live updates stopped. Reload the page to see new messages.");
+    } else if (status === 429) { // too many catch-ups from this network: wait as long as asked
+      const retryAfter = Number(xhr.getResponseHeader("Retry-After")) || 30;
+      pausedUntil = Date.now() + Math.max(backoff, retryAfter * 1000);
+      setStatus("Live updates paused for " + Math.max(1, Math.round((pausedUntil - Date.now()) / 1000)) +
+        " s: the server is busy with this network. Retrying…");
+    } else {
+      pausedUntil = Date.now() + backoff;
+      setStatus("Live updates paused: can't reach the server. Retrying…");
+    }
   }
 
   function pollSucceeded(xhr) {
@@ -159,7 +176,7 @@
       const doc = parse(xhr);
       merge(doc);
     }
-    const next = Number(xhr.getResponseHeader("Chat-Watermark"));
+    const next = xhr.getResponseHeader("Chat-Watermark");
     if (next) watermark = next;
   }
 
@@ -263,7 +280,7 @@
       return;
     }
     if (event.detail.elt !== poller) return;
-    event.detail.parameters.w = String(watermark);
+    event.detail.parameters.w = watermark;
     event.detail.parameters.seen = seenRefs().join(",");
   });
 
@@ -292,7 +309,7 @@
   function failed(event) {
     const elt = event.detail.elt;
     const xhr = event.detail.xhr;
-    if (elt === poller) pollFailed();
+    if (elt === poller) pollFailed(event.type === "htmx:responseError" ? xhr : null);
     else if (elt === composer) showComposerError(event.type === "htmx:responseError" ? xhr : null);
     else setStatus("That didn't work (" + (xhr && xhr.status ? "error " + xhr.status : "no connection") + "). Try again.");
   }

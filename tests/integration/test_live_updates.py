@@ -29,13 +29,14 @@ class Tab:
 
     def __init__(self, client: Client, watermark: int, room_id: str = "art"):
         self.client, self.watermark, self.room_id = client, watermark, room_id
+        self.token = live.watermark_token(room_id, watermark)  # as a server handed it out then
         self.held: dict[str, int] = {}
         self.received: list[str] = []
 
     def poll(self):
         floor = self.watermark - live.RoomFeed("x").overlap_ms
         seen = ",".join(ref for ref, at in self.held.items() if at > floor)
-        response = self.client.get(f"/rooms/{self.room_id}/updates", {"w": self.watermark, "seen": seen})
+        response = self.client.get(f"/rooms/{self.room_id}/updates", {"w": self.token, "seen": seen})
         assert response.status_code in (200, 204), response.content
         body = response.content.decode()
         for dom_id, at in re.findall(r'<li class="message" id="(m-[^"]+)" data-at="(\d+)"', body):
@@ -45,7 +46,8 @@ class Tab:
             self.received.append(f"d-{message_id}")
             self.held[f"d-{message_id}"] = int(at)
             self.held.pop(f"m-{message_id}", None)
-        self.watermark = int(response["Chat-Watermark"])
+        self.token = response["Chat-Watermark"]
+        self.watermark = live.watermark_from_token(self.room_id, self.token)
         return response
 
     @property
@@ -61,14 +63,15 @@ def post(room, text):
 
 
 def test_poll_answers_204_with_a_watermark_when_nothing_is_new(client, room):
-    response = client.get("/rooms/art/updates", {"w": now_ms()})
-    assert response.status_code == 204 and int(response["Chat-Watermark"]) > 0
+    response = client.get("/rooms/art/updates", {"w": live.watermark_token("art", now_ms())})
+    assert response.status_code == 204 and live.watermark_from_token("art", response["Chat-Watermark"]) > 0
     assert "no-store" in response["Cache-Control"]
 
 
-@pytest.mark.parametrize("query", ["", "w=abc", "w=1&seen=x-1", "w=1&seen=m-short", "w=1&seen=" + ",".join(f"m-{n:020d}" for n in range(401))])
+@pytest.mark.parametrize("query", ["", "w=abc", "w={w}&seen=x-1", "w={w}&seen=m-short",
+                                   "w={w}&seen=" + ",".join(f"m-{n:020d}" for n in range(401))])
 def test_malformed_poll_cursor_is_400(client, room, query):
-    assert client.get(f"/rooms/art/updates?{query}").status_code == 400
+    assert client.get(f"/rooms/art/updates?{query.format(w=live.watermark_token('art', now_ms()))}").status_code == 400
 
 
 def test_poll_delivers_new_messages_once_and_escapes_them(client, room):

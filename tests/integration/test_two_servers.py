@@ -9,7 +9,6 @@ import re
 import pytest
 
 from rooms import selectors
-from rooms.timestamps import now_ms
 from tests.support.web import Person, comments, text, wait_until
 
 pytestmark = pytest.mark.integration
@@ -52,7 +51,7 @@ def test_a_message_posted_on_one_server_reaches_a_watcher_on_the_other(two_serve
     bob = Person(two.url)  # anonymous watcher on the other server: polls are public
     page = bob.get(room)
     assert page.status_code == 200 and comments(page.text) == []
-    watermark = now_ms() - 1000
+    watermark = re.search(r'data-watermark="([^"]+)"', page.text).group(1)  # signed by server two
 
     assert alice.post_message(room, "posted on one").status_code == 200
 
@@ -65,7 +64,7 @@ def test_a_message_posted_on_one_server_reaches_a_watcher_on_the_other(two_serve
     # And the other way round, with the poll on server one and the post on two.
     bob_signed_in = Person(two.url)
     bob_signed_in.sign_up("bob", "Bob")
-    watermark = now_ms() - 1000
+    watermark = alice.watermark(room)  # signed by server one, before the post
     assert bob_signed_in.post_message(room, "posted on two").status_code == 200
     wait_until(lambda: "posted on two" in comments(alice.poll(room, watermark).text), timeout=10,
                message="the reply to reach server one's poll")

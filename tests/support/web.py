@@ -87,8 +87,14 @@ class Person:
                               headers={"Referer": self.base_url + room_path, **(HX if htmx else {})},
                               timeout=15, allow_redirects=False)
 
-    def poll(self, room_path: str, watermark_ms: int, seen: str = "") -> requests.Response:
-        return self.get(room_path + "updates", params={"w": str(watermark_ms), "seen": seen}, headers=HX)
+    def watermark(self, room_path: str) -> str:
+        """The signed live-update watermark a fresh room page hands out (what chat.js starts from)."""
+        page = self.get(room_path)
+        assert page.status_code == 200
+        return re.search(r'data-watermark="([^"]+)"', page.text).group(1)
+
+    def poll(self, room_path: str, watermark: str, seen: str = "") -> requests.Response:
+        return self.get(room_path + "updates", params={"w": watermark, "seen": seen}, headers=HX)
 
 
 def wait_until(predicate, *, timeout: float = 10, interval: float = 0.1, message: str = "condition"):
