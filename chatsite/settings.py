@@ -26,15 +26,19 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
 _PLACEHOLDER_KEYS = {"", "change-me", "changeme", "secret", "django-insecure-local-only"}
+_MAKE_A_KEY = ("Set it to a long random value, e.g. "
+               "`export DJANGO_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')`.")
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if SECRET_KEY.strip().lower() in _PLACEHOLDER_KEYS or SECRET_KEY.startswith("django-insecure"):
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is missing or a placeholder while DJANGO_DEBUG is off. "
-            "Set it to a long random value, e.g. "
-            "`export DJANGO_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')`."
-        )
+            f"DJANGO_SECRET_KEY is missing or a placeholder while DJANGO_DEBUG is off. {_MAKE_A_KEY}")
     SECRET_KEY = "django-insecure-local-only"
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    # What `manage.py check --deploy` calls weak (security.W009): refuse to start, not just warn.
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is too weak ({len(SECRET_KEY)} characters, {len(set(SECRET_KEY))} distinct; "
+        f"it needs at least 50 and 5). {_MAKE_A_KEY}")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
