@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
@@ -42,7 +43,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return HttpResponse(loader.render_to_string("errors/400.html", {"message": str(exception)[:200]}), status=400)
+    """Our views raise BadRequest with a message written for people: show it. Anything else here
+    (DisallowedHost, TooManyFieldsSent, other SuspiciousOperations) carries developer text that
+    names settings; people get the plain page, and Django has logged the detail
+    (django.security.*)."""
+    message = str(exception)[:200] if isinstance(exception, BadRequest) else ""
+    return HttpResponse(loader.render_to_string("errors/400.html", {"message": message}), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
