@@ -8,7 +8,10 @@ import threading
 import time
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
+from django.utils.functional import LazyObject, empty
 
 from chatsite import dynamodb
 from chatsite.errors import unavailable_response
@@ -125,6 +128,39 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class NoStoreForSignedInMiddleware:
+    """`Cache-Control: no-store` (and friends) on every response rendered for a signed-in user.
+
+    Without it, after signing out, Back shows the user's pages (their name, the composer, their
+    messages) from the browser's back/forward cache: on a shared computer, to the next person.
+    It decides from what the request already loaded and never loads the session itself, so
+    session-blind views (the live-update poll) stay free of DynamoDB reads.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if rendered_for_signed_in_user(request):
+            add_never_cache_headers(response)
+        return response
+
+
+def rendered_for_signed_in_user(request: HttpRequest) -> bool:
+    """True if this request's user, or its session, was looked at and is signed in."""
+    user = request.__dict__.get("user")
+    if isinstance(user, LazyObject):
+        user = user.__dict__.get("_wrapped", empty)
+    if user is not None and user is not empty:
+        return bool(getattr(user, "is_authenticated", False))
+    session = request.__dict__.get("session")
+    if session is not None and getattr(session, "accessed", False):
+        loaded = session.__dict__.get("_session_cache")  # present only once the session was loaded
+        return isinstance(loaded, dict) and SESSION_KEY in loaded
+    return False
 
 
 class HealthCheckMiddleware:

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "chatsite.middleware.BulkheadMiddleware",  # after /healthz and static files: keeps threads free
     "chatsite.middleware.DynamoDBUnavailableMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
+    "chatsite.middleware.NoStoreForSignedInMiddleware",  # sees request.user after it was (or wasn't) used
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
