@@ -134,10 +134,7 @@ def test_a_change_made_elsewhere_ends_sessions_within_the_recheck_interval(moto_
     client = Client()
     assert _sign_in(client) and _signed_in(client)
     _changed_elsewhere(**({"password": make_password(NEW_PASSWORD)} if change == "password" else {"is_active": False}))
-    started = time.monotonic()
-    while _signed_in(client):
-        assert time.monotonic() - started < 0.5 + 0.5, "still signed in after the recheck interval"
-        time.sleep(0.05)
+    time.sleep(0.6)  # the recheck interval has passed
     assert not _signed_in(client)
 
 
