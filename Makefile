@@ -1,16 +1,31 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is set up by them.
+# `make test-fast` is the edit-test loop: the unit tests only (moto, in-process).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 DYNALITE_PORT ?= 8001
 
-.PHONY: run test bench bench-smoke setup dynalite check-deploy clean chromium
+.PHONY: run test test-fast bench bench-smoke setup dynalite check-deploy clean chromium pins
 
-setup: $(VENV)/.installed node_modules/.installed
+# One stamp per requirements set, so `make run` and `make test-fast` skip the benchmark's heavy stack
+# (locust, gevent, matplotlib, numpy, pyzmq); `make test` needs it for the benchmark's smoke test.
+setup: $(VENV)/.installed-dev $(VENV)/.installed-bench node_modules/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-bench.txt
+$(VENV)/.created:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed-run: requirements.txt | $(VENV)/.created
+	$(PIP_INSTALL) -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/.created
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+$(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(VENV)/.created
+	$(PIP_INSTALL) -r requirements-bench.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -23,12 +38,17 @@ chromium:
 	  { echo "Could not install chromium (needs root and Debian's package registry)."; exit 1; }; }
 
 ## Serve the site on http://127.0.0.1:8000 with a persistent local dynalite. Ctrl-C stops both.
-run: setup
+run: $(VENV)/.installed-run node_modules/.installed
 	DYNALITE_PORT=$(DYNALITE_PORT) scripts/run.sh
 
 ## Run every test: unit (moto), integration (dynalite), browser (Chromium + gunicorn).
 test: setup chromium
 	scripts/test.sh
+
+## The unit tests only (moto, in-process): no dynalite, gunicorn or browser, no benchmark stack.
+## Tests marked `integration` or `browser` are left out. Extra pytest arguments: ARGS="-k room -x".
+test-fast: $(VENV)/.installed-dev
+	scripts/test.sh -m "not integration and not browser" $(ARGS)
 
 ## Start only the local dynalite (persisted under var/dynalite) in the foreground.
 dynalite: node_modules/.installed
@@ -39,16 +59,35 @@ dynalite: node_modules/.installed
 ## the big room's BatchWriteItem seeding is ~4 (dynalite takes ~4,000 items/s here). BIG_ROOM=200000
 ## makes a quicker run. bench-smoke: the ~10-second CI version (output in a temp dir).
 BIG_ROOM ?= 1000000
-bench: setup
+bench: $(VENV)/.installed-bench node_modules/.installed
 	$(PY) -m bench --big-room $(BIG_ROOM)
 
-bench-smoke: setup
+bench-smoke: $(VENV)/.installed-bench node_modules/.installed
 	$(PY) -m bench --smoke
 
 ## Django's deployment checklist with production settings.
-check-deploy: setup
+check-deploy: $(VENV)/.installed-run
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$$(date +%s)-not-a-real-secret-but-long-enough-000000 \
 	  DJANGO_ALLOWED_HOSTS=chat.example.com DYNAMODB_ENDPOINT_URL= $(PY) manage.py check --deploy --fail-level WARNING
 
+## Regenerate the pinned requirements*.txt from the short requirements*.in files with pip-tools
+## (itself pinned in requirements-tools.txt, run from its own .venv-pins). Existing pins are kept;
+## bump one package (and what it needs) with `make pins UPGRADE=django`.
+PINS_VENV := .venv-pins
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make pins" $(PINS_VENV)/bin/pip-compile --quiet --strip-extras \
+  --no-emit-index-url --no-emit-find-links --annotation-style=line $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+
+$(PINS_VENV)/.installed: requirements-tools.txt
+	test -x $(PINS_VENV)/bin/python || $(PYTHON) -m venv $(PINS_VENV)
+	$(PINS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+# In this order: each file is compiled against the pins of the one before it (its -c line).
+pins: $(PINS_VENV)/.installed
+	$(PIP_COMPILE) requirements.in
+	$(PIP_COMPILE) requirements-dev.in
+	$(PIP_COMPILE) requirements-bench.in
+	$(PIP_COMPILE) --allow-unsafe requirements-tools.in
+
 clean:
-	rm -rf $(VENV) node_modules staticfiles .pytest_cache
+	rm -rf $(VENV) $(PINS_VENV) node_modules staticfiles .pytest_cache
