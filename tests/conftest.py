@@ -24,14 +24,40 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.support.botocore_data import share_botocore_data_loader  # noqa: E402
+from tests.support.hashers import fast_password_hashing  # noqa: E402
 from tests.support.servers import DynaliteServer, GunicornServer, free_port  # noqa: E402
 
 
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests run last: Playwright's sync API keeps an event loop in this thread, which
-    Django's async-to-sync helpers refuse to share with the tests that run after it."""
+    Django's async-to-sync helpers refuse to share with the tests that run after it.
+
+    A test that starts dynalite (directly or through gunicorn_server) is an integration test even
+    if its file forgot the marker, so `make test-fast` never starts a server."""
+    for item in items:
+        if "dynalite" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
     items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_botocore_data_loader():
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        share_botocore_data_loader(monkeypatch)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(request):
+    """A fast hasher unless the test checks Argon2 or shares users with gunicorn (see
+    tests/support/hashers.py)."""
+    if request.node.get_closest_marker("argon2") or request.node.get_closest_marker("integration"):
+        yield
+        return
+    with fast_password_hashing():
+        yield
 
 
 @pytest.fixture(autouse=True)

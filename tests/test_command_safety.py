@@ -11,7 +11,7 @@ from accounts import auth
 from accounts.models import UserRecord
 from chatsite import keys
 from rooms.models import MessageRecord
-from tests.accounts.helpers import make_user
+from tests.support.users import create_user
 
 OLD_PUBLISHED_PASSWORD = "demo-password-123"
 
@@ -69,7 +69,7 @@ def test_seed_demo_applies_the_password_validators_to_stdin(moto_tables, monkeyp
 
 
 def test_seed_demo_says_existing_users_keep_their_passwords(moto_tables):
-    make_user("demo1", password="kept-password-for-demo1")
+    create_user("demo1", password="kept-password-for-demo1")
     out = run("seed_demo", "--users", "2", "--rooms", "0")
     assert "demo1" in out and "keep" in out
     assert auth.verify_credentials("demo1", "kept-password-for-demo1") is not None
@@ -98,7 +98,7 @@ def test_seed_demo_without_a_terminal_and_without_yes_changes_nothing(moto_table
 
 
 def test_activate_user_asks_first(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     UserRecord(keys.user_pk("alice"), keys.META).update(actions=[UserRecord.is_active.set(False)])
     with pytest.raises(CommandError, match="Nothing changed"):
         run("activate_user", "alice", answer="n", monkeypatch=monkeypatch)
@@ -108,6 +108,6 @@ def test_activate_user_asks_first(moto_tables, monkeypatch):
 
 
 def test_activate_user_with_yes_does_not_ask(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     monkeypatch.setattr("builtins.input", lambda prompt="": pytest.fail("asked despite --yes"))
     assert "Activated 'alice'" in run("activate_user", "alice", "--yes")

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from accounts import selectors as account_selectors
 from rooms import selectors, services, validators
 from rooms.timestamps import now_ms
-from tests.accounts.helpers import PASSWORD, make_user
-from tests.rooms.conftest import sign_in
+from tests.support.users import PASSWORD, create_user
+from tests.support.sessions import sign_in
 
 HX = {"HTTP_HX_REQUEST": "true"}
 COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -57,7 +57,7 @@ def site(moto_tables, settings):
 def ensure_user(username: str, display_name: str | None = None) -> None:
     """State survives between examples (one moto per test function): create once."""
     if account_selectors.user_get(user_id=username) is None:
-        make_user(username, display_name=display_name)
+        create_user(username, display_name=display_name)
 
 
 def ok(response, *allowed: int) -> None:

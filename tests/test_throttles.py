@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 from accounts import known_devices, services
 from chatsite import dynamodb
 from rooms import selectors as room_selectors
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 ATTACKER_IP = "198.51.100.66"
 
@@ -35,7 +35,7 @@ def limits(settings):
 # --- sign-in ------------------------------------------------------------------------------------
 
 def test_successful_sign_ins_do_not_count_as_failures(moto_tables, limits):
-    make_user("alice")
+    create_user("alice")
     for _ in range(5):
         assert sign_in(Client(), "alice").status_code == 302
     for _ in range(2):
@@ -44,7 +44,7 @@ def test_successful_sign_ins_do_not_count_as_failures(moto_tables, limits):
 
 
 def test_the_per_address_limit_is_separate_and_well_above_the_per_user_one(moto_tables, limits):
-    make_user("victim")
+    create_user("victim")
     for name in ("ann", "ben"):  # six failures from one office address, on two names
         for _ in range(3):
             sign_in(Client(), name, "wrong", ip=ATTACKER_IP)
@@ -57,7 +57,7 @@ def test_the_per_address_limit_is_separate_and_well_above_the_per_user_one(moto_
 
 
 def test_a_known_browser_still_signs_in_while_the_user_is_locked_out_elsewhere(moto_tables, limits):
-    make_user("alice")
+    create_user("alice")
     laptop = Client()
     first = sign_in(laptop, "alice")
     cookie = first.cookies[known_devices.COOKIE_NAME]
@@ -82,8 +82,8 @@ def test_a_known_browser_still_signs_in_while_the_user_is_locked_out_elsewhere(m
 
 
 def test_a_known_device_entry_counts_only_for_its_own_user_and_only_when_signed(moto_tables, limits):
-    make_user("alice")
-    make_user("bob")
+    create_user("alice")
+    create_user("bob")
     bobs_browser = Client()
     sign_in(bobs_browser, "bob")
     bobs_browser.post("/accounts/logout/")
@@ -99,8 +99,8 @@ def test_a_known_device_entry_counts_only_for_its_own_user_and_only_when_signed(
 
 
 def test_a_known_browser_remembers_several_users_each_with_its_own_device_id(moto_tables):
-    make_user("alice")
-    make_user("bob")
+    create_user("alice")
+    create_user("bob")
     shared = Client()
     sign_in(shared, "alice")
     shared.post("/accounts/logout/")
@@ -112,7 +112,7 @@ def test_a_known_browser_remembers_several_users_each_with_its_own_device_id(mot
 
 
 def test_sign_in_costs(moto_tables):
-    make_user("alice")
+    create_user("alice")
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.5")
     with dynamodb.count_calls() as calls, pytest.raises(services.InvalidCredentials):
         services.sign_in(request=request, username="alice", password="wrong")
@@ -122,7 +122,7 @@ def test_sign_in_costs(moto_tables):
 @pytest.mark.parametrize("what", ["sign-in", "password change"])
 def test_a_throttled_attempt_costs_one_refused_update_and_no_hash(moto_tables, settings, monkeypatch, what):
     settings.ACCOUNTS_SIGN_IN_FAILURE_LIMIT = 1
-    make_user("alice")
+    create_user("alice")
     request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.5")
     request.user = type("U", (), {"id": "alice"})()
     attempt = {
@@ -159,7 +159,7 @@ def test_sign_ups_per_address_are_limited_with_a_clear_message_and_the_form_kept
 
 
 def test_a_taken_name_costs_no_password_hash(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     hashed = []
     real = services.make_password
     monkeypatch.setattr(services, "make_password", lambda raw, *a, **k: hashed.append(raw) or real(raw, *a, **k))
@@ -176,8 +176,8 @@ def test_a_taken_name_costs_no_password_hash(moto_tables, monkeypatch):
 
 def test_room_creations_per_user_are_limited_with_a_clear_message_and_the_form_kept(moto_tables, settings):
     settings.CHAT_ROOM_CREATE_LIMIT = 2
-    make_user("alice")
-    make_user("bob")
+    create_user("alice")
+    create_user("bob")
     alice, bob = Client(), Client()
     sign_in(alice, "alice")
     sign_in(bob, "bob")

@@ -9,7 +9,7 @@ from django.test import Client
 from accounts import auth
 from accounts.models import UserRecord
 from chatsite import dynamodb, keys
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 NEW_PASSWORD = "an-operator-chosen-pass-7"
 
@@ -64,7 +64,7 @@ def test_create_user_rejects_bad_usernames(moto_tables, monkeypatch, username, m
 
 @pytest.mark.parametrize("duplicate", ["ALICE", "ａｌｉｃｅ"])
 def test_create_user_rejects_duplicates_in_case_or_unicode_form(moto_tables, monkeypatch, duplicate):
-    make_user("alice")
+    create_user("alice")
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     with pytest.raises(CommandError, match="is taken"):
         call_command("create_user", duplicate, "--password-stdin")
@@ -78,7 +78,7 @@ def test_create_user_applies_password_validators(moto_tables, monkeypatch):
 
 def test_list_users_pages_with_a_query_and_shows_status(moto_tables, monkeypatch):
     for name in ["carol", "alice", "bob"]:
-        make_user(name)
+        create_user(name)
     UserRecord(keys.user_pk("bob"), keys.META).update(actions=[UserRecord.is_active.set(False)])
     signed_in_client("alice")
     with dynamodb.count_calls() as calls:
@@ -95,7 +95,7 @@ def test_list_users_pages_with_a_query_and_shows_status(moto_tables, monkeypatch
 
 
 def test_set_password_asks_first_and_signs_the_user_out(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     client = signed_in_client()
     with pytest.raises(CommandError, match="Nothing changed"):
         run("set_password", "alice", "--password-stdin", stdin=NEW_PASSWORD + "\n", answer="n",
@@ -109,7 +109,7 @@ def test_set_password_asks_first_and_signs_the_user_out(moto_tables, monkeypatch
 
 
 def test_deactivate_and_activate_user(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     client = signed_in_client()
     out = run("deactivate_user", "alice", "--yes")
     assert "Deactivated 'alice'; 1 session(s) ended" in out
@@ -120,7 +120,7 @@ def test_deactivate_and_activate_user(moto_tables, monkeypatch):
 
 
 def test_deactivate_without_yes_and_no_answer_changes_nothing(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     monkeypatch.setattr("builtins.input", lambda prompt="": (_ for _ in ()).throw(EOFError))
     with pytest.raises(CommandError, match="pass --yes"):
         call_command("deactivate_user", "alice")
@@ -128,7 +128,7 @@ def test_deactivate_without_yes_and_no_answer_changes_nothing(moto_tables, monke
 
 
 def test_user_sessions_and_expire_sessions(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     phone = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1")
     phone.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     laptop = signed_in_client()

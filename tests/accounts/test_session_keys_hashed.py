@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.sessions import key_digest
 from chatsite import dynamodb
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 
 def _everything_stored() -> str:
@@ -17,7 +17,7 @@ def _everything_stored() -> str:
 
 
 def test_no_stored_item_holds_a_cookie_after_the_whole_session_flow(moto_tables):
-    make_user("alice")
+    create_user("alice")
     laptop, other, phone, visitor = Client(), Client(), Client(), Client()
     for client in (laptop, other):
         assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302

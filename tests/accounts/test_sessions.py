@@ -27,7 +27,7 @@ from accounts.auth import session_auth_hash
 from accounts.sessions import SessionRecord, SessionStore
 from chatsite import keys
 from chatsite.dynamodb import count_calls
-from tests.accounts.helpers import ensure_user_item
+from tests.support.users import ensure_user_item
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 

@@ -22,7 +22,7 @@ from accounts.models import UserRecord
 from chatsite import caches, keys
 from chatsite.dynamodb import count_calls
 from rooms import services as room_services
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 SIGN_INS = 20
@@ -71,7 +71,7 @@ def _race(change, *, username: str = "alice") -> list[Client]:
 
 
 def test_sign_ins_racing_a_password_change_all_end(moto_tables):
-    make_user("alice")
+    create_user("alice")
     won = _race(lambda: services.user_set_password(user_id="alice", password=NEW_PASSWORD))
     assert len(won) >= 3  # the race really had sessions to end
     # On the process that made the change the bound is 0: no waiting.
@@ -80,7 +80,7 @@ def test_sign_ins_racing_a_password_change_all_end(moto_tables):
 
 
 def test_sign_ins_racing_a_deactivation_all_end(moto_tables):
-    make_user("alice")
+    create_user("alice")
     won = _race(lambda: services.user_set_active(user_id="alice", active=False))
     assert len(won) >= 3
     assert [c for c in won if _signed_in(c)] == []
@@ -89,7 +89,7 @@ def test_sign_ins_racing_a_deactivation_all_end(moto_tables):
 @pytest.fixture
 def bobs_message(moto_tables):
     room = room_services.room_create(name="Art", description="", created_by="bob")
-    bob = auth.session_user(make_user("bob"))
+    bob = auth.session_user(create_user("bob"))
     return room_services.message_post(room=room, author=bob, comment="hello", idempotency_key="k" * 20).message
 
 
@@ -101,7 +101,7 @@ def _can_delete(client: Client, message) -> bool:
 
 
 def test_staff_sign_ins_racing_a_demotion_lose_staff_powers(bobs_message):
-    make_user("alice", is_staff=True)
+    create_user("alice", is_staff=True)
     won = _race(lambda: services.user_set_staff(user_id="alice", staff=False))
     assert len(won) >= 3
     assert all(_signed_in(c) for c in won)  # still signed in: only the staff power went
@@ -110,7 +110,7 @@ def test_staff_sign_ins_racing_a_demotion_lose_staff_powers(bobs_message):
 
 
 def test_promotion_gives_staff_powers_to_existing_sessions(bobs_message):
-    make_user("alice")
+    create_user("alice")
     client = Client()
     assert _sign_in(client)
     assert not _can_delete(client, bobs_message)
@@ -130,7 +130,7 @@ def _changed_elsewhere(**values) -> None:
 @pytest.mark.parametrize("change", ["password", "is_active"])
 def test_a_change_made_elsewhere_ends_sessions_within_the_recheck_interval(moto_tables, settings, change):
     settings.ACCOUNTS_USER_RECHECK_SECONDS = 0.5
-    make_user("alice")
+    create_user("alice")
     client = Client()
     assert _sign_in(client) and _signed_in(client)
     _changed_elsewhere(**({"password": make_password(NEW_PASSWORD)} if change == "password" else {"is_active": False}))
@@ -140,7 +140,7 @@ def test_a_change_made_elsewhere_ends_sessions_within_the_recheck_interval(moto_
 
 def test_a_demotion_made_elsewhere_applies_within_the_recheck_interval(bobs_message, settings):
     settings.ACCOUNTS_USER_RECHECK_SECONDS = 0.5
-    make_user("alice", is_staff=True)
+    create_user("alice", is_staff=True)
     client = Client()
     assert _sign_in(client)
     _changed_elsewhere(is_staff=False)
@@ -152,7 +152,7 @@ def test_a_new_session_is_not_signed_out_by_a_stale_cache(moto_tables, settings)
     """Another process changed the password and the user signed in again there; this process still
     caches the old record. The new session must be re-checked against a fresh read, not flushed."""
     settings.ACCOUNTS_USER_RECHECK_SECONDS = 60
-    make_user("alice")
+    create_user("alice")
     old = Client()
     assert _sign_in(old) and _signed_in(old)  # this process now caches the old hash
     _changed_elsewhere(password=make_password(NEW_PASSWORD))
@@ -168,7 +168,7 @@ def test_a_new_session_is_not_signed_out_by_a_stale_cache(moto_tables, settings)
 
 
 def test_a_deleted_user_is_signed_out(moto_tables):
-    make_user("alice")
+    create_user("alice")
     client = Client()
     assert _sign_in(client)
     UserRecord(keys.user_pk("alice"), keys.META).delete()
@@ -180,7 +180,7 @@ def test_a_deleted_user_is_signed_out(moto_tables):
 
 
 def test_display_name_changes_show_in_every_session(moto_tables, settings):
-    make_user("alice", display_name="Alice")
+    create_user("alice", display_name="Alice")
     phone, laptop = Client(), Client()
     assert _sign_in(phone) and _sign_in(laptop)
     assert "Alice" in laptop.get("/accounts/profile/").content.decode()
@@ -189,7 +189,7 @@ def test_display_name_changes_show_in_every_session(moto_tables, settings):
 
 
 def test_the_session_holds_the_user_id_and_the_password_check_only(moto_tables):
-    make_user("alice", is_staff=True)
+    create_user("alice", is_staff=True)
     client = Client()
     assert _sign_in(client)
     session = client.session
@@ -200,7 +200,7 @@ def test_the_session_holds_the_user_id_and_the_password_check_only(moto_tables):
 
 
 def test_a_tampered_hash_in_the_session_is_signed_out(moto_tables):
-    make_user("alice")
+    create_user("alice")
     client = Client()
     assert _sign_in(client)
     session = client.session
@@ -213,7 +213,7 @@ def test_a_tampered_hash_in_the_session_is_signed_out(moto_tables):
 
 
 def test_rehash_on_sign_in_keeps_that_session(moto_tables, settings):
-    make_user("alice")
+    create_user("alice")
     UserRecord(keys.user_pk("alice"), keys.META).update(
         actions=[UserRecord.password.set(make_password(PASSWORD, hasher="md5"))])
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -225,7 +225,7 @@ def test_rehash_on_sign_in_keeps_that_session(moto_tables, settings):
 
 
 def test_a_rehash_never_undoes_a_concurrent_password_change(moto_tables):
-    make_user("alice")
+    create_user("alice")
     read_before_the_change = selectors.user_get(user_id="alice")
     services.user_set_password(user_id="alice", password=NEW_PASSWORD)
     services.password_hash_upgrade(record=read_before_the_change, password=PASSWORD)
@@ -237,7 +237,7 @@ def test_a_rehash_never_undoes_a_concurrent_password_change(moto_tables):
 
 
 def test_signed_in_page_costs_one_session_read_with_the_user_cached(moto_tables):
-    make_user("alice")
+    create_user("alice")
     client = Client()
     assert _sign_in(client)
     _signed_in(client)
@@ -248,7 +248,7 @@ def test_signed_in_page_costs_one_session_read_with_the_user_cached(moto_tables)
 
 
 def test_cold_user_cache_costs_one_get_item(moto_tables, settings):
-    make_user("alice")
+    create_user("alice")
     client = Client()
     assert _sign_in(client)
     caches.clear_all()

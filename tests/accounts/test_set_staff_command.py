@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts import selectors
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 
 def run(*args, answer: str | None = None, monkeypatch=None) -> str:
@@ -23,7 +23,7 @@ def is_staff(username: str = "alice") -> bool:
 
 
 def test_set_staff_on_and_off(moto_tables):
-    make_user("alice")
+    create_user("alice")
     assert "'alice' is now staff" in run("Alice", "--on", "--yes")
     assert is_staff()
     assert "already staff; nothing changed" in run("alice", "--on", "--yes")
@@ -33,7 +33,7 @@ def test_set_staff_on_and_off(moto_tables):
 
 
 def test_set_staff_asks_first(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     with pytest.raises(CommandError, match="Nothing changed"):
         run("alice", "--on", answer="n", monkeypatch=monkeypatch)
     assert not is_staff()
@@ -42,7 +42,7 @@ def test_set_staff_asks_first(moto_tables, monkeypatch):
 
 
 def test_set_staff_needs_exactly_one_of_on_and_off(moto_tables):
-    make_user("alice")
+    create_user("alice")
     with pytest.raises(CommandError):
         call_command("set_staff", "alice", "--yes")
     with pytest.raises(CommandError):
@@ -58,9 +58,9 @@ def test_a_demoted_user_keeps_their_session_but_not_staff_powers(moto_tables):
     from rooms import services as room_services
     from accounts import auth
 
-    make_user("alice", is_staff=True)
+    create_user("alice", is_staff=True)
     room = room_services.room_create(name="Art", description="", created_by="bob")
-    bob = auth.session_user(make_user("bob"))
+    bob = auth.session_user(create_user("bob"))
     message = room_services.message_post(room=room, author=bob, comment="hi", idempotency_key="k" * 20).message
     client = Client()
     assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302

@@ -10,7 +10,7 @@ from django.test import Client
 from accounts import services
 from accounts.models import UserDirectoryEntry, UserRecord
 from chatsite import keys
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 
 def entry(user_id: str) -> UserDirectoryEntry:
@@ -42,8 +42,8 @@ def assert_whole(user_id: str, display_name: str) -> None:
 
 
 def test_list_users_survives_a_partial_entry(moto_tables):
-    make_user("Alice")
-    make_user("bob")
+    create_user("Alice")
+    create_user("bob")
     lose_directory_entry("alice")
     write_partial_entry("alice", "Alice Again")
     out = list_users()
@@ -59,7 +59,7 @@ def test_list_users_survives_a_partial_entry_of_a_user_with_no_record(moto_table
 
 
 def test_changing_the_display_name_repairs_a_missing_entry(moto_tables):
-    make_user("Alice")
+    create_user("Alice")
     lose_directory_entry("alice")
     client = Client()
     assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
@@ -70,7 +70,7 @@ def test_changing_the_display_name_repairs_a_missing_entry(moto_tables):
 
 def test_signing_up_with_a_taken_name_repairs_its_missing_entry(moto_tables, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    make_user("Alice", display_name="Alice L.")
+    create_user("Alice", display_name="Alice L.")
     lose_directory_entry("alice")
     with pytest.raises(services.UsernameTaken):
         services.user_create(username="alice", display_name="Someone", password="another-pass-123")

@@ -9,11 +9,12 @@ from django.test import RequestFactory, override_settings
 from accounts import auth, selectors, services
 from accounts.models import UserDirectoryEntry, UserRecord
 from chatsite import dynamodb, keys
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 
+@pytest.mark.argon2
 def test_user_create_writes_user_and_directory_entry(moto_tables):
-    record = make_user("Alice", display_name="Alice A.")
+    record = create_user("Alice", display_name="Alice A.")
     stored = UserRecord.get(keys.user_pk("alice"), keys.META)
     assert stored.username == "Alice" and stored.display_name == "Alice A."
     assert stored.password.startswith("argon2$") and PASSWORD not in stored.password
@@ -25,20 +26,20 @@ def test_user_create_writes_user_and_directory_entry(moto_tables):
 
 @pytest.mark.parametrize("first, second", [("Alice", "alice"), ("ﬁsh", "fish"), ("José", "Jose\u0301")])
 def test_usernames_differing_only_in_case_or_unicode_form_are_taken(moto_tables, first, second):
-    make_user(first)
+    create_user(first)
     with pytest.raises(services.UsernameTaken):
-        make_user(second, password="another-pass-123")
+        create_user(second, password="another-pass-123")
     assert UserRecord.get(keys.user_pk(selectors.canonical_username(first)), keys.META).username == first
 
 
 def test_user_create_is_one_conditional_put_plus_directory_entry(moto_tables):
     with dynamodb.count_calls() as calls:
-        make_user("bob")
+        create_user("bob")
     assert calls == {"GetItem": 1, "PutItem": 2}  # the GetItem: a taken name is refused before hashing
 
 
 def test_verify_credentials_accepts_only_the_right_password_of_an_active_user(moto_tables):
-    make_user("alice")
+    create_user("alice")
     assert auth.verify_credentials("ALICE", PASSWORD).user_id == "alice"
     assert auth.verify_credentials("alice", "wrong-password") is None
     assert auth.verify_credentials("nobody", PASSWORD) is None
@@ -47,8 +48,9 @@ def test_verify_credentials_accepts_only_the_right_password_of_an_active_user(mo
     assert auth.verify_credentials("alice", PASSWORD) is None
 
 
+@pytest.mark.argon2
 def test_unknown_username_still_runs_the_password_hasher(moto_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     checked = []
     monkeypatch.setattr(auth, "check_password", lambda raw, encoded, setter=None: checked.append(encoded) or False)
     auth.verify_credentials("nobody", PASSWORD)
@@ -57,7 +59,7 @@ def test_unknown_username_still_runs_the_password_hasher(moto_tables, monkeypatc
 
 
 def test_backend_works_with_django_authenticate(moto_tables):
-    make_user("alice", display_name="Alice A.", is_staff=True)
+    create_user("alice", display_name="Alice A.", is_staff=True)
     user = authenticate(None, username="Alice", password=PASSWORD)
     assert isinstance(user, auth.SessionUser)
     assert (user.id, user.username, user.display_name, user.is_staff) == ("alice", "alice", "Alice A.", True)
@@ -66,10 +68,11 @@ def test_backend_works_with_django_authenticate(moto_tables):
     assert auth.DynamoDBBackend().get_user("nobody") is None
 
 
+@pytest.mark.argon2
 def test_old_hashes_are_upgraded_to_argon2_on_sign_in(moto_tables):
     from django.contrib.auth.hashers import make_password
 
-    make_user("alice")
+    create_user("alice")
     UserRecord(keys.user_pk("alice"), keys.META).update(
         actions=[UserRecord.password.set(make_password(PASSWORD, hasher="pbkdf2_sha256"))])
     assert auth.verify_credentials("alice", PASSWORD) is not None
@@ -79,7 +82,7 @@ def test_old_hashes_are_upgraded_to_argon2_on_sign_in(moto_tables):
 
 def test_user_list_pages_through_the_directory_with_signed_cursors(moto_tables):
     for name in ["erin", "bob", "dave", "alice", "carol"]:
-        make_user(name)
+        create_user(name)
     seen, cursor = [], None
     with dynamodb.count_calls() as calls:
         while True:
@@ -101,7 +104,7 @@ def _request(ip="203.0.113.5"):
 
 
 def test_five_failures_throttle_the_username_even_with_the_right_password(moto_tables):
-    make_user("alice")
+    create_user("alice")
     for _ in range(4):
         with pytest.raises(services.InvalidCredentials):
             services.sign_in(request=_request(), username="alice", password="wrong")
@@ -124,7 +127,7 @@ def test_unknown_usernames_are_throttled_the_same_way(moto_tables):
 
 @override_settings(ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT=5)
 def test_failures_from_one_address_throttle_that_address_across_usernames(moto_tables):
-    make_user("victim")
+    create_user("victim")
     for n in range(5):
         with pytest.raises((services.InvalidCredentials, services.Throttled)):
             services.sign_in(request=_request("2001:db8::1"), username=f"user{n}", password="wrong")
@@ -144,7 +147,7 @@ def test_a_throttled_attempt_costs_no_password_check_and_no_write(moto_tables, m
 
 
 def test_failed_sign_in_costs_one_read_and_two_reservations(moto_tables):
-    make_user("alice")
+    create_user("alice")
     with dynamodb.count_calls() as calls, pytest.raises(services.InvalidCredentials):
         services.sign_in(request=_request(), username="alice", password="wrong")
     assert calls == {"GetItem": 1, "UpdateItem": 2}

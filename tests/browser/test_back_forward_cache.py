@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, create_room, expect_signed_out, sign_up
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, create_room, expect_signed_out, sign_up
 
 DESKTOP = {"width": 960, "height": 720}
 

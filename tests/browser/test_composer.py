@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import create_room, sign_up
+from tests.support.browser import create_room, sign_up
 
 
 def test_text_typed_while_a_message_is_sending_is_kept(site, new_context, page_errors):

@@ -17,7 +17,7 @@ import requests
 from playwright.sync_api import expect
 
 from rooms import selectors, validators
-from tests.browser.conftest import create_room, sign_up
+from tests.support.browser import create_room, sign_up
 from tests.support.web import Person, composer_key, csrf_from
 
 DESKTOP = {"width": 960, "height": 720}

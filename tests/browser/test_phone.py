@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import create_room, save_screenshot, sign_up
+from tests.support.browser import create_room, save_screenshot, sign_up
 
 PHONE = {"width": 360, "height": 740}
 LONG_WORD = "x" * 300  # a long word must wrap, not widen the page

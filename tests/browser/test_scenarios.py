@@ -15,7 +15,7 @@ from chatsite import keys
 from rooms import services, validators
 from rooms.models import MessageRecord
 from rooms.timestamps import iso_from_ms, now_ms
-from tests.browser.conftest import (PASSWORD, create_room, expect_signed_in, field, expect_signed_out, fill_sign_up,
+from tests.support.browser import (PASSWORD, create_room, expect_signed_in, field, expect_signed_out, fill_sign_up,
                                     save_screenshot, sign_in, sign_up)
 
 DESKTOP = {"width": 960, "height": 720}

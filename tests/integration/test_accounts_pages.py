@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.models import UserRecord
 from chatsite import keys
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def test_sign_up_page_has_visible_labels_and_no_inline_script_or_style(dynalite_
 
 @pytest.mark.parametrize("second", ["alice", "ALICE", "Ａｌｉｃｅ"])
 def test_sign_up_rejects_a_username_differing_only_in_case_or_width(dynalite_tables, client, second):
-    make_user("Alice")
+    create_user("Alice")
     response = sign_up(client, username=second)
     assert response.status_code == 200
     assert "That username is taken" in field_errors(response, "username")
@@ -68,7 +68,7 @@ def test_sign_up_rejects_a_username_differing_only_in_case_or_width(dynalite_tab
 
 
 def test_sign_up_rejects_a_ligature_duplicate(dynalite_tables, client):
-    make_user("fish")
+    create_user("fish")
     response = sign_up(client, username="ﬁsh")
     assert "That username is taken" in field_errors(response, "username")
 
@@ -109,7 +109,7 @@ def test_sign_up_without_csrf_token_is_403(dynalite_tables):
 # --- sign in / out ------------------------------------------------------------------------------
 
 def test_sign_in_rotates_session_key_and_honours_a_safe_next(dynalite_tables, client):
-    make_user("Alice")
+    create_user("Alice")
     client.get("/accounts/login/")
     anonymous_key = client.session.session_key
     response = sign_in(client, username="ALICE", next="/accounts/profile/")
@@ -120,13 +120,13 @@ def test_sign_in_rotates_session_key_and_honours_a_safe_next(dynalite_tables, cl
 
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
 def test_sign_in_ignores_an_unsafe_next(dynalite_tables, client, next_url):
-    make_user("alice")
+    create_user("alice")
     response = sign_in(client, next=next_url)
     assert response.status_code == 302 and response["Location"] == "/"
 
 
 def test_wrong_password_and_unknown_user_get_the_same_message(dynalite_tables, client):
-    make_user("alice")
+    create_user("alice")
     wrong_password = sign_in(client, password="not-it")
     unknown_user = sign_in(client, username="nobody")
     assert wrong_password.status_code == unknown_user.status_code == 200
@@ -136,13 +136,13 @@ def test_wrong_password_and_unknown_user_get_the_same_message(dynalite_tables, c
 
 
 def test_deactivated_user_cannot_sign_in_and_sees_the_same_message(dynalite_tables, client):
-    make_user("alice")
+    create_user("alice")
     UserRecord(keys.user_pk("alice"), keys.META).update(actions=[UserRecord.is_active.set(False)])
     assert "don't match an account" in page_text(sign_in(client))
 
 
 def test_throttled_account_gets_try_again_in_minutes(dynalite_tables, client):
-    make_user("alice")
+    create_user("alice")
     for _ in range(4):
         sign_in(client, password="wrong")
     fifth = sign_in(client, password="wrong")
@@ -153,7 +153,7 @@ def test_throttled_account_gets_try_again_in_minutes(dynalite_tables, client):
 
 
 def test_sign_in_rejects_overlong_username_and_missing_csrf(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     response = sign_in(Client(), username="a" * 31)
     assert "at most 30 characters" in field_errors(response, "username")
     assert sign_in(Client(enforce_csrf_checks=True)).status_code == 403
@@ -162,7 +162,7 @@ def test_sign_in_rejects_overlong_username_and_missing_csrf(dynalite_tables):
 def test_sign_out_is_post_only_and_ends_the_session_server_side(dynalite_tables, client):
     from accounts import sessions
 
-    make_user("alice")
+    create_user("alice")
     sign_in(client)
     key = client.session.session_key
     assert client.get("/accounts/logout/").status_code == 405
@@ -173,7 +173,7 @@ def test_sign_out_is_post_only_and_ends_the_session_server_side(dynalite_tables,
 
 
 def test_sign_out_without_csrf_is_403(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     client = Client(enforce_csrf_checks=True)
     page = client.get("/accounts/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
@@ -193,7 +193,7 @@ def test_profile_requires_sign_in(dynalite_tables, client):
 def test_profile_shows_last_sign_in_and_recent_messages(dynalite_tables, client):
     from rooms.models import MessageRecord
 
-    make_user("alice")
+    create_user("alice")
     MessageRecord(keys.user_pk("alice"), keys.message_sk("2026-01-02T03:04:05.006Z", "m1"), RoomID="art",
                   CreatedAt="2026-01-02T03:04:05.006Z", Comment="hello <there>", AuthorName="Alice").save()
     sign_in(client)
@@ -206,7 +206,7 @@ def test_profile_shows_last_sign_in_and_recent_messages(dynalite_tables, client)
 def test_profile_edits_display_name_everywhere(dynalite_tables, client):
     from accounts.models import UserDirectoryEntry
 
-    make_user("alice")
+    create_user("alice")
     sign_in(client)
     response = client.post("/accounts/profile/", {"display_name": "  Queen Alice  "})
     assert response.status_code == 302
@@ -218,7 +218,7 @@ def test_profile_edits_display_name_everywhere(dynalite_tables, client):
 @pytest.mark.parametrize("display_name, message", [("x" * 51, "at most 50"), ("bad\x1bname", "control"),
                                                     ("   ", "required")])
 def test_profile_rejects_bad_display_names_inline(dynalite_tables, client, display_name, message):
-    make_user("alice")
+    create_user("alice")
     sign_in(client)
     response = client.post("/accounts/profile/", {"display_name": display_name})
     assert response.status_code == 200
@@ -226,7 +226,7 @@ def test_profile_rejects_bad_display_names_inline(dynalite_tables, client, displ
 
 
 def test_profile_post_without_csrf_is_403(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     client = Client(enforce_csrf_checks=True)
     _signed_in_with_csrf(client)
     assert client.post("/accounts/profile/", {"display_name": "X"}).status_code == 403
@@ -241,7 +241,7 @@ def _signed_in_with_csrf(client, username="alice"):
 # --- password change ----------------------------------------------------------------------------
 
 def test_password_change_keeps_this_session_and_ends_the_others(dynalite_tables, client):
-    make_user("alice")
+    create_user("alice")
     other = Client(HTTP_USER_AGENT="Firefox/128.0 (X11; Linux)")
     sign_in(other)
     sign_in(client)
@@ -255,7 +255,7 @@ def test_password_change_keeps_this_session_and_ends_the_others(dynalite_tables,
 
 
 def test_password_change_rejects_wrong_current_password_and_mismatch(dynalite_tables, client):
-    make_user("alice")
+    create_user("alice")
     sign_in(client)
     response = client.post("/accounts/password/", {"old_password": "nope", "new_password1": NEW_PASSWORD,
                                                    "new_password2": NEW_PASSWORD})
@@ -269,7 +269,7 @@ def test_password_change_rejects_wrong_current_password_and_mismatch(dynalite_ta
 
 
 def test_password_change_wrong_current_password_is_throttled(dynalite_tables, client):
-    make_user("alice")
+    create_user("alice")
     sign_in(client)
     for _ in range(4):
         client.post("/accounts/password/", {"old_password": "nope", "new_password1": NEW_PASSWORD,
@@ -280,7 +280,7 @@ def test_password_change_wrong_current_password_is_throttled(dynalite_tables, cl
 
 
 def test_password_change_without_csrf_is_403(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     client = Client(enforce_csrf_checks=True)
     _signed_in_with_csrf(client)
     response = client.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": NEW_PASSWORD,

@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts import services
 from accounts import sessions as engine
-from tests.accounts.helpers import make_user
+from tests.support.users import create_user
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def browser(user_agent=FIREFOX, ip="203.0.113.10", **kwargs) -> Client:
 
 
 def signed_in(username="alice", **kwargs) -> Client:
-    from tests.accounts.helpers import PASSWORD
+    from tests.support.users import PASSWORD
 
     client = browser(**kwargs)
     client.get("/accounts/login/")
@@ -64,7 +64,7 @@ def redeem(client: Client, code: str):
 # --- the page -----------------------------------------------------------------------------------
 
 def test_sessions_page_lists_devices_with_this_device_marked(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     phone = signed_in(user_agent=IPHONE, ip="198.51.100.7")
     laptop = signed_in(user_agent=FIREFOX, ip="203.0.113.10")
     page = laptop.get("/accounts/sessions/")
@@ -86,7 +86,7 @@ def test_sessions_page_requires_sign_in(dynalite_tables, client):
 
 
 def test_revoking_another_device_signs_it_out(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     phone = signed_in(user_agent=IPHONE)
     laptop = signed_in()
     page = laptop.get("/accounts/sessions/")
@@ -104,7 +104,7 @@ def _current_ref(page) -> str:
 
 
 def test_revoking_this_device_signs_out(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     page = laptop.get("/accounts/sessions/")
     response = laptop.post("/accounts/sessions/revoke/", {"session": _current_ref(page)})
@@ -113,8 +113,8 @@ def test_revoking_this_device_signs_out(dynalite_tables):
 
 
 def test_nobody_can_revoke_another_users_session(dynalite_tables):
-    make_user("alice")
-    make_user("mallory")
+    create_user("alice")
+    create_user("mallory")
     alice = signed_in("alice")
     mallory = signed_in("mallory")
     alice_ref = refs(alice.get("/accounts/sessions/"))[0]
@@ -128,7 +128,7 @@ def test_nobody_can_revoke_another_users_session(dynalite_tables):
 
 
 def test_revoke_checks_ownership_before_expiring(dynalite_tables, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     phone = signed_in(user_agent=IPHONE)
     laptop = signed_in()
     page = laptop.get("/accounts/sessions/")
@@ -140,7 +140,7 @@ def test_revoke_checks_ownership_before_expiring(dynalite_tables, monkeypatch):
 
 
 def test_revoke_without_csrf_is_403(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     phone = signed_in(user_agent=IPHONE)
     laptop = signed_in(enforce_csrf_checks=True)
     phone_ref = next(r for r in refs(laptop.get("/accounts/sessions/")) if r)
@@ -150,7 +150,7 @@ def test_revoke_without_csrf_is_403(dynalite_tables):
 
 
 def test_sign_out_everywhere_else_keeps_only_this_device(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     others = [signed_in(user_agent=IPHONE), signed_in(user_agent=CHROME_MAC)]
     laptop = signed_in()
     response = laptop.post("/accounts/sessions/sign-out-others/", follow=True)
@@ -161,7 +161,7 @@ def test_sign_out_everywhere_else_keeps_only_this_device(dynalite_tables):
 
 
 def test_deactivating_a_user_stops_their_sessions_at_once(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     services.user_set_active(user_id="alice", active=False)
     assert not is_signed_in(laptop)
@@ -169,7 +169,7 @@ def test_deactivating_a_user_stops_their_sessions_at_once(dynalite_tables):
 
 
 def signed_in_fails(client) -> bool:
-    from tests.accounts.helpers import PASSWORD
+    from tests.support.users import PASSWORD
 
     return client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 200
 
@@ -177,7 +177,7 @@ def signed_in_fails(client) -> bool:
 # --- linking a device ---------------------------------------------------------------------------
 
 def test_link_a_device_with_the_code_signs_it_in_as_a_child(dynalite_tables):
-    make_user("alice", display_name="Alice A.")
+    create_user("alice", display_name="Alice A.")
     laptop = signed_in()
     code = link_code(laptop)
     page = laptop.post("/accounts/link/")
@@ -198,7 +198,7 @@ def test_link_a_device_with_the_code_signs_it_in_as_a_child(dynalite_tables):
 
 
 def test_a_link_code_works_once(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     code = link_code(laptop)
     assert redeem(browser(user_agent=IPHONE), code).status_code == 302
@@ -208,7 +208,7 @@ def test_a_link_code_works_once(dynalite_tables):
 
 
 def test_opening_the_link_does_not_spend_the_code(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     code = link_code(laptop)
     phone = browser(user_agent=IPHONE)
@@ -218,7 +218,7 @@ def test_opening_the_link_does_not_spend_the_code(dynalite_tables):
 
 
 def test_signing_out_the_parent_signs_out_its_linked_devices(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     phone = browser(user_agent=IPHONE)
     redeem(phone, link_code(laptop))
@@ -228,7 +228,7 @@ def test_signing_out_the_parent_signs_out_its_linked_devices(dynalite_tables):
 
 
 def test_revoking_a_linked_device_leaves_its_parent(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     phone = browser(user_agent=IPHONE)
     redeem(phone, link_code(laptop))
@@ -243,7 +243,7 @@ def test_revoking_a_linked_device_leaves_its_parent(dynalite_tables):
 def test_sign_out_everywhere_else_from_a_linked_device_keeps_it_linked_and_its_parent(dynalite_tables):
     """Without the password a linked device can't become a session of its own (a full-length
     sign-in): "everywhere else" spares the session it hangs off, and it stays a linked device."""
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     desktop = signed_in(user_agent=CHROME_MAC)
     phone, tablet = browser(user_agent=IPHONE), browser(user_agent=CHROME_MAC)
@@ -263,9 +263,9 @@ def test_sign_out_everywhere_else_from_a_linked_device_keeps_it_linked_and_its_p
 
 
 def test_a_password_change_on_a_linked_device_makes_it_a_session_of_its_own(dynalite_tables):
-    from tests.accounts.helpers import PASSWORD
+    from tests.support.users import PASSWORD
 
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     phone = browser(user_agent=IPHONE)
     redeem(phone, link_code(laptop))
@@ -278,7 +278,7 @@ def test_a_password_change_on_a_linked_device_makes_it_a_session_of_its_own(dyna
 
 
 def test_a_linked_device_cannot_make_link_codes(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     phone = browser(user_agent=IPHONE)
     redeem(phone, link_code(laptop))
@@ -287,7 +287,7 @@ def test_a_linked_device_cannot_make_link_codes(dynalite_tables):
 
 
 def test_wrong_codes_are_refused_and_then_throttled(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     phone = browser(user_agent=IPHONE, ip="192.0.2.77")
     for _ in range(9):
         response = phone.post("/accounts/link/redeem/", {"code": "ZZZZ-ZZZZ"})
@@ -297,7 +297,7 @@ def test_wrong_codes_are_refused_and_then_throttled(dynalite_tables):
 
 
 def test_a_code_from_a_signed_out_session_is_refused(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     laptop = signed_in()
     code = link_code(laptop)
     laptop.post("/accounts/logout/")
@@ -306,7 +306,7 @@ def test_a_code_from_a_signed_out_session_is_refused(dynalite_tables):
 
 
 def test_link_pages_reject_overlong_codes_and_missing_csrf(dynalite_tables):
-    make_user("alice")
+    create_user("alice")
     response = browser().post("/accounts/link/redeem/", {"code": "A" * 21})
     assert "at most 20 characters" in text(response)
     assert browser(enforce_csrf_checks=True).post("/accounts/link/redeem/", {"code": "ABCD-EFGH"}).status_code == 403
@@ -315,8 +315,8 @@ def test_link_pages_reject_overlong_codes_and_missing_csrf(dynalite_tables):
 
 
 def test_signed_in_browser_is_not_relinked(dynalite_tables):
-    make_user("alice")
-    make_user("bob")
+    create_user("alice")
+    create_user("bob")
     laptop = signed_in("alice")
     bob = signed_in("bob")
     page = bob.get(f"/accounts/link/redeem/?code={link_code(laptop)}")

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from rooms import services
-from tests.rooms.conftest import signed_in_session
+from tests.support.sessions import signed_in_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"

@@ -12,10 +12,10 @@ from django.test import Client
 from chatsite.dynamodb import count_calls
 from rooms import live, services, validators
 from rooms.timestamps import now_ms
-from tests.rooms.conftest import make_user, sign_in
+from tests.support.sessions import request_user, sign_in
 
 pytestmark = pytest.mark.integration
-ALICE = make_user("alice")
+ALICE = request_user("alice")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from chatsite.dynamodb import count_calls
 from rooms import selectors, services
 from rooms.models import MessageRecord
 from rooms.timestamps import iso_from_ms, now_ms
-from tests.rooms.conftest import make_user, sign_in
+from tests.support.sessions import request_user, sign_in
 
 pytestmark = pytest.mark.integration
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -259,7 +259,7 @@ def test_dynamodb_down_while_posting_is_503_for_the_composer(client, room, dynal
 
 
 def test_author_and_staff_can_delete_others_cannot(client, room):
-    alice = make_user("alice")
+    alice = request_user("alice")
     first = services.message_post(room=room, author=alice, comment="one", idempotency_key="a" * 20).message
     second = services.message_post(room=room, author=alice, comment="two", idempotency_key="b" * 20).message
     sign_in(client, "bob")

@@ -25,8 +25,8 @@ from django.test import Client
 
 from accounts import selectors as account_selectors
 from rooms import selectors, services, validators
-from tests.accounts.helpers import PASSWORD, make_user
-from tests.rooms.conftest import sign_in
+from tests.support.users import PASSWORD, create_user
+from tests.support.sessions import sign_in
 from tests.support.web import Person, text
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -59,7 +59,7 @@ def test_sign_in_throttle_holds_across_two_servers(gunicorn_server):
 @pytest.fixture
 def alice(moto_tables, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return make_user("alice", display_name="Alice")
+    return create_user("alice", display_name="Alice")
 
 
 def _assert_stays_on_site(response) -> None:

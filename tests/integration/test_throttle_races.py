@@ -18,7 +18,7 @@ from django.test import Client, RequestFactory
 from accounts import auth, selectors, services
 from rooms import selectors as room_selectors
 from rooms import services as room_services
-from tests.accounts.helpers import PASSWORD, make_user
+from tests.support.users import PASSWORD, create_user
 
 N = 16
 LIMIT = 5
@@ -64,7 +64,7 @@ def limits(settings):
 
 
 def test_parallel_wrong_passwords_get_at_most_the_limit_checked(dynalite_tables, limits, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     checks: list[bool] = []
     counting(monkeypatch, "accounts.auth.check_password", checks)
     outcomes = in_parallel(lambda i: Client().post("/accounts/login/", {"username": "alice", "password": f"guess{i}"},
@@ -74,7 +74,7 @@ def test_parallel_wrong_passwords_get_at_most_the_limit_checked(dynalite_tables,
 
 
 def test_the_right_password_among_parallel_guesses_gets_no_extra_wrong_checks(dynalite_tables, limits, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     checks: list[bool] = []
     counting(monkeypatch, "accounts.auth.check_password", checks)
     outcomes = in_parallel(lambda i: Client().post("/accounts/login/", {
@@ -87,7 +87,7 @@ def test_the_right_password_among_parallel_guesses_gets_no_extra_wrong_checks(dy
 
 
 def test_parallel_wrong_old_passwords_get_at_most_the_limit_checked(dynalite_tables, limits, monkeypatch):
-    make_user("alice")
+    create_user("alice")
     checks: list[bool] = []
     counting(monkeypatch, "accounts.services.check_password", checks)
     request = SimpleNamespace(user=SimpleNamespace(id="alice"))
@@ -120,7 +120,7 @@ def test_parallel_sign_ups_from_one_address_create_at_most_the_limit(dynalite_ta
 
 
 def test_parallel_room_creations_by_one_user_create_at_most_the_limit(dynalite_tables, limits):
-    make_user("alice")
+    create_user("alice")
     signed_in = Client()
     assert signed_in.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
     cookies = {name: morsel.value for name, morsel in signed_in.cookies.items()}

@@ -6,9 +6,9 @@ from django.core.management import CommandError, call_command
 from chatsite import keys
 from rooms import selectors, services, validators
 from rooms.models import MessageRecord, RoomDirectoryEntry, RoomRecord, TombstoneRecord
-from tests.rooms.conftest import make_user
+from tests.support.sessions import request_user
 
-ALICE = make_user("alice")
+ALICE = request_user("alice")
 
 
 @pytest.fixture(autouse=True)

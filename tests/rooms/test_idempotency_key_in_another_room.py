@@ -9,9 +9,9 @@ import pytest
 
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services, validators
-from tests.rooms.conftest import make_user, sign_in
+from tests.support.sessions import request_user, sign_in
 
-ALICE = make_user("alice")
+ALICE = request_user("alice")
 HX = {"HTTP_HX_REQUEST": "true"}
 
 

@@ -8,9 +8,9 @@ from django.core.management import CommandError, call_command
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services, validators
 from rooms.models import MessageRecord
-from tests.rooms.conftest import make_user
+from tests.support.sessions import request_user
 
-ALICE = make_user("alice")
+ALICE = request_user("alice")
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,10 @@ import pytest
 from chatsite.dynamodb import count_calls
 from rooms import live, services, validators
 from rooms.timestamps import now_ms
-from tests.rooms.conftest import make_user
+from tests.support.sessions import request_user
 
 TOKEN = re.compile(r"^(\d+)\.[A-Za-z0-9_-]{16}$")
-ALICE = make_user("alice")
+ALICE = request_user("alice")
 
 
 @pytest.fixture

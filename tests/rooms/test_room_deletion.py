@@ -12,9 +12,9 @@ from chatsite import caches, keys
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services, validators
 from rooms.models import MessageRecord, RoomRecord, TombstoneRecord
-from tests.rooms.conftest import make_user, sign_in
+from tests.support.sessions import request_user, sign_in
 
-ALICE = make_user("alice")
+ALICE = request_user("alice")
 
 
 @pytest.fixture(autouse=True)

@@ -2,10 +2,10 @@ import pytest
 
 from chatsite.dynamodb import count_calls
 from rooms import cursors, selectors, services, validators
-from tests.rooms.conftest import make_user
+from tests.support.sessions import request_user
 
 
-def post(room, text, author=make_user("alice")):
+def post(room, text, author=request_user("alice")):
     return services.message_post(room=room, author=author, comment=text, idempotency_key=validators.new_token())
 
 
@@ -67,7 +67,7 @@ def test_user_messages_newest_first_across_rooms(room, monkeypatch):
     for n, (where, text, author) in enumerate([(room, "first", "alice"), (other, "second", "alice"),
                                                (room, "by bob", "bob")]):
         monkeypatch.setattr(services, "now_ms", lambda n=n: 1_700_000_000_000 + n)
-        post(where, text, author=make_user(author))
+        post(where, text, author=request_user(author))
     assert [r.Comment for r in selectors.user_messages(user_id="alice", limit=5)] == ["second", "first"]
     assert [r.RoomID for r in selectors.user_messages(user_id="alice", limit=1)] == ["other"]
 

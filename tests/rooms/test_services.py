@@ -6,11 +6,11 @@ from chatsite import keys
 from chatsite.dynamodb import count_calls
 from rooms import post_guard, selectors, services, validators
 from rooms.models import MessageRecord, RoomDirectoryEntry, RoomRecord, TombstoneRecord
-from tests.rooms.conftest import make_user
+from tests.support.sessions import request_user
 
-ALICE = make_user("alice")
-BOB = make_user("bob")
-STAFF = make_user("sam", is_staff=True)
+ALICE = request_user("alice")
+BOB = request_user("bob")
+STAFF = request_user("sam", is_staff=True)
 
 
 def post(room, text="hello", *, author=ALICE, key=None):

@@ -1,4 +1,4 @@
-"""Small builders shared by the accounts tests."""
+"""Users for tests, stored in DynamoDB (whichever tables the test is bound to: moto or dynalite)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from accounts.models import UserRecord
 from chatsite import keys
 
 PASSWORD = "correct-horse-battery-9"
+UNUSABLE_PASSWORD = "!no-password"  # matches no password: a user who never signs in by form
 
 
-def make_user(username: str = "alice", *, display_name: str | None = None, password: str = PASSWORD,
-              is_staff: bool = False):
+def create_user(username: str = "alice", *, display_name: str | None = None, password: str = PASSWORD,
+                is_staff: bool = False):
+    """A user made the way sign-up makes one (``services.user_create``: hashed password, directory
+    entry). Returns the stored UserRecord."""
     return services.user_create(username=username, display_name=display_name or username.title(),
                                 password=password, is_staff=is_staff)
-
-
-UNUSABLE_PASSWORD = "!no-password"  # matches no password: a user who never signs in by form
 
 
 def ensure_user_item(user_id: str, *, display_name: str | None = None, is_staff: bool = False) -> UserRecord:
