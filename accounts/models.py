@@ -66,15 +66,3 @@ class DeviceLinkRecord(Model):
     parent_session_digest = UnicodeAttribute()  # accounts.sessions.key_digest of the parent's key
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
-
-@bind_to(CHAT)
-class CounterRecord(Model):
-    """A fixed-window counter (sign-in throttling, post rate limit), bumped with UpdateItem ADD."""
-
-    class Meta:
-        table_name = "chat"
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-    count = NumberAttribute(default=0)
-    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
