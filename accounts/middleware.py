@@ -1,47 +1,43 @@
 """request.user without the ORM: built lazily from the session's user id and the user item.
 
-accounts.auth.get_user reads the user item through a per-process cache (ACCOUNTS_USER_RECHECK_SECONDS),
-so a warm request costs no user read, and a password change, deactivation or demotion reaches every
-session within that interval, even one the index missed when its sessions were ended.
+get_user reads the user item through a per-process cache (accounts.user_cache,
+ACCOUNTS_USER_RECHECK_SECONDS), so a warm request costs no user read, and a password change,
+deactivation or demotion reaches every session within that interval, even one the index missed
+when its sessions were ended.
 """
 
 from __future__ import annotations
 
-import ipaddress
-
-from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils.functional import SimpleLazyObject
 
-from accounts.auth import get_user
+from accounts.auth import AnonymousUser, SessionUser
+from accounts.request_info import client_ip, client_user_agent
+from accounts.user_cache import user_cache
 
-USER_AGENT_MAX_LENGTH = 256
 # Set (signed, short-lived) by the device-link page on the browser it has just signed in, so the
 # session engine may wait briefly for the index to catch up on that browser's first requests.
 JUST_LINKED_COOKIE = "device_just_linked"
 JUST_LINKED_SECONDS = 30
 
 
-def client_ip(request, *, network: bool = False) -> str:
-    """The client's address: REMOTE_ADDR, or with ACCOUNTS_TRUSTED_PROXIES > 0 the address that
-    many hops from the right of X-Forwarded-For (entries further left are client-controlled).
-
-    With ``network`` an IPv6 address becomes its /64, which one client typically owns whole: the
-    unit sign-in throttling counts per.
-    """
-    address = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.ACCOUNTS_TRUSTED_PROXIES
-    if proxies:
-        header = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        forwarded = [part.strip() for part in header.split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            address = forwarded[-proxies]
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    if network and parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+def get_user(request) -> SessionUser | AnonymousUser:
+    """The session's user, built from the user item. A session whose password hash no longer
+    matches, whose user is inactive or gone, is flushed: the request is anonymous."""
+    session = request.session
+    user_id = session.get(SESSION_KEY)
+    if not user_id:
+        return AnonymousUser()
+    session_hash = session.get(HASH_SESSION_KEY)
+    snapshot, fresh = user_cache.get(str(user_id))
+    if snapshot is None or not snapshot.admits(session_hash):
+        if not fresh:  # the cached copy may predate a change made on another process: look again
+            snapshot, _ = user_cache.get(str(user_id), fresh=True)
+        if snapshot is None or not snapshot.admits(session_hash):
+            session.flush()
+            return AnonymousUser()
+    return SessionUser(id=snapshot.user_id, username=snapshot.username, display_name=snapshot.display_name,
+                       is_staff=snapshot.is_staff)
 
 
 class AuthenticationMiddleware:
@@ -52,8 +48,7 @@ class AuthenticationMiddleware:
         session = request.session
         # The engine keeps this for the "where you're signed in" page; it writes only on change.
         if hasattr(session, "set_client_info"):
-            session.set_client_info(user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
-                                    ip=client_ip(request))
+            session.set_client_info(user_agent=client_user_agent(request), ip=client_ip(request))
             if request.get_signed_cookie(JUST_LINKED_COOKIE, default=None, salt=JUST_LINKED_COOKIE,
                                          max_age=JUST_LINKED_SECONDS):
                 session.expect_new_link()

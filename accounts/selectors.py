@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.utils.crypto import salted_hmac
+from django.core import signing
 from pynamodb.exceptions import DoesNotExist
 
-from accounts import sessions as session_engine
-from accounts.models import UserDirectoryEntry, UserRecord
+from accounts import session_patterns
+from accounts.models import SessionRecord, UserDirectoryEntry, UserRecord
+from accounts.request_info import describe_user_agent, session_ref
+from accounts.session_keys import StoredKey
 from accounts.validators import canonical_username
-from chatsite import keys, pagination
-from chatsite.pagination import Page
+from chatsite import keys
 
 
 def user_get(*, user_id: str) -> UserRecord | None:
@@ -29,33 +29,34 @@ def user_get_by_username(*, username: str) -> UserRecord | None:
 
 
 def last_login_time(*, user_id: str, current_session_key: str | None = None) -> datetime | None:
-    return session_engine.get_last_login_time_by_customer_id(user_id, current_session_key=current_session_key)
+    return session_patterns.get_last_login_time_by_user_id(user_id, current_session_key=current_session_key)
 
 
 # --- the user directory -------------------------------------------------------------------------
 
-def user_list(*, cursor: str | None = None, limit: int = 50) -> Page[UserDirectoryEntry]:
+@dataclass(frozen=True)
+class UserPage:
+    users: list[UserDirectoryEntry]
+    next_cursor: str | None
+
+
+_CURSOR_SALT = "accounts.user_list.cursor"
+
+
+def user_list(*, cursor: str | None = None, limit: int = 50) -> UserPage:
     """List users: Query `PK = Users` in user-id order, `limit` at a time. Never a Scan.
 
-    The cursor is DynamoDB's LastEvaluatedKey, signed (chatsite.pagination), so a URL or command
-    line can carry it but not forge it. A bad cursor raises InvalidCursor.
+    The cursor is DynamoDB's LastEvaluatedKey, signed, so a URL or command line can carry it but
+    not forge it. A bad cursor raises signing.BadSignature.
     """
-    return pagination.query_page(lambda **page: UserDirectoryEntry.query(keys.USER_DIRECTORY_PK, **page),
-                                 purpose="users", cursor=cursor, limit=limit)
-
-
-def user_get_many(*, user_ids: list[str]) -> dict[str, UserRecord]:
-    """Users by id, the ones that exist: BatchGetItem `User:<id>` / `meta` (list_users)."""
-    return {record.user_id: record
-            for record in UserRecord.batch_get([(keys.user_pk(user_id), keys.META) for user_id in user_ids])}
+    start_key = signing.loads(cursor, salt=_CURSOR_SALT) if cursor else None
+    result = UserDirectoryEntry.query(keys.USER_DIRECTORY_PK, limit=limit, last_evaluated_key=start_key)
+    users = list(result)
+    last_key = result.last_evaluated_key
+    return UserPage(users=users, next_cursor=signing.dumps(last_key, salt=_CURSOR_SALT) if last_key else None)
 
 
 # --- "where you're signed in" -------------------------------------------------------------------
-
-def session_ref(session_digest: str) -> str:
-    """An opaque, stable stand-in for a stored session or device, safe to put in HTML."""
-    return salted_hmac("accounts.session_ref", session_digest, algorithm="sha256").hexdigest()[:32]
-
 
 @dataclass(frozen=True)
 class SessionView:
@@ -72,20 +73,20 @@ def user_sessions(*, user_id: str, current_session_key: str | None) -> list[Sess
     """Every session of the user (getSessionsByCustomerId), each with its linked devices
     (getChildSessionsBySessionId); this device first, then most recently seen.
 
-    The customer index is eventually consistent: a session that signed in elsewhere a moment ago
+    The user index is eventually consistent: a session that signed in elsewhere a moment ago
     may be missing until it catches up. The current session is always listed (the engine reads it
     from the base table).
     """
     views = []
-    current = session_engine.StoredKey.of(current_session_key)
-    for record in session_engine.get_sessions_by_customer_id(user_id, current_session_key=current_session_key):
+    current = StoredKey.of(current_session_key)
+    for record in session_patterns.get_sessions_by_user_id(user_id, current_session_key=current_session_key):
         children = [_view(child, current)
-                    for child in session_engine.get_child_sessions_by_session_id(record.session_digest)]
+                    for child in session_patterns.get_child_sessions_by_session_id(record.partition_digest)]
         views.append(_view(record, current, children))
     return sorted(views, key=_recency, reverse=True)
 
 
-def _view(record, current: session_engine.StoredKey | None,
+def _view(record: SessionRecord, current: StoredKey | None,
           children: list[SessionView] | None = None) -> SessionView:
     return SessionView(
         ref=session_ref(record.stored_key.digest),
@@ -105,43 +106,10 @@ def _recency(view: SessionView) -> tuple[bool, float]:
 
 
 def stored_key_for_ref(*, user_id: str, ref: str,
-                       current_session_key: str | None = None) -> session_engine.StoredKey | None:
+                       current_session_key: str | None = None) -> StoredKey | None:
     """Resolve an opaque ref to one of this user's sessions or linked devices."""
-    for record in session_engine.get_sessions_by_customer_id(user_id, current_session_key=current_session_key):
-        for candidate in [record, *session_engine.get_child_sessions_by_session_id(record.session_digest)]:
+    for record in session_patterns.get_sessions_by_user_id(user_id, current_session_key=current_session_key):
+        for candidate in [record, *session_patterns.get_child_sessions_by_session_id(record.partition_digest)]:
             if session_ref(candidate.stored_key.digest) == ref:
                 return candidate.stored_key
     return None
-
-
-# --- user agents --------------------------------------------------------------------------------
-
-_BROWSERS = [  # order matters: Edge and Opera also say "Chrome", Chrome also says "Safari"
-    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/")),
-    ("Opera", re.compile(r"OPR/|Opera")),
-    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
-    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
-    ("Chrome", re.compile(r"Chrome/|CriOS/|Chromium/")),
-    ("Safari", re.compile(r"Safari/")),
-    ("curl", re.compile(r"^curl/")),
-]
-_SYSTEMS = [
-    ("Android", re.compile(r"Android")),
-    ("iPhone", re.compile(r"iPhone")),
-    ("iPad", re.compile(r"iPad")),
-    ("Windows", re.compile(r"Windows")),
-    ("ChromeOS", re.compile(r"CrOS")),
-    ("macOS", re.compile(r"Mac OS X|Macintosh")),
-    ("Linux", re.compile(r"Linux")),
-]
-
-
-def describe_user_agent(user_agent: str) -> str:
-    """"Firefox on Linux"-style names; good enough to recognise your own devices."""
-    browser = next((name for name, pattern in _BROWSERS if pattern.search(user_agent)), None)
-    system = next((name for name, pattern in _SYSTEMS if pattern.search(user_agent)), None)
-    if browser and system:
-        return f"{browser} on {system}"
-    if browser or system:
-        return browser or system
-    return "Unknown device" if not user_agent else user_agent[:40]

@@ -1,6 +1,7 @@
 """Writes about people and their sessions: sign-up, sign-in/out, passwords, revoking, device links.
 
-Views, management commands and tests all go through these functions.
+Views, management commands and tests all go through these functions. They take plain values
+(the client's address as ``ip``); views parse requests with accounts.request_info.
 
 Expiring "all of a user's sessions" lists them with getSessionsByCustomerId, which reads a global
 secondary index. GSIs are eventually consistent, so a session created within the last moment
@@ -10,6 +11,7 @@ because it is handled explicitly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
@@ -20,14 +22,15 @@ from datetime import datetime, timezone
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
 from django.middleware.csrf import rotate_token
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from accounts import selectors
-from accounts import sessions as session_engine
-from accounts.auth import AnonymousUser, session_auth_hash, session_user, user_cache, verify_credentials
-from accounts.middleware import client_ip
+from accounts import selectors, session_patterns
+from accounts.auth import AnonymousUser, session_auth_hash, session_user
 from accounts.models import DeviceLinkRecord, UserDirectoryEntry, UserRecord
+from accounts.session_keys import StoredKey, is_child_key, key_digest
+from accounts.user_cache import user_cache
 from accounts.validators import canonical_username, clean_display_name, validate_username
 from chatsite import counters, keys
 
@@ -140,7 +143,7 @@ def user_set_password(*, user_id: str, password: str) -> int:
     """Set a password (operator action) and sign the user out everywhere. Returns sessions ended.
 
     Sessions the index does not list yet (signed in a moment ago) end at their next request: the
-    password check they hold no longer matches (accounts.auth.get_user).
+    password check they hold no longer matches (accounts.middleware.get_user).
     """
     _set_password_hash(_require_user(user_id), password)
     return user_expire_sessions(user_id=user_id)
@@ -172,20 +175,20 @@ def user_expire_sessions(*, user_id: str, keep_session_key: str | None = None) -
     A kept session loses its linked devices (they are other devices). A kept linked device keeps
     its parent session, since it cannot outlive it; the parent's other devices end.
     """
-    keep = session_engine.StoredKey.of(keep_session_key)
+    keep = StoredKey.of(keep_session_key)
     kept_session = keep.digest if keep and not keep.is_child else None
     if keep and keep.is_child:
-        child = session_engine.get_session_by_child_session_id(keep.digest)
-        kept_session = child.session_digest if child else None
+        child = session_patterns.get_session_by_child_session_id(keep.digest)
+        kept_session = child.partition_digest if child else None
     ended = 0
-    for record in session_engine.get_sessions_by_customer_id(user_id):
-        if kept_session is not None and record.session_digest == kept_session:
-            for child in session_engine.get_child_sessions_by_session_id(record.session_digest):
+    for record in session_patterns.get_sessions_by_user_id(user_id):
+        if kept_session is not None and record.partition_digest == kept_session:
+            for child in session_patterns.get_child_sessions_by_session_id(record.partition_digest):
                 if child.stored_key != keep:
-                    session_engine.expire_session(child.stored_key)
+                    session_patterns.expire_session(child.stored_key)
                     ended += 1
         else:
-            session_engine.expire_session(record.stored_key)
+            session_patterns.expire_session(record.stored_key)
             ended += 1
     return ended
 
@@ -215,7 +218,7 @@ def display_name_update(*, request, display_name: str) -> UserRecord:
 Subject = tuple[str, str, int]  # (counter scope, subject, limit)
 
 
-def _throttle_subjects(*, username: str, request, device: str | None = None) -> list[Subject]:
+def _throttle_subjects(*, username: str, ip: str, device: str | None = None) -> list[Subject]:
     """Sign-in counters: per username and per client address (IPv6 /64), or, from a browser that has
     signed in as this user before (``device``, from the known-device cookie), per (user, device)
     only. So failures elsewhere, by anyone, never lock the owner out of their own browsers."""
@@ -224,7 +227,7 @@ def _throttle_subjects(*, username: str, request, device: str | None = None) -> 
     if device:
         return [("signin-device", f"{user_id}/{device}", limit)]
     return [("signin-user", user_id, limit),
-            ("signin-ip", client_ip(request, network=True), settings.ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT)]
+            ("signin-ip", ip, settings.ACCOUNTS_SIGN_IN_IP_FAILURE_LIMIT)]
 
 
 def _check_not_throttled(subjects: list[Subject], *, what: str = "failed sign-ins",
@@ -255,37 +258,72 @@ def _give_back(held: list[counters.Reservation]) -> None:
 
 
 # --- signing in and out -------------------------------------------------------------------------
+# ``ip`` below is the client's address as the throttles count it: accounts.request_info.client_ip(
+# request, network=True), so an IPv6 client is counted by its /64.
 
-def sign_in(*, request, username: str, password: str, device: str | None = None) -> UserRecord:
-    """Reserve an attempt under the failure limits, check the credentials, then log in.
+
+@functools.cache
+def _dummy_hash() -> str:
+    return make_password(secrets.token_urlsafe(16))
+
+
+def verify_credentials(username: str, password: str) -> UserRecord | None:
+    """The active user with this username and password, else None.
+
+    An unknown or malformed username still costs one password hash, so response time does not tell
+    which usernames exist. A correct password under an old hasher is re-hashed (password_hash_upgrade).
+    """
+    try:
+        record = selectors.user_get(user_id=validate_username(username))
+    except ValidationError:
+        record = None
+    if record is None:
+        check_password(password, _dummy_hash())
+        return None
+    conflicts = []
+
+    def upgrade(raw: str) -> None:
+        if not password_hash_upgrade(record=record, password=raw):
+            conflicts.append(raw)
+
+    matches = check_password(password, record.password, setter=upgrade)
+    if matches and conflicts:
+        # The password changed while we checked: the record now holds the new hash. Only a
+        # password that matches it (a concurrent re-hash of the same one) may sign in.
+        matches = check_password(password, record.password)
+    return record if matches and record.is_active else None
+
+
+def sign_in(*, request, ip: str, username: str, password: str, device: str | None = None) -> UserRecord:
+    """Reserve an attempt under the failure limits, check the credentials, then sign in.
 
     ``device`` is the known-device id the browser's signed cookie holds for this username
     (accounts.known_devices). Raises Throttled (no password checked), or InvalidCredentials for
     a wrong username, wrong password or inactive account alike.
     """
-    held = _check_not_throttled(_throttle_subjects(username=username, request=request, device=device))
+    held = _check_not_throttled(_throttle_subjects(username=username, ip=ip, device=device))
     record = verify_credentials(username, password)
     if record is None:
         _count_failure(held)
         raise InvalidCredentials(SIGN_IN_FAILED)
     _give_back(held)
-    login(request, record)
+    _sign_in_session(request, record)
     return record
 
 
-def sign_up(*, request, username: str, display_name: str, password: str) -> UserRecord:
+def sign_up(*, request, ip: str, username: str, display_name: str, password: str) -> UserRecord:
     """Create an account and sign in, at most ACCOUNTS_SIGN_UP_LIMIT attempts per client address
     (IPv6 /64) per ACCOUNTS_SIGN_UP_WINDOW. Every attempt counts, a taken name too: that also bounds
     how fast anyone can probe which names exist. Raises Throttled, UsernameTaken, ValidationError."""
-    _check_not_throttled([("signup-ip", client_ip(request, network=True), settings.ACCOUNTS_SIGN_UP_LIMIT)],
+    _check_not_throttled([("signup-ip", ip, settings.ACCOUNTS_SIGN_UP_LIMIT)],
                          what="sign-ups from your network", window=settings.ACCOUNTS_SIGN_UP_WINDOW)
     record = user_create(username=username, display_name=display_name, password=password)
-    login(request, record)
+    _sign_in_session(request, record)
     return record
 
 
 def _store_user_in_session(request, record: UserRecord) -> None:
-    """The user id and the password check (accounts.auth.get_user compares it on every request);
+    """The user id and the password check (accounts.middleware.get_user compares it on every request);
     all else request.user shows is read from the user item."""
     session = request.session
     session[SESSION_KEY] = record.user_id
@@ -293,7 +331,7 @@ def _store_user_in_session(request, record: UserRecord) -> None:
     request.user = session_user(record)
 
 
-def login(request, record: UserRecord, *, parent_digest: str | None = None) -> None:
+def _sign_in_session(request, record: UserRecord, *, parent_digest: str | None = None) -> None:
     """Put ``record`` in the session under a fresh key (no session fixation) and a fresh CSRF token.
 
     With ``parent_digest`` the session becomes a child (a linked device) of the session stored
@@ -311,7 +349,7 @@ def login(request, record: UserRecord, *, parent_digest: str | None = None) -> N
     rotate_token(request)
 
 
-def logout(request) -> None:
+def sign_out(*, request) -> None:
     request.session.flush()
     request.user = AnonymousUser()
 
@@ -356,12 +394,12 @@ def session_revoke(*, request, ref: str) -> bool:
     """
     user_id = request.user.id
     key = selectors.stored_key_for_ref(user_id=user_id, ref=ref, current_session_key=request.session.session_key)
-    if key is None or not session_engine.get_session_id_by_customer_id(user_id, key):
+    if key is None or not session_patterns.session_belongs_to_user(user_id, key):
         return False
-    if key == session_engine.StoredKey.of(request.session.session_key):
-        logout(request)
+    if key == StoredKey.of(request.session.session_key):
+        sign_out(request=request)
     else:
-        session_engine.expire_session(key)
+        session_patterns.expire_session(key)
     return True
 
 
@@ -391,13 +429,13 @@ def device_link_create(*, request) -> DeviceLinkCode:
 
     Raises DeviceLinkInvalid on a linked device: links hang off a session signed in with a password.
     """
-    if session_engine.is_child_key(request.session.session_key or ""):
+    if is_child_key(request.session.session_key or ""):
         raise DeviceLinkInvalid("This device was itself linked. Link new devices from a device where you "
                                 "signed in with your password.")
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
     expires = int(time.time()) + settings.ACCOUNTS_DEVICE_LINK_SECONDS
     DeviceLinkRecord(keys.device_link_pk(_code_digest(raw)), keys.META, user_id=request.user.id,
-                     parent_session_digest=session_engine.key_digest(request.session.session_key),
+                     parent_session_digest=key_digest(request.session.session_key),
                      expires_at=expires,
                      ).save(condition=DeviceLinkRecord.PK.does_not_exist())
     return DeviceLinkCode(code=f"{raw[:4]}-{raw[4:]}",
@@ -418,17 +456,17 @@ def _consume_code(code: str) -> DeviceLinkRecord | None:
     return DeviceLinkRecord.from_raw_data(response["Attributes"])
 
 
-def device_link_redeem(*, request, code: str) -> UserRecord:
+def device_link_redeem(*, request, ip: str, code: str) -> UserRecord:
     """Sign this browser in as a linked device. Raises DeviceLinkInvalid or Throttled."""
-    held = _check_not_throttled([("device-link-ip", client_ip(request, network=True),
-                                  settings.ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT)], what="wrong codes")
+    held = _check_not_throttled([("device-link-ip", ip, settings.ACCOUNTS_DEVICE_LINK_FAILURE_LIMIT)],
+                                what="wrong codes")
     link = _consume_code(code) if normalise_code(code) else None
     record = selectors.user_get(user_id=link.user_id) if link else None
     if (link is None or record is None or not record.is_active
-            or not session_engine.get_session_id_by_customer_id(
-                link.user_id, session_engine.StoredKey(link.parent_session_digest or ""))):
+            or not session_patterns.session_belongs_to_user(link.user_id,
+                                                            StoredKey(link.parent_session_digest or ""))):
         _count_failure(held, what="wrong codes")
         raise DeviceLinkInvalid("That code is wrong, used or expired. Create a new one on your signed-in device.")
     _give_back(held)
-    login(request, record, parent_digest=link.parent_session_digest)
+    _sign_in_session(request, record, parent_digest=link.parent_session_digest)
     return record

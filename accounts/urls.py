@@ -4,9 +4,9 @@ from accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("signup/", views.signup, name="signup"),
-    path("login/", views.login, name="login"),
-    path("logout/", views.logout, name="logout"),
+    path("signup/", views.sign_up, name="sign_up"),
+    path("login/", views.sign_in, name="sign_in"),
+    path("logout/", views.sign_out, name="sign_out"),
     path("profile/", views.profile, name="profile"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/revoke/", views.session_revoke, name="session_revoke"),

@@ -13,13 +13,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import known_devices, selectors, services
-from accounts.auth import login_required
+from accounts.auth import sign_in_required
 from accounts.forms import DeviceLinkRedeemForm, PasswordChangeForm, ProfileForm, SignInForm, SignUpForm
 from accounts.middleware import JUST_LINKED_COOKIE, JUST_LINKED_SECONDS
-from accounts.sessions import is_child_key
-from rooms import selectors as room_selectors
-
-RECENT_MESSAGES = 20
+from accounts.request_info import client_ip
+from accounts.session_keys import is_child_key
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -39,7 +37,7 @@ def _after_sign_in(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
+def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return _after_sign_in(request)
     form = SignUpForm(request.POST or None)
@@ -47,8 +45,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            record = services.sign_up(request=request, username=data["username"],
-                                      display_name=data["display_name"], password=data["password1"])
+            record = services.sign_up(request=request, ip=client_ip(request, network=True),
+                                      username=data["username"], display_name=data["display_name"],
+                                      password=data["password1"])
         except services.Throttled as throttled:
             form.add_error(None, str(throttled))
             status = 429
@@ -59,13 +58,13 @@ def signup(request: HttpRequest) -> HttpResponse:
             response = _after_sign_in(request)
             known_devices.remember(response, request, record.user_id)
             return response
-    return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)}, status=status)
+    return render(request, "accounts/sign_up.html", {"form": form, "next": _safe_next(request)}, status=status)
 
 
 @sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
-def login(request: HttpRequest) -> HttpResponse:
+def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
         return _after_sign_in(request)
     form = SignInForm(request.POST or None)
@@ -73,7 +72,8 @@ def login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         try:
-            record = services.sign_in(request=request, username=username, password=form.cleaned_data["password"],
+            record = services.sign_in(request=request, ip=client_ip(request, network=True), username=username,
+                                      password=form.cleaned_data["password"],
                                       device=known_devices.device_for(request, username))
         except services.Throttled as throttled:
             form.add_error(None, str(throttled))
@@ -84,16 +84,16 @@ def login(request: HttpRequest) -> HttpResponse:
             response = _after_sign_in(request)
             known_devices.remember(response, request, record.user_id)
             return response
-    return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)}, status=status)
+    return render(request, "accounts/sign_in.html", {"form": form, "next": _safe_next(request)}, status=status)
 
 
 @require_POST
-def logout(request: HttpRequest) -> HttpResponse:
-    services.logout(request)
+def sign_out(request: HttpRequest) -> HttpResponse:
+    services.sign_out(request=request)
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-@login_required
+@sign_in_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -102,14 +102,14 @@ def profile(request: HttpRequest) -> HttpResponse:
         services.display_name_update(request=request, display_name=form.cleaned_data["display_name"])
         messages.success(request, "Display name saved.")
         return redirect("accounts:profile")
+    # The recent messages come from rooms, through its template tags (rooms builds on accounts).
     return render(request, "accounts/profile.html", {
         "form": form,
         "last_login": selectors.last_login_time(user_id=user.id, current_session_key=request.session.session_key),
-        "recent_messages": room_selectors.user_messages(user_id=user.id, limit=RECENT_MESSAGES),
     })
 
 
-@login_required
+@sign_in_required
 @never_cache
 @require_GET
 def sessions(request: HttpRequest) -> HttpResponse:
@@ -121,7 +121,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
     })
 
 
-@login_required
+@sign_in_required
 @require_POST
 def session_revoke(request: HttpRequest) -> HttpResponse:
     if services.session_revoke(request=request, ref=request.POST.get("session", "")):
@@ -133,7 +133,7 @@ def session_revoke(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:sessions")
 
 
-@login_required
+@sign_in_required
 @require_POST
 def sign_out_others(request: HttpRequest) -> HttpResponse:
     ended = services.sign_out_everywhere_else(request=request)
@@ -142,7 +142,7 @@ def sign_out_others(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
-@login_required
+@sign_in_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
@@ -163,7 +163,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_change.html", {"form": form}, status=status)
 
 
-@login_required
+@sign_in_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def link_device(request: HttpRequest) -> HttpResponse:
@@ -194,7 +194,8 @@ def link_redeem(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.device_link_redeem(request=request, code=form.cleaned_data["code"])
+            services.device_link_redeem(request=request, ip=client_ip(request, network=True),
+                                        code=form.cleaned_data["code"])
         except services.Throttled as throttled:
             form.add_error("code", str(throttled))
             status = 429

@@ -123,7 +123,7 @@ def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
             page = http.get(f"{base_url}/accounts/login/", timeout=10)
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
             if not token:
-                raise RuntimeError("no CSRF token on the sign-in page: has templates/accounts/login.html changed?")
+                raise RuntimeError("no CSRF token on the sign-in page: has templates/accounts/sign_in.html changed?")
             answer = http.post(f"{base_url}/accounts/login/", allow_redirects=False, timeout=10,
                                data={"csrfmiddlewaretoken": token.group(1), "username": username,
                                      "password": data.PASSWORD},

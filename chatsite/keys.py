@@ -33,10 +33,6 @@ def room_pk(room_id: str) -> str:
     return f"Room:{room_id}"
 
 
-def room_id_from_pk(pk: str) -> str:
-    return pk.removeprefix("Room:")
-
-
 def room_directory_sk(room_id: str) -> str:
     return f"Room:{room_id}"
 
@@ -72,14 +68,6 @@ def tombstone_sk_parts(sk: str) -> tuple[str, str]:
     return deleted_at, message_id
 
 
-def tombstone_sk_from(deleted_at: str) -> str:
-    """Lower bound for a room's tombstones deleted at or after ``deleted_at`` (a Query range)."""
-    return f"{TOMBSTONE_PREFIX}{deleted_at}"
-
-
-TOMBSTONE_SK_MAX = f"{TOMBSTONE_PREFIX}~"
-
-
 def counter_pk(scope: str, subject: str) -> str:
     """Rate-limit and throttle counters: `Counter:<scope>:<subject>`, one item per window."""
     return f"Counter:{scope}:{subject}"
@@ -101,7 +89,7 @@ CHILD_PREFIX = "child#"
 
 
 # Session keys (cookie values) never reach the table: a session is stored under the keyed hash
-# of its key (accounts.sessions.key_digest, HMAC-SHA256, 64 hex characters), so only someone
+# of its key (accounts.session_keys.key_digest, HMAC-SHA256, 64 hex characters), so only someone
 # holding the cookie can find its record. The functions below take and return digests.
 
 
@@ -140,3 +128,14 @@ def post_guard_pk(user_id: str) -> str:
     """The item that rate-limits a user's posts and remembers their recent idempotency keys."""
     return counter_pk("post", user_id)
 
+
+def tombstone_sk_from(deleted_at: str) -> str:
+    """Lower bound for a room's tombstones deleted at or after ``deleted_at`` (a Query range)."""
+    return f"{TOMBSTONE_PREFIX}{deleted_at}"
+
+
+TOMBSTONE_SK_MAX = f"{TOMBSTONE_PREFIX}~"
+
+
+def room_id_from_pk(pk: str) -> str:
+    return pk.removeprefix("Room:")

@@ -65,14 +65,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", AWS_DEFAULT_REGION)
 # --- Django -----------------------------------------------------------------------------------
 INSTALLED_APPS = [
     # Not django.contrib.auth / contenttypes / sessions: they bring ORM models. We still use
-    # their model-free parts (hashers, password validators, SessionBase, login_required).
+    # their model-free parts (hashers, password validators, SessionBase).
     "django.contrib.staticfiles",
     "django.contrib.messages",
     "django_htmx",
     "chatsite",
     "accounts",
     "rooms",
-    "demo",  # commands that span both apps (seed_demo)
 ]
 
 MIDDLEWARE = [
@@ -91,7 +90,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
-MIDDLEWARE[:0] = ["bench.middleware.BenchMiddleware"] if os.environ.get("CHATSITE_BENCH") == "1" else []
+MIDDLEWARE[:0] = ["chatsite.bench_middleware.BenchMiddleware"] if os.environ.get("CHATSITE_BENCH") == "1" else []
 
 ROOT_URLCONF = "chatsite.urls"
 WSGI_APPLICATION = "chatsite.wsgi.application"
@@ -114,15 +113,16 @@ TEMPLATES = [
 # No SQL database, anywhere. All data lives in DynamoDB.
 DATABASES: dict = {}
 
-SESSION_ENGINE = "accounts.sessions"
+SESSION_ENGINE = "accounts.session_engine"
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
-AUTHENTICATION_BACKENDS = ["accounts.auth.DynamoDBBackend"]  # users are PynamoDB items, not ORM rows
-LOGIN_URL = "accounts:login"
+# No AUTHENTICATION_BACKENDS: nothing calls contrib.auth's authenticate(); accounts.services.sign_in
+# checks passwords against the user items.
+LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "rooms:list"
 LOGOUT_REDIRECT_URL = "rooms:list"
 

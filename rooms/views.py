@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render, resolve_url
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
-from accounts.middleware import client_ip
-from chatsite.pagination import InvalidCursor
-from rooms import live, selectors, services, validators
+from accounts.auth import redirect_to_sign_in
+from accounts.request_info import client_ip
+from rooms import cursors, live, selectors, services, validators
 from rooms.forms import DeleteForm, MessageForm, RoomForm
 from rooms.models import Room
 from rooms.timestamps import now_ms
@@ -40,13 +39,6 @@ def _room_or_404(room_id: str) -> Room:
         raise Http404("No such room") from None
 
 
-def _login_redirect(request, next_url: str) -> HttpResponse:
-    query = QueryDict(mutable=True)
-    query[REDIRECT_FIELD_NAME] = next_url
-    url = f"{resolve_url(settings.LOGIN_URL)}?{query.urlencode(safe='/')}"
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
 def _room_url(room: Room) -> str:
     return reverse("rooms:room", args=[room.room_id])
 
@@ -60,7 +52,7 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
     form = RoomForm()
     if request.method == "POST":
         if not request.user.is_authenticated:
-            return _login_redirect(request, reverse("rooms:list"))
+            return redirect_to_sign_in(request, reverse("rooms:list"))
         form = RoomForm(request.POST)
         status = 400
         if form.is_valid():
@@ -84,7 +76,7 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
                 return redirect(_room_url(room))
     try:
         page = selectors.room_list(cursor=request.GET.get("after") or None)
-    except InvalidCursor:
+    except cursors.InvalidCursor:
         raise BadRequest("That page link is broken or out of date.") from None
     return render(request, "rooms/room_list.html", {"page": page, "form": form}, status=status)
 
@@ -96,7 +88,7 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     watermark = now_ms()  # taken before the query: the page holds everything visible at this time
     try:
         history = selectors.room_history(room_id=room.room_id, cursor=before)
-    except InvalidCursor:
+    except cursors.InvalidCursor:
         raise BadRequest("That “load older” link is broken or out of date.") from None
     if request.htmx and before:
         return render(request, "rooms/_older.html", {"room": room, "history": history})
@@ -118,7 +110,7 @@ def _room_page(room: Room, history: selectors.Page, watermark: int, form: Messag
 def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     room = _room_or_404(room_id)
     if not request.user.is_authenticated:
-        return _login_redirect(request, _room_url(room))
+        return redirect_to_sign_in(request, _room_url(room))
     form = MessageForm(request.POST)
     if not form.is_valid():
         if "idempotency_key" in form.errors:  # re-render with a usable key; the text stays
@@ -162,7 +154,7 @@ def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> 
 def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     room = _room_or_404(room_id)
     if not request.user.is_authenticated:
-        return _login_redirect(request, _room_url(room))
+        return redirect_to_sign_in(request, _room_url(room))
     form = DeleteForm(request.POST)
     if not form.is_valid():
         raise BadRequest("Which message? The delete form is incomplete.")

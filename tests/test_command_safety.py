@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts import auth
+from accounts import services
 from accounts.models import UserRecord
 from chatsite import keys
 from rooms.models import MessageRecord
@@ -43,9 +43,9 @@ def test_seed_demo_prints_a_random_password_that_works(moto_tables):
     out = run("seed_demo", "--users", "2", "--rooms", "1", "--messages", "2")
     password = printed_password(out)
     assert password != OLD_PUBLISHED_PASSWORD and len(password) >= 16
-    assert auth.verify_credentials("demo1", password) is not None
-    assert auth.verify_credentials("demo2", password) is not None
-    assert auth.verify_credentials("demo1", OLD_PUBLISHED_PASSWORD) is None
+    assert services.verify_credentials("demo1", password) is not None
+    assert services.verify_credentials("demo2", password) is not None
+    assert services.verify_credentials("demo1", OLD_PUBLISHED_PASSWORD) is None
 
 
 def test_seed_demo_passwords_differ_between_sites(moto_tables):
@@ -59,7 +59,7 @@ def test_seed_demo_reads_the_password_from_stdin(moto_tables, monkeypatch):
     out = run("seed_demo", "--users", "1", "--rooms", "0", "--password-stdin",
               stdin="my-own-demo-secret-42\n", monkeypatch=monkeypatch)
     assert "my-own-demo-secret-42" not in out
-    assert auth.verify_credentials("demo1", "my-own-demo-secret-42") is not None
+    assert services.verify_credentials("demo1", "my-own-demo-secret-42") is not None
 
 
 def test_seed_demo_applies_the_password_validators_to_stdin(moto_tables, monkeypatch):
@@ -72,7 +72,7 @@ def test_seed_demo_says_existing_users_keep_their_passwords(moto_tables):
     create_user("demo1", password="kept-password-for-demo1")
     out = run("seed_demo", "--users", "2", "--rooms", "0")
     assert "demo1" in out and "keep" in out
-    assert auth.verify_credentials("demo1", "kept-password-for-demo1") is not None
+    assert services.verify_credentials("demo1", "kept-password-for-demo1") is not None
 
 
 def test_seed_demo_asks_before_adding_to_existing_rooms(moto_tables, monkeypatch):

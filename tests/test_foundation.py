@@ -69,7 +69,7 @@ def test_home_page_lists_rooms_from_dynamodb(moto_tables, client):
     assert b"No rooms yet" in response.content
 
     RoomDirectoryEntry(SK=keys.room_directory_sk("art"), name="Art & <Design>", description="pictures",
-                       created_by="alice", created_at="2026-01-01T00:00:00.000Z").save()
+                       CreatedBy="alice", created_at="2026-01-01T00:00:00.000Z").save()
     response = client.get("/")
     assert b"Art &amp; &lt;Design&gt;" in response.content
     assert b"No rooms yet" not in response.content
@@ -151,8 +151,7 @@ def test_keys_round_trip():
 
 def test_every_model_shares_one_botocore_client(moto_tables):
     """One client per process, not one per model class (memory and first-request latency)."""
-    from accounts.models import UserRecord
-    from accounts.sessions import SessionRecord
+    from accounts.models import SessionRecord, UserRecord
     from rooms.models import MessageRecord, RoomRecord
 
     clients = {id(model._get_connection().connection.client)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import Client, RequestFactory
 
 from accounts import known_devices, services
+from accounts.request_info import client_ip
 from chatsite import dynamodb
 from rooms import selectors as room_selectors
 from tests.support.users import PASSWORD, create_user
@@ -115,7 +116,7 @@ def test_sign_in_costs(moto_tables):
     create_user("alice")
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="203.0.113.5")
     with dynamodb.count_calls() as calls, pytest.raises(services.InvalidCredentials):
-        services.sign_in(request=request, username="alice", password="wrong")
+        services.sign_in(request=request, ip=client_ip(request, network=True), username="alice", password="wrong")
     assert calls == {"UpdateItem": 2, "GetItem": 1}  # two reservations, the user
 
 
@@ -126,13 +127,13 @@ def test_a_throttled_attempt_costs_one_refused_update_and_no_hash(moto_tables, s
     request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.5")
     request.user = type("U", (), {"id": "alice"})()
     attempt = {
-        "sign-in": lambda: services.sign_in(request=request, username="alice", password="wrong"),
+        "sign-in": lambda: services.sign_in(request=request, ip=client_ip(request, network=True), username="alice",
+                                            password="wrong"),
         "password change": lambda: services.password_change(request=request, old_password="wrong",
                                                              new_password="a-new-pass-123"),
     }[what]
     with pytest.raises(services.Throttled):  # the one allowed failure reaches the limit
         attempt()
-    monkeypatch.setattr("accounts.auth.check_password", lambda *a, **k: pytest.fail("hashed while throttled"))
     monkeypatch.setattr("accounts.services.check_password", lambda *a, **k: pytest.fail("hashed while throttled"))
     with dynamodb.count_calls() as calls, pytest.raises(services.Throttled):
         attempt()

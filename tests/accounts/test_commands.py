@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from accounts import auth
+from accounts import services
 from accounts.models import UserRecord
 from chatsite import dynamodb, keys
 from tests.support.users import PASSWORD, create_user
@@ -36,7 +36,7 @@ def test_create_user_reads_password_from_stdin(moto_tables, monkeypatch):
     assert "Created user 'Alice'" in out
     record = UserRecord.get(keys.user_pk("alice"), keys.META)
     assert record.display_name == "Alice A." and not record.is_staff
-    assert auth.verify_credentials("alice", PASSWORD) is not None
+    assert services.verify_credentials("alice", PASSWORD) is not None
 
 
 def test_create_user_prompts_twice_without_echo(moto_tables, monkeypatch):
@@ -100,11 +100,11 @@ def test_set_password_asks_first_and_signs_the_user_out(moto_tables, monkeypatch
     with pytest.raises(CommandError, match="Nothing changed"):
         run("set_password", "alice", "--password-stdin", stdin=NEW_PASSWORD + "\n", answer="n",
             monkeypatch=monkeypatch)
-    assert auth.verify_credentials("alice", PASSWORD) is not None
+    assert services.verify_credentials("alice", PASSWORD) is not None
     out = run("set_password", "ALICE", "--password-stdin", stdin=NEW_PASSWORD + "\n", answer="y",
               monkeypatch=monkeypatch)
     assert "1 session(s) ended" in out
-    assert auth.verify_credentials("alice", NEW_PASSWORD) is not None
+    assert services.verify_credentials("alice", NEW_PASSWORD) is not None
     assert client.get("/accounts/profile/").status_code == 302
 
 

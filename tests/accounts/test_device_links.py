@@ -8,7 +8,7 @@ import pytest
 
 from accounts import services
 from accounts.models import DeviceLinkRecord
-from accounts.sessions import key_digest
+from accounts.session_keys import key_digest
 from chatsite import dynamodb, keys
 
 

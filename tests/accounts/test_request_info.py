@@ -3,8 +3,7 @@
 import pytest
 from django.test import RequestFactory, override_settings
 
-from accounts.middleware import client_ip
-from accounts.selectors import describe_user_agent, session_ref
+from accounts.request_info import client_ip, describe_user_agent, session_ref
 
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "

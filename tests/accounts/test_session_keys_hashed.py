@@ -6,7 +6,7 @@ import re
 from django.conf import settings
 from django.test import Client
 
-from accounts.sessions import key_digest
+from accounts.session_keys import key_digest
 from chatsite import dynamodb
 from tests.support.users import PASSWORD, create_user
 

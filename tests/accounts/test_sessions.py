@@ -1,5 +1,5 @@
-"""The DynamoDB session engine (accounts.sessions): Django's session contract, the eight seed access
-patterns, linked devices, clearsessions and the per-request cost.
+"""The DynamoDB session engine (accounts.session_engine): Django's session contract, the eight seed
+access patterns (accounts.session_patterns), linked devices, clearsessions and the per-request cost.
 
 `SessionContract` holds every test; it runs here against moto and in
 tests/integration/test_sessions_dynalite.py against a real dynalite process.
@@ -22,9 +22,10 @@ from django.core.management import call_command
 from django.http import HttpResponse
 from django.urls import path
 
-from accounts import sessions
+from accounts import models, session_engine, session_keys, session_patterns
 from accounts.auth import session_auth_hash
-from accounts.sessions import SessionRecord, SessionStore
+from accounts.models import SessionRecord
+from accounts.session_engine import SessionStore
 from chatsite import keys
 from chatsite.dynamodb import count_calls
 from tests.support.users import ensure_user_item
@@ -37,7 +38,7 @@ def _writes(counter) -> dict:
 
 
 def _signed_in(user_id: str = "alice", **data) -> SessionStore:
-    """A session signed in as accounts.services.login makes it (the user item exists too)."""
+    """A session signed in as accounts.services.sign_in makes it (the user item exists too)."""
     store = SessionStore()
     store[SESSION_KEY] = user_id
     store[HASH_SESSION_KEY] = session_auth_hash(ensure_user_item(user_id))
@@ -55,11 +56,11 @@ def _anonymous(**data) -> SessionStore:
 
 
 def _digest(session_key: str) -> str:
-    return sessions.key_digest(session_key)
+    return session_keys.key_digest(session_key)
 
 
-def _key(session_key: str) -> sessions.StoredKey:
-    return sessions.StoredKey.of(session_key)
+def _key(session_key: str) -> session_keys.StoredKey:
+    return session_keys.StoredKey.of(session_key)
 
 
 def _partition(session_key: str) -> list[SessionRecord]:
@@ -77,7 +78,7 @@ def _own(session_key: str) -> SessionRecord:
 
 
 def _linked_device(parent: SessionStore, **data) -> SessionStore:
-    """Another browser, signed in as a child of ``parent`` the way accounts.services.login does."""
+    """Another browser, signed in as a child of ``parent`` (as accounts.services.device_link_redeem does)."""
     device = _anonymous(device=True)
     device.cycle_key()
     device.link_as_child(_digest(parent.session_key))
@@ -110,7 +111,7 @@ class SessionContract:
 
     @pytest.fixture(autouse=True)
     def _on_tables(self, tables, settings):
-        settings.SESSION_ENGINE = "accounts.sessions"
+        settings.SESSION_ENGINE = "accounts.session_engine"
 
     @pytest.fixture
     def page(self, client, settings):
@@ -129,11 +130,11 @@ class SessionContract:
     def test_save_creates_record_with_fresh_csprng_key(self):
         store = _anonymous(cat="dog")
         key = store.session_key
-        assert len(key) == sessions.SESSION_KEY_LENGTH and set(key) <= set(sessions.KEY_CHARS)
+        assert len(key) == session_keys.SESSION_KEY_LENGTH and set(key) <= set(session_keys.KEY_CHARS)
         assert store.exists(key)
         record = _own(key)
         assert record.SK == keys.customer_sk(None) == "c#~anonymous"
-        assert record.session_state == sessions.ACTIVE
+        assert record.session_state == models.ACTIVE
         assert abs(record.expires_at - _epoch(timedelta(seconds=settings.SESSION_COOKIE_AGE))) <= 5
         assert SessionStore(key)["cat"] == "dog"
         assert _anonymous().session_key != key
@@ -154,7 +155,7 @@ class SessionContract:
 
     def test_create_loops_to_a_new_key_when_the_conditional_put_collides(self):
         taken = _anonymous(owner="first").session_key
-        fresh = "f" * sessions.SESSION_KEY_LENGTH
+        fresh = "f" * session_keys.SESSION_KEY_LENGTH
         offered = iter([taken, fresh])
         store = SessionStore()
 
@@ -228,8 +229,8 @@ class SessionContract:
     def test_eight_character_key_is_valid(self):
         assert SessionStore("1234567").session_key is None
         assert SessionStore("12345678").session_key == "12345678"
-        sessions.create_session(session_key="12345678", session_data=SessionStore().encode({"x": 1}),
-                                expires_at=_epoch(timedelta(hours=1)))
+        session_patterns.create_session(session_key="12345678", session_data=SessionStore().encode({"x": 1}),
+                                        expires_at=_epoch(timedelta(hours=1)))
         assert SessionStore("12345678")["x"] == 1
 
     def test_expired_session_loads_empty_even_while_the_record_remains(self):
@@ -271,13 +272,13 @@ class SessionContract:
     def test_sign_in_moves_the_record_from_anonymous_to_the_customer(self):
         store = _anonymous(cart="x")
         anonymous_key = store.session_key
-        store.cycle_key()  # what accounts.services.login does
+        store.cycle_key()  # what accounts.services.sign_in does
         store[SESSION_KEY] = "alice"
         store.mark_login()
         store.save()
         assert _partition(anonymous_key) == []
         [record] = _partition(store.session_key)
-        assert record.SK == "c#alice" and record.customer_id == "alice"
+        assert record.SK == "c#alice" and record.user_id == "alice"
         assert record.last_login_time is not None
         assert SessionStore(store.session_key)["cart"] == "x"
 
@@ -321,7 +322,7 @@ class SessionContract:
         store = _anonymous(small="kept")
         before = _own(store.session_key)
         store["big"] = secrets.token_urlsafe(450 * 1024)  # random: compression can't shrink it
-        with count_calls() as calls, pytest.raises(sessions.SessionDataTooLarge, match="400 KB"):
+        with count_calls() as calls, pytest.raises(session_patterns.SessionDataTooLarge, match="400 KB"):
             store.save()
         assert _writes(calls) == {}
         after = _own(store.session_key)
@@ -329,7 +330,7 @@ class SessionContract:
         assert dict(SessionStore(store.session_key).items()) == {"small": "kept"}
         brand_new = SessionStore()
         brand_new["big"] = secrets.token_urlsafe(450 * 1024)
-        with pytest.raises(sessions.SessionDataTooLarge):
+        with pytest.raises(session_patterns.SessionDataTooLarge):
             brand_new.save()
 
     def test_tampered_session_data_loads_empty_and_is_logged_as_suspicious(self, caplog):
@@ -349,14 +350,14 @@ class SessionContract:
         assert stale[SESSION_KEY] == "alice"
         _set(_own(key), session_data="tampered")
         SessionStore(key).load()
-        sessions.expire_session(_key(key))
+        session_patterns.expire_session(_key(key))
         with pytest.raises(UpdateError):
             stale.save()
         SessionStore(device.session_key).load()
         assert caplog.records  # logging was captured at all
         for secret in (key, device.session_key):
             assert secret not in caplog.text
-            assert secret not in repr(sessions.SessionRecord(keys.session_pk(secret), keys.child_sk(secret)))
+            assert secret not in repr(SessionRecord(keys.session_pk(secret), keys.child_sk(secret)))
 
     def test_no_stored_item_holds_a_session_key(self):
         """Keys are stored as keyed hashes: reading the tables (a backup, an export) signs no one in."""
@@ -386,10 +387,10 @@ class SessionContract:
     def test_clear_expired_deletes_records_stored_under_plain_keys(self):
         """Records written before keys were hashed: no cookie finds them now, and they hold one."""
         live = _signed_in("alice")
-        plain = "p" * sessions.SESSION_KEY_LENGTH
+        plain = "p" * session_keys.SESSION_KEY_LENGTH
         now = datetime.now(timezone.utc)
         for pk, sk in ((keys.session_pk(plain), keys.customer_sk("alice")),
-                       (keys.session_pk(plain), keys.child_sk("q" * sessions.CHILD_KEY_LENGTH))):
+                       (keys.session_pk(plain), keys.child_sk("q" * session_keys.CHILD_KEY_LENGTH))):
             SessionRecord(pk, sk, session_data="x", expires_at=_epoch(timedelta(days=1)), created_at=now,
                           last_seen=now).save()
         assert SessionStore(plain).load() == {}
@@ -446,7 +447,7 @@ class SessionContract:
         client = page
         key = _signed_in("alice").session_key
         client.cookies[settings.SESSION_COOKIE_NAME] = key
-        long_ago = datetime.now(timezone.utc) - sessions.LAST_SEEN_REFRESH - timedelta(seconds=30)
+        long_ago = datetime.now(timezone.utc) - session_engine.LAST_SEEN_REFRESH - timedelta(seconds=30)
         _set(_own(key), last_seen=long_ago, expires_at=_epoch(timedelta(days=1)))
         with count_calls() as calls:
             client.get("/")
@@ -501,120 +502,123 @@ class SessionContract:
 
     def test_cookie_for_a_never_issued_key_gets_a_fresh_session(self, page):
         client = page
-        client.cookies[settings.SESSION_COOKIE_NAME] = "n" * sessions.SESSION_KEY_LENGTH
+        client.cookies[settings.SESSION_COOKIE_NAME] = "n" * session_keys.SESSION_KEY_LENGTH
         response = client.get("/")
         assert response.status_code == 200
         assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""  # the cookie is dropped
-        assert _partition("n" * sessions.SESSION_KEY_LENGTH) == []
+        assert _partition("n" * session_keys.SESSION_KEY_LENGTH) == []
 
     # --- the eight access patterns ----------------------------------------------------------
 
     def test_create_session_is_a_conditional_put_that_never_overwrites(self):
-        key = "c" * sessions.SESSION_KEY_LENGTH
-        record = sessions.create_session(session_key=key, session_data="one",
-                                         expires_at=_epoch(timedelta(hours=1)), customer_id="alice")
+        key = "c" * session_keys.SESSION_KEY_LENGTH
+        record = session_patterns.create_session(session_key=key, session_data="one",
+                                                 expires_at=_epoch(timedelta(hours=1)), user_id="alice")
         assert (record.PK, record.SK) == ("suuid#" + _digest(key), "c#alice")
         assert key not in record.PK
         with pytest.raises(CreateError):
-            sessions.create_session(session_key=key, session_data="two",
-                                    expires_at=_epoch(timedelta(hours=1)), customer_id="alice")
+            session_patterns.create_session(session_key=key, session_data="two",
+                                            expires_at=_epoch(timedelta(hours=1)), user_id="alice")
         assert _own(key).session_data == "one"
 
     def test_get_session_by_session_id_returns_live_sessions_only(self):
         live = _signed_in("alice")
-        record = sessions.get_session_by_session_id(_key(live.session_key))
-        assert record.session_digest == _digest(live.session_key) and record.customer_id == "alice"
-        assert sessions.get_session_by_session_id(_key("u" * 32)) is None
+        record = session_patterns.get_session_by_session_id(_key(live.session_key))
+        assert record.partition_digest == _digest(live.session_key) and record.user_id == "alice"
+        assert session_patterns.get_session_by_session_id(_key("u" * 32)) is None
         expired = _anonymous()
         _set(_own(expired.session_key), expires_at=_epoch(-timedelta(seconds=1)))
-        assert sessions.get_session_by_session_id(_key(expired.session_key)) is None
+        assert session_patterns.get_session_by_session_id(_key(expired.session_key)) is None
         closing = _anonymous()
-        _set(_own(closing.session_key), session_state=sessions.CLOSING)
-        assert sessions.get_session_by_session_id(_key(closing.session_key)) is None
+        _set(_own(closing.session_key), session_state=models.CLOSING)
+        assert session_patterns.get_session_by_session_id(_key(closing.session_key)) is None
         assert SessionStore(closing.session_key).load() == {}
 
     def test_expire_session_deletes_children_first_then_the_session(self, monkeypatch):
         parent = _signed_in("alice")
         devices = [_linked_device(parent), _linked_device(parent)]
         deleted = []
-        real_delete = sessions._delete_item
-        monkeypatch.setattr(sessions, "_delete_item",
+        real_delete = session_patterns.delete_record
+        monkeypatch.setattr(session_patterns, "delete_record",
                             lambda pk, sk: (deleted.append(sk), real_delete(pk, sk)))
-        sessions.expire_session(_key(parent.session_key))
+        session_patterns.expire_session(_key(parent.session_key))
         assert sorted(deleted[:2]) == sorted(keys.child_sk(_digest(d.session_key)) for d in devices)
         assert deleted[2:] == ["c#alice"]
         assert _partition(parent.session_key) == []
 
     def test_get_child_sessions_by_session_id(self):
         parent = _signed_in("alice")
-        assert sessions.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
+        assert session_patterns.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
         device = _linked_device(parent)
-        [child] = sessions.get_child_sessions_by_session_id(_digest(parent.session_key))
+        [child] = session_patterns.get_child_sessions_by_session_id(_digest(parent.session_key))
         assert child.is_child and child.child_digest == _digest(device.session_key)
-        assert child.session_digest == _digest(parent.session_key)
+        assert child.partition_digest == _digest(parent.session_key)
         assert child.stored_key == _key(device.session_key)
-        assert sessions.get_child_sessions_by_session_id(_digest(_signed_in("bob").session_key)) == []
+        assert session_patterns.get_child_sessions_by_session_id(_digest(_signed_in("bob").session_key)) == []
 
     def test_get_session_by_child_session_id_returns_the_child_under_its_parent(self):
         parent = _signed_in("alice")
         device = _linked_device(parent)
-        record = sessions.get_session_by_child_session_id(_digest(device.session_key))
+        record = session_patterns.get_session_by_child_session_id(_digest(device.session_key))
         assert record.PK == keys.session_pk(_digest(parent.session_key))
         assert record.SK == keys.child_sk(_digest(device.session_key))
-        assert record.child_digest == _digest(device.session_key) and record.customer_id is None
-        assert sessions.get_session_by_child_session_id(_digest("q" * sessions.CHILD_KEY_LENGTH)) is None
+        assert record.child_digest == _digest(device.session_key) and record.user_id is None
+        unknown_device = _digest("q" * session_keys.CHILD_KEY_LENGTH)
+        assert session_patterns.get_session_by_child_session_id(unknown_device) is None
 
     def test_get_last_login_time_by_customer_id_is_the_true_latest(self):
         now = datetime.now(timezone.utc).replace(microsecond=0)
         expires = _epoch(timedelta(hours=1))
         # GSI order is by PK: a…, m…, z…. The latest sign-in is neither first nor last.
         for letter, age in (("a", timedelta(hours=2)), ("m", timedelta()), ("z", timedelta(hours=1))):
-            sessions.create_session(session_key=letter * 32, session_data="x", expires_at=expires,
-                                    customer_id="alice", last_login_time=now - age)
-        sessions.create_session(session_key="b" * 32, session_data="x", expires_at=expires,
-                                customer_id="bob", last_login_time=now + timedelta(hours=1))
-        assert sessions.get_last_login_time_by_customer_id("alice") == now
-        assert sessions.get_last_login_time_by_customer_id("nobody") is None
+            session_patterns.create_session(session_key=letter * 32, session_data="x", expires_at=expires,
+                                            user_id="alice", last_login_time=now - age)
+        session_patterns.create_session(session_key="b" * 32, session_data="x", expires_at=expires,
+                                        user_id="bob", last_login_time=now + timedelta(hours=1))
+        assert session_patterns.get_last_login_time_by_user_id("alice") == now
+        assert session_patterns.get_last_login_time_by_user_id("nobody") is None
 
     def test_get_session_id_by_customer_id(self, monkeypatch):
         alice, bob = _signed_in("alice"), _signed_in("bob")
         device = _linked_device(alice)
-        assert sessions.get_session_id_by_customer_id("alice", _key(alice.session_key)) is True
-        assert sessions.get_session_id_by_customer_id("alice", _key(device.session_key)) is True
-        assert sessions.get_session_id_by_customer_id("alice", _key(bob.session_key)) is False
-        assert sessions.get_session_id_by_customer_id("bob", _key(device.session_key)) is False
-        assert sessions.get_session_id_by_customer_id("alice", _key("u" * 32)) is False
+        assert session_patterns.session_belongs_to_user("alice", _key(alice.session_key)) is True
+        assert session_patterns.session_belongs_to_user("alice", _key(device.session_key)) is True
+        assert session_patterns.session_belongs_to_user("alice", _key(bob.session_key)) is False
+        assert session_patterns.session_belongs_to_user("bob", _key(device.session_key)) is False
+        assert session_patterns.session_belongs_to_user("alice", _key("u" * 32)) is False
         # The GSI lags: a session not indexed yet is still recognised, from the base table.
-        monkeypatch.setattr(sessions.SessionRecord.customer_index, "query", lambda *a, **k: iter(()))
-        assert sessions.get_session_id_by_customer_id("alice", _key(alice.session_key)) is True
-        assert sessions.get_session_id_by_customer_id("alice", _key(bob.session_key)) is False
+        monkeypatch.setattr(SessionRecord.user_index, "query", lambda *a, **k: iter(()))
+        assert session_patterns.session_belongs_to_user("alice", _key(alice.session_key)) is True
+        assert session_patterns.session_belongs_to_user("alice", _key(bob.session_key)) is False
 
     def test_get_sessions_by_customer_id(self):
         first, second = _signed_in("alice"), _signed_in("alice")
         _signed_in("bob")
         expired = _signed_in("alice")
         _set(_own(expired.session_key), expires_at=_epoch(-timedelta(seconds=1)))
-        listed = sessions.get_sessions_by_customer_id("alice")
-        assert sorted(r.session_digest for r in listed) == sorted([_digest(first.session_key),
+        listed = session_patterns.get_sessions_by_user_id("alice")
+        assert sorted(r.partition_digest for r in listed) == sorted([_digest(first.session_key),
                                                                    _digest(second.session_key)])
-        assert all(r.customer_id == "alice" for r in listed)
-        assert sessions.get_sessions_by_customer_id("nobody") == []
+        assert all(r.user_id == "alice" for r in listed)
+        assert session_patterns.get_sessions_by_user_id("nobody") == []
 
     def test_sessions_list_right_after_sign_in_includes_the_current_session(self, monkeypatch):
         older = _signed_in("alice")
         current = _signed_in("alice")
-        index_query = sessions.SessionRecord.customer_index.query
+        index_query = SessionRecord.user_index.query
         lagging = lambda hash_key, *a, **k: (r for r in index_query(hash_key, *a, **k)  # noqa: E731
-                                            if r.session_digest != _digest(current.session_key))
-        monkeypatch.setattr(sessions.SessionRecord.customer_index, "query", lagging)
-        assert {r.session_digest for r in sessions.get_sessions_by_customer_id("alice")} == {_digest(older.session_key)}
-        merged = sessions.get_sessions_by_customer_id("alice", current_session_key=current.session_key)
-        assert {r.session_digest for r in merged} == {_digest(older.session_key), _digest(current.session_key)}
-        assert sessions.get_last_login_time_by_customer_id(
+                                            if r.partition_digest != _digest(current.session_key))
+        monkeypatch.setattr(SessionRecord.user_index, "query", lagging)
+        listed = session_patterns.get_sessions_by_user_id("alice")
+        assert {r.partition_digest for r in listed} == {_digest(older.session_key)}
+        merged = session_patterns.get_sessions_by_user_id("alice", current_session_key=current.session_key)
+        assert {r.partition_digest for r in merged} == {_digest(older.session_key),
+                                                         _digest(current.session_key)}
+        assert session_patterns.get_last_login_time_by_user_id(
             "alice", current_session_key=current.session_key) == _own(current.session_key).last_login_time
         other = _signed_in("bob")
-        merged = sessions.get_sessions_by_customer_id("alice", current_session_key=other.session_key)
-        assert _digest(other.session_key) not in {r.session_digest for r in merged}
+        merged = session_patterns.get_sessions_by_user_id("alice", current_session_key=other.session_key)
+        assert _digest(other.session_key) not in {r.partition_digest for r in merged}
 
     # --- linked devices (child sessions) ----------------------------------------------------
 
@@ -630,8 +634,8 @@ class SessionContract:
         device.mark_login()
         device.save()
         key = device.session_key
-        assert len(key) == sessions.CHILD_KEY_LENGTH and sessions.is_child_key(key)
-        assert not sessions.is_child_key(parent.session_key)
+        assert len(key) == session_keys.CHILD_KEY_LENGTH and session_keys.is_child_key(key)
+        assert not session_keys.is_child_key(parent.session_key)
         [child] = [r for r in _partition(parent.session_key) if r.is_child]
         assert child.SK == keys.child_sk(_digest(key)) and child.last_login_time is not None
         assert (child.user_agent, child.ip) == ("Phone/1", "192.0.2.9")
@@ -644,30 +648,30 @@ class SessionContract:
 
     def test_a_forged_device_key_costs_one_index_query_and_no_wait(self, monkeypatch):
         waits = []
-        monkeypatch.setattr(sessions.time, "sleep", waits.append)
-        forged = "f" * sessions.CHILD_KEY_LENGTH
+        monkeypatch.setattr(session_patterns.time, "sleep", waits.append)
+        forged = "f" * session_keys.CHILD_KEY_LENGTH
         with count_calls() as calls:
-            assert sessions.get_session_by_session_id(_key(forged)) is None
+            assert session_patterns.get_session_by_session_id(_key(forged)) is None
             assert SessionStore(forged).load() == {}
         assert waits == [] and calls == {"Query": 2}
 
     def test_a_just_linked_device_waits_once_for_the_index(self, monkeypatch):
         parent = _signed_in("alice")
         device = _linked_device(parent)
-        real = sessions._child_from_index
+        real = session_patterns.child_from_index
         looks = []
 
         def lagging_index(digest):  # the index has not caught up on the first look
             looks.append(digest)
             return None if len(looks) == 1 else real(digest)
 
-        monkeypatch.setattr(sessions, "_child_from_index", lagging_index)
+        monkeypatch.setattr(session_patterns, "child_from_index", lagging_index)
         waits = []
-        monkeypatch.setattr(sessions.time, "sleep", waits.append)
+        monkeypatch.setattr(session_patterns.time, "sleep", waits.append)
         store = SessionStore(device.session_key)
         store.expect_new_link()
         assert store[SESSION_KEY] == "alice"
-        assert waits == [sessions.CHILD_INDEX_RETRY_SECONDS] and len(looks) == 2
+        assert waits == [session_patterns.CHILD_INDEX_RETRY_SECONDS] and len(looks) == 2
 
     def test_a_signed_just_linked_cookie_lets_the_engine_wait_and_a_forged_one_does_not(self):
         from accounts.middleware import JUST_LINKED_COOKIE
@@ -703,7 +707,7 @@ class SessionContract:
         device = _linked_device(parent)
         client.cookies[settings.SESSION_COOKIE_NAME] = device.session_key
         assert client.get("/").content == b"hello Alice"
-        sessions.expire_session(_key(parent.session_key))
+        session_patterns.expire_session(_key(parent.session_key))
         response = client.get("/")
         assert response.content == b"hello AnonymousUser"
         assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
@@ -722,7 +726,7 @@ class SessionContract:
         parent = _signed_in("alice")
         device = _linked_device(parent)
         own = _own(parent.session_key)
-        sessions._delete_item(own.PK, own.SK)  # the parent went, the child delete never happened
+        session_patterns.delete_record(own.PK, own.SK)  # the parent went, the child delete never happened
         assert SessionStore(device.session_key).load() == {}
 
     def test_child_ends_when_the_parent_expires_by_time(self):
@@ -738,7 +742,7 @@ class SessionContract:
         device = _anonymous()
         device.link_as_child(_digest(parent_key))
         device[SESSION_KEY] = "alice"
-        with pytest.raises(sessions.ParentSessionEnded):
+        with pytest.raises(session_engine.ParentSessionEnded):
             device.save()
         assert _partition(parent_key) == []
 
@@ -752,7 +756,7 @@ class SessionContract:
         under_a_device = _anonymous()
         under_a_device.link_as_child(_digest(device.session_key))  # a device has no record of its own
         under_a_device[SESSION_KEY] = "alice"
-        with pytest.raises(sessions.ParentSessionEnded):
+        with pytest.raises(session_engine.ParentSessionEnded):
             under_a_device.save()
 
     def test_signing_out_a_device_keeps_the_parent(self):
@@ -760,21 +764,21 @@ class SessionContract:
         device = _linked_device(parent)
         device_key = device.session_key
         device.flush()
-        assert sessions.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
+        assert session_patterns.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
         assert SessionStore(parent.session_key)[SESSION_KEY] == "alice"
         device["after"] = 1
         device.save()
-        assert not sessions.is_child_key(device.session_key) and device.session_key != device_key
+        assert not session_keys.is_child_key(device.session_key) and device.session_key != device_key
 
     def test_cycle_key_on_a_device_makes_it_a_session_of_its_own(self):
         parent = _signed_in("alice")
         device = _linked_device(parent)
         device.cycle_key()  # e.g. signing in again with the password on that device
         device.save()
-        assert sessions.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
-        assert not sessions.is_child_key(device.session_key)
+        assert session_patterns.get_child_sessions_by_session_id(_digest(parent.session_key)) == []
+        assert not session_keys.is_child_key(device.session_key)
         assert _own(device.session_key).SK == "c#alice"
-        sessions.expire_session(_key(parent.session_key))
+        session_patterns.expire_session(_key(parent.session_key))
         assert SessionStore(device.session_key)[SESSION_KEY] == "alice"
 
     # --- revocation ---------------------------------------------------------------------------
@@ -782,8 +786,8 @@ class SessionContract:
     def test_revoking_one_session_ends_only_that_session(self):
         here, elsewhere = _signed_in("alice"), _signed_in("alice")
         device = _linked_device(elsewhere)
-        assert sessions.get_session_id_by_customer_id("alice", _key(elsewhere.session_key))
-        sessions.expire_session(_key(elsewhere.session_key))
+        assert session_patterns.session_belongs_to_user("alice", _key(elsewhere.session_key))
+        session_patterns.expire_session(_key(elsewhere.session_key))
         assert SessionStore(elsewhere.session_key).load() == {}
         assert SessionStore(device.session_key).load() == {}
         assert SessionStore(here.session_key)[SESSION_KEY] == "alice"
@@ -795,7 +799,7 @@ class SessionContract:
     def test_revoking_a_linked_device_keeps_its_parent(self):
         parent = _signed_in("alice")
         device, other_device = _linked_device(parent), _linked_device(parent)
-        sessions.expire_session(_key(device.session_key))
+        session_patterns.expire_session(_key(device.session_key))
         assert SessionStore(device.session_key).load() == {}
         assert SessionStore(other_device.session_key)[SESSION_KEY] == "alice"
         assert SessionStore(parent.session_key)[SESSION_KEY] == "alice"
@@ -807,9 +811,9 @@ class SessionContract:
         def crash(pk, sk):
             raise RuntimeError("DynamoDB went away")
 
-        monkeypatch.setattr(sessions, "_delete_item", crash)
+        monkeypatch.setattr(session_patterns, "delete_record", crash)
         with pytest.raises(RuntimeError):
-            sessions.expire_session(_key(parent.session_key))
+            session_patterns.expire_session(_key(parent.session_key))
         monkeypatch.undo()
         assert SessionStore(parent.session_key).load() == {}
         assert SessionStore(device.session_key).load() == {}

@@ -229,8 +229,8 @@ def test_a_rehash_never_undoes_a_concurrent_password_change(moto_tables):
     read_before_the_change = selectors.user_get(user_id="alice")
     services.user_set_password(user_id="alice", password=NEW_PASSWORD)
     services.password_hash_upgrade(record=read_before_the_change, password=PASSWORD)
-    assert auth.verify_credentials("alice", PASSWORD) is None
-    assert auth.verify_credentials("alice", NEW_PASSWORD) is not None
+    assert services.verify_credentials("alice", PASSWORD) is None
+    assert services.verify_credentials("alice", NEW_PASSWORD) is not None
 
 
 # --- cost ------------------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def test_sign_in_rejects_overlong_username_and_missing_csrf(dynalite_tables):
 
 
 def test_sign_out_is_post_only_and_ends_the_session_server_side(dynalite_tables, client):
-    from accounts import sessions
+    from accounts import session_keys, session_patterns
 
     create_user("alice")
     sign_in(client)
@@ -168,7 +168,7 @@ def test_sign_out_is_post_only_and_ends_the_session_server_side(dynalite_tables,
     assert client.get("/accounts/logout/").status_code == 405
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
-    assert sessions.get_session_by_session_id(sessions.StoredKey.of(key)) is None
+    assert session_patterns.get_session_by_session_id(session_keys.StoredKey.of(key)) is None
     assert "Sign in" in page_text(client.get("/"))
 
 
@@ -194,8 +194,8 @@ def test_profile_shows_last_sign_in_and_recent_messages(dynalite_tables, client)
     from rooms.models import MessageRecord
 
     create_user("alice")
-    MessageRecord(keys.user_pk("alice"), keys.message_sk("2026-01-02T03:04:05.006Z", "m1"), room_id="art",
-                  created_at="2026-01-02T03:04:05.006Z", comment="hello <there>", author_name="Alice").save()
+    MessageRecord(keys.user_pk("alice"), keys.message_sk("2026-01-02T03:04:05.006Z", "m1"), RoomID="art",
+                  CreatedAt="2026-01-02T03:04:05.006Z", Comment="hello <there>", AuthorName="Alice").save()
     sign_in(client)
     response = client.get("/accounts/profile/")
     text = page_text(response)

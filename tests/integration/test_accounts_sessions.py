@@ -10,7 +10,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
 from accounts import services
-from accounts import sessions as engine
+from accounts import session_keys, session_patterns
 from tests.support.users import create_user
 
 pytestmark = pytest.mark.integration
@@ -133,7 +133,7 @@ def test_revoke_checks_ownership_before_expiring(dynalite_tables, monkeypatch):
     laptop = signed_in()
     page = laptop.get("/accounts/sessions/")
     phone_ref = next(r for r in refs(page) if r != _current_ref(page))
-    monkeypatch.setattr(engine, "get_session_id_by_customer_id", lambda user_id, key: False)
+    monkeypatch.setattr(session_patterns, "session_belongs_to_user", lambda user_id, key: False)
     laptop.post("/accounts/sessions/revoke/", {"session": phone_ref})
     monkeypatch.undo()
     assert is_signed_in(phone)
@@ -190,8 +190,8 @@ def test_link_a_device_with_the_code_signs_it_in_as_a_child(dynalite_tables):
     assert just_linked["httponly"] and int(just_linked["max-age"]) <= 60  # lets the engine wait for the index
     assert phone.session[SESSION_KEY] == "alice"
     assert "Alice A." in text(phone.get("/"))
-    children = engine.get_child_sessions_by_session_id(engine.key_digest(laptop.session.session_key))
-    assert [c.child_digest for c in children] == [engine.key_digest(phone.session.session_key)]
+    children = session_patterns.get_child_sessions_by_session_id(session_keys.key_digest(laptop.session.session_key))
+    assert [c.child_digest for c in children] == [session_keys.key_digest(phone.session.session_key)]
 
     body = text(laptop.get("/accounts/sessions/"))
     assert "Linked devices" in body and "Safari on iPhone" in body
@@ -255,7 +255,7 @@ def test_sign_out_everywhere_else_from_a_linked_device_keeps_it_linked_and_its_p
     phone_key = phone.session.session_key
     response = phone.post("/accounts/sessions/sign-out-others/", follow=True)
     assert "Signed out 2 other sessions." in text(response)  # the desktop and the tablet
-    assert phone.session.session_key == phone_key and engine.is_child_key(phone_key)
+    assert phone.session.session_key == phone_key and session_keys.is_child_key(phone_key)
     assert is_signed_in(phone) and is_signed_in(laptop)
     assert not is_signed_in(desktop) and not is_signed_in(tablet)
     laptop.post("/accounts/logout/")
@@ -273,7 +273,7 @@ def test_a_password_change_on_a_linked_device_makes_it_a_session_of_its_own(dyna
     response = phone.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": new,
                                                   "new_password2": new})
     assert response.status_code == 302
-    assert not engine.is_child_key(phone.session.session_key)  # it proved the password
+    assert not session_keys.is_child_key(phone.session.session_key)  # it proved the password
     assert is_signed_in(phone) and not is_signed_in(laptop)
 
 

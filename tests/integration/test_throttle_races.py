@@ -15,7 +15,8 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client, RequestFactory
 
-from accounts import auth, selectors, services
+from accounts import selectors, services
+from accounts.request_info import client_ip
 from rooms import selectors as room_selectors
 from rooms import services as room_services
 from tests.support.users import PASSWORD, create_user
@@ -66,7 +67,7 @@ def limits(settings):
 def test_parallel_wrong_passwords_get_at_most_the_limit_checked(dynalite_tables, limits, monkeypatch):
     create_user("alice")
     checks: list[bool] = []
-    counting(monkeypatch, "accounts.auth.check_password", checks)
+    counting(monkeypatch, "accounts.services.check_password", checks)
     outcomes = in_parallel(lambda i: Client().post("/accounts/login/", {"username": "alice", "password": f"guess{i}"},
                                                    REMOTE_ADDR=f"198.51.100.{i + 1}"))
     assert 1 <= len(checks) <= LIMIT and not any(checks)
@@ -76,7 +77,7 @@ def test_parallel_wrong_passwords_get_at_most_the_limit_checked(dynalite_tables,
 def test_the_right_password_among_parallel_guesses_gets_no_extra_wrong_checks(dynalite_tables, limits, monkeypatch):
     create_user("alice")
     checks: list[bool] = []
-    counting(monkeypatch, "accounts.auth.check_password", checks)
+    counting(monkeypatch, "accounts.services.check_password", checks)
     outcomes = in_parallel(lambda i: Client().post("/accounts/login/", {
         "username": "alice", "password": PASSWORD if i == N - 1 else f"guess{i}"}, REMOTE_ADDR="198.51.100.7"))
     wrong_checked = checks.count(False)
@@ -95,14 +96,15 @@ def test_parallel_wrong_old_passwords_get_at_most_the_limit_checked(dynalite_tab
                                                               new_password="a-whole-new-pass-42"))
     assert 1 <= len(checks) <= LIMIT and not any(checks)
     assert sum(isinstance(o, services.Throttled) for o in outcomes) >= N - LIMIT
-    assert auth.verify_credentials("alice", PASSWORD) is not None  # unchanged
+    assert services.verify_credentials("alice", PASSWORD) is not None  # unchanged
 
 
 def test_parallel_wrong_link_codes_get_at_most_the_limit_looked_up(dynalite_tables, limits, monkeypatch):
     consumed: list = []
     counting(monkeypatch, "accounts.services._consume_code", consumed)
     request = RequestFactory().post("/accounts/link/redeem/", REMOTE_ADDR="192.0.2.50")
-    outcomes = in_parallel(lambda i: services.device_link_redeem(request=request, code=f"ZZZZ-ZZ{i:02d}"))
+    ip = client_ip(request, network=True)
+    outcomes = in_parallel(lambda i: services.device_link_redeem(request=request, ip=ip, code=f"ZZZZ-ZZ{i:02d}"))
     assert 1 <= len(consumed) <= LIMIT
     assert sum(isinstance(o, services.Throttled) for o in outcomes) >= N - LIMIT
     assert all(isinstance(o, (services.Throttled, services.DeviceLinkInvalid)) for o in outcomes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from accounts import services
-from accounts.auth import user_cache
+from accounts.user_cache import user_cache
 from accounts.models import UserRecord
 from chatsite import keys
 

@@ -7,7 +7,7 @@ them now, printing progress per page.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import sessions
+from accounts import session_patterns
 from chatsite import dynamodb
 
 MAX_PAGE_SIZE = 1000
@@ -24,13 +24,13 @@ class Command(BaseCommand):
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise CommandError(f"--page-size must be between 1 and {MAX_PAGE_SIZE} (items per Scan page).")
 
-        def report(progress: sessions.ClearProgress) -> None:
+        def report(progress: session_patterns.ClearProgress) -> None:
             if verbosity >= 1:
                 self.stdout.write(f"page {progress.pages}: {progress.scanned} records scanned, "
                                   f"{progress.deleted} deleted")
 
         try:
-            outcome = sessions.clear_expired(page_size=page_size, progress=report)
+            outcome = session_patterns.clear_expired(page_size=page_size, progress=report)
         except Exception as exc:
             if dynamodb.is_missing_table(exc):
                 raise CommandError(

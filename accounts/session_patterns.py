@@ -1,0 +1,298 @@
+"""The seed's eight session access patterns on session_store, and clear_expired.
+
+Each pattern is a function named as in docs/data-model.md; the first line of its docstring is the
+seed's own name (getSessionBySessionId, …), where the seed says "customer" for a user. The session
+engine (accounts.session_engine), the services and the selectors read and write sessions only
+through these functions and the building blocks just below them.
+
+- Every write is conditional, so a session deleted elsewhere is never written back.
+- No transactions (dynalite has none) and no reliance on TTL (it can lag by days): a record is
+  live only while `session_state` is active and `expires_at` is in the future.
+
+Records are found by digests (accounts.session_keys), never by cookie values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from django.contrib.sessions.backends.base import CreateError
+from django.utils import timezone
+from pynamodb import exceptions as pynamodb_errors
+from pynamodb.expressions.condition import size
+
+from accounts.models import ACTIVE, CLOSING, SessionRecord
+from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
+from chatsite import keys
+
+# A child's GSI entry can lag its creation; its first request (the redirect right after linking)
+# gets one retry after this pause before the cookie is treated as unknown.
+CHILD_INDEX_RETRY_SECONDS = 0.25
+
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+# Room for the keys and the other attributes (user agent is capped by accounts.request_info).
+MAX_SESSION_DATA_BYTES = DYNAMODB_ITEM_LIMIT - 4 * 1024
+
+
+class SessionDataTooLarge(ValueError):
+    """The encoded session would not fit in one DynamoDB item. Nothing was written."""
+
+
+def check_data_size(session_data: str) -> None:
+    size_bytes = len(session_data.encode())
+    if size_bytes > MAX_SESSION_DATA_BYTES:
+        raise SessionDataTooLarge(
+            f"session data is {size_bytes} bytes once encoded; a DynamoDB item holds at most 400 KB. "
+            f"Keep large data out of the session (store it in its own item and keep its id)."
+        )
+
+
+def _conditional_check_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# --- building blocks the patterns and the engine share --------------------------------------------
+
+
+def still_active() -> object:
+    """The condition on every update of a session: it exists and has not begun to close."""
+    return SessionRecord.PK.exists() & (SessionRecord.session_state == ACTIVE)
+
+
+def own_record(session_digest: str) -> SessionRecord | None:
+    """The session's own record (`c#…`) in any state: one Query, since the SK names the user."""
+    return next(iter(SessionRecord.query(keys.session_pk(session_digest),
+                                         SessionRecord.SK.startswith(keys.CUSTOMER_PREFIX),
+                                         consistent_read=True, limit=1)), None)
+
+
+def child_from_index(child_digest: str) -> SessionRecord | None:
+    """A linked device's record as GSI1_inverse has it (any state; eventually consistent)."""
+    return next(iter(SessionRecord.user_index.query(keys.child_sk(child_digest), limit=1)), None)
+
+
+def delete_record(pk: str, sk: str) -> None:
+    SessionRecord(pk, sk).delete()
+
+
+# --- the eight seed access patterns -----------------------------------------------------------
+
+
+def create_session(*, session_key: str, session_data: str, expires_at: int,
+                   user_id: str | None = None, parent_digest: str | None = None,
+                   last_login_time: datetime | None = None, user_agent: str | None = None,
+                   ip: str | None = None, now: datetime | None = None) -> SessionRecord:
+    """createSession: PutItem with `attribute_not_exists(PK)`; never overwrites (CreateError).
+
+    Stored under key_digest(session_key). With ``parent_digest`` the record is a child:
+    `suuid#<parent digest>` / `child#suuid#<digest>`.
+    """
+    check_data_size(session_data)
+    now = now or timezone.now()
+    if parent_digest is None:
+        pk, sk = keys.session_pk(key_digest(session_key)), keys.customer_sk(user_id)
+    else:
+        pk, sk = keys.session_pk(parent_digest), keys.child_sk(key_digest(session_key))
+    record = SessionRecord(pk, sk, session_data=session_data, expires_at=expires_at, session_state=ACTIVE,
+                           last_login_time=last_login_time, created_at=now, last_seen=now,
+                           user_agent=user_agent or None, ip=ip or None)
+    try:
+        record.save(condition=SessionRecord.PK.does_not_exist())
+    except pynamodb_errors.PutError as exc:
+        if _conditional_check_failed(exc):
+            raise CreateError from None
+        raise
+    return record
+
+
+def get_session_by_session_id(key: StoredKey | None, *, wait_for_index: bool = False) -> SessionRecord | None:
+    """getSessionBySessionId: the live session for a key, read strongly consistently.
+
+    A session: one Query `PK = suuid#<digest>, SK begins_with c#`, Limit 1 (the SK holds the
+    user, which the caller does not know). A device: getSessionByChildSessionId on the GSI,
+    then one consistent Query of the parent's partition, which must still hold the child and a live
+    parent (expireSession deletes children before the parent, so a child outliving it is an orphan).
+    """
+    if key is None or not is_digest(key.digest):
+        return None
+    if not key.is_child:
+        record = own_record(key.digest)
+        return record if record is not None and record.is_live() else None
+    hint = child_from_index(key.digest)  # getSessionByChildSessionId, before the liveness check
+    if hint is None:
+        # The index may not have a device linked a moment ago yet. Only then is a second look worth
+        # a short wait: for any other unknown 40-character cookie it would hand forgers a cheap way
+        # to hold worker threads.
+        if not wait_for_index:
+            return None
+        time.sleep(CHILD_INDEX_RETRY_SECONDS)
+        hint = child_from_index(key.digest)
+        if hint is None:
+            return None
+    family = list(SessionRecord.query(hint.PK, consistent_read=True))
+    child = next((r for r in family if r.SK == hint.SK), None)
+    parent = next((r for r in family if not r.is_child), None)
+    now = time.time()
+    if child is None or parent is None or not (child.is_live(now) and parent.is_live(now)):
+        return None
+    return child
+
+
+def expire_session(key: StoredKey | None) -> None:
+    """expireSession: sign-out and revocation. Deletes the session's children, then the session.
+
+    One consistent Query of `PK = suuid#<digest>` finds them all. With children, the session is
+    first marked `closing` (it and its children stop serving at once even if a later delete fails;
+    clear_expired sweeps closing records). A device's key deletes just that linked device.
+    """
+    if key is None or not is_digest(key.digest):
+        return
+    if key.is_child:
+        child = child_from_index(key.digest)
+        if child is not None:
+            delete_record(child.PK, child.SK)
+        return
+    family = list(SessionRecord.query(keys.session_pk(key.digest), consistent_read=True))
+    children = [r for r in family if r.is_child]
+    own = [r for r in family if not r.is_child]
+    if children:
+        for record in own:
+            try:
+                record.update(actions=[SessionRecord.session_state.set(CLOSING)], condition=still_active())
+            except pynamodb_errors.UpdateError as exc:
+                if not _conditional_check_failed(exc):
+                    raise
+    for record in children + own:
+        delete_record(record.PK, record.SK)
+
+
+def get_child_sessions_by_session_id(session_digest: str) -> list[SessionRecord]:
+    """getChildSessionsBySessionId: Query `PK = suuid#<digest>, SK begins_with child#` (consistent)."""
+    if not is_digest(session_digest):
+        return []
+    now = time.time()
+    return [r for r in SessionRecord.query(keys.session_pk(session_digest),
+                                           SessionRecord.SK.startswith(keys.CHILD_PREFIX),
+                                           consistent_read=True)
+            if r.is_live(now)]
+
+
+def get_session_by_child_session_id(child_digest: str) -> SessionRecord | None:
+    """getSessionByChildSessionId: GSI1_inverse Query `SK = child#suuid#<child digest>`.
+
+    Returns the child record (its PK is the parent's). Eventually consistent: the session engine
+    confirms it against the base table before trusting it (see get_session_by_session_id).
+    """
+    if not is_digest(child_digest):
+        return None
+    record = child_from_index(child_digest)
+    return record if record is not None and record.is_live() else None
+
+
+def get_sessions_by_user_id(user_id: str, *, current_session_key: str | None = None) -> list[SessionRecord]:
+    """getSessionsByCustomerId: GSI1_inverse Query `SK = c#<user>`; the user's live sessions.
+
+    The GSI is eventually consistent, so a session that signed in a moment ago can be missing (and
+    one revoked a moment ago can linger). Pass the caller's ``current_session_key``: that session is
+    then read from the base table (consistently) and merged in, so "where you're signed in" right
+    after sign-in always shows the session you are using.
+    """
+    if not user_id:
+        return []
+    now = time.time()
+    indexed = SessionRecord.user_index.query(keys.customer_sk(user_id))
+    records = {r.PK: r for r in indexed if r.is_live(now)}
+    current_key = StoredKey.of(current_session_key)
+    if current_key is not None and not current_key.is_child:
+        current = get_session_by_session_id(current_key)
+        pk = keys.session_pk(current_key.digest)
+        if current is not None and current.user_id == str(user_id):
+            records[pk] = current
+        else:
+            records.pop(pk, None)
+    return list(records.values())
+
+
+def get_last_login_time_by_user_id(user_id: str, *, current_session_key: str | None = None) -> datetime | None:
+    """getLastLoginTimeByCustomerId: the latest `last_login_time` over all the user's sessions.
+
+    The seed's `Limit 1` would return an arbitrary session's time; this reads them all (a user has
+    few) from getSessionsByCustomerId, with the same consistency note. Linked devices are not
+    counted: linking is not a sign-in with a password.
+    """
+    records = get_sessions_by_user_id(user_id, current_session_key=current_session_key)
+    times = [r.last_login_time for r in records if r.last_login_time is not None]
+    return max(times, default=None)
+
+
+def session_belongs_to_user(user_id: str, key: StoredKey | None) -> bool:
+    """getSessionIdByCustomerId: "is this session this user's?", asked before revoking it.
+
+    GSI1_inverse Query `SK = c#<user>, PK = suuid#<digest>`. The GSI lags, so a "no" is confirmed
+    by a consistent GetItem of exactly that base item. A device is answered for its parent.
+    """
+    if not user_id or key is None or not is_digest(key.digest):
+        return False
+    session_digest = key.digest
+    if key.is_child:
+        child = get_session_by_child_session_id(key.digest)
+        if child is None:
+            return False
+        session_digest = child.partition_digest
+    pk, sk = keys.session_pk(session_digest), keys.customer_sk(user_id)
+    now = time.time()
+    if any(r.is_live(now) for r in SessionRecord.user_index.query(sk, SessionRecord.PK == pk, limit=1)):
+        return True
+    try:
+        return SessionRecord.get(pk, sk, consistent_read=True).is_live(now)
+    except SessionRecord.DoesNotExist:
+        return False
+
+
+# --- clearing expired sessions -----------------------------------------------------------------
+
+
+@dataclass
+class ClearProgress:
+    pages: int = 0
+    scanned: int = 0
+    deleted: int = 0
+
+
+def clear_expired(*, page_size: int = 100,
+                  progress: Callable[[ClearProgress], None] | None = None) -> ClearProgress:
+    """Delete expired and closing records, page by page (a Scan; TTL may lag, dynalite has none).
+
+    Each delete is conditional on the record still being dead, so a session refreshed meanwhile
+    survives. A dead session's children go with it. Records stored under a plain session key
+    (before keys were stored as digests) are dead too: no cookie finds them any more, and they
+    hold a credential, so they go on the first run.
+    """
+    now = int(time.time())
+    legacy = size(SessionRecord.PK) != len(keys.session_pk("0" * DIGEST_LENGTH))
+    dead = (SessionRecord.expires_at <= now) | (SessionRecord.session_state == CLOSING) | legacy
+    outcome = ClearProgress()
+    scan = SessionRecord.scan(filter_condition=dead, page_size=page_size, attributes_to_get=["PK", "SK"])
+    for page in scan.page_iter:
+        outcome.pages += 1
+        outcome.scanned += page.get("ScannedCount", 0)
+        for raw in page.get("Items", []):
+            record = SessionRecord.from_raw_data(raw)
+            try:
+                record.delete(condition=SessionRecord.PK.exists() & dead)
+            except pynamodb_errors.DeleteError as exc:
+                if _conditional_check_failed(exc):
+                    continue  # refreshed, or already deleted (e.g. as a dead parent's child)
+                raise
+            outcome.deleted += 1
+            if not record.is_child:
+                for child in SessionRecord.query(record.PK, SessionRecord.SK.startswith(keys.CHILD_PREFIX),
+                                                 consistent_read=True, attributes_to_get=["PK", "SK"]):
+                    delete_record(child.PK, child.SK)
+                    outcome.deleted += 1
+        if progress is not None:
+            progress(outcome)
+    return outcome
