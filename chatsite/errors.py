@@ -8,6 +8,7 @@ import sys
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
+from django_htmx.middleware import HtmxDetails
 
 from chatsite import dynamodb
 
@@ -23,9 +24,10 @@ def unavailable_response(request: HttpRequest, exc: BaseException | None, *, cau
     logger.warning("DynamoDB unavailable (%s) for %s %s: %s", cause, request.method, request.path,
                    dynamodb.describe_failure(exc) if exc is not None else "refused without trying")
     context = {"missing_table": cause == "table missing"}
-    htmx = getattr(request, "htmx", None)  # set by django-htmx, unless we failed before it ran
-    is_htmx = bool(htmx) if htmx is not None else request.headers.get("HX-Request") == "true"
-    template = "errors/503_fragment.html" if is_htmx else "errors/503.html"
+    # HtmxMiddleware runs before every middleware that answers 503, but handler500 also gets
+    # requests that failed before it ran: read the same headers the same way then.
+    htmx = request.htmx if hasattr(request, "htmx") else HtmxDetails(request)
+    template = "errors/503_fragment.html" if htmx else "errors/503.html"
     response = HttpResponse(loader.render_to_string(template, context, request=None), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     # Logged above: keep django.request from adding "Service Unavailable" with a traceback.

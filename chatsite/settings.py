@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "chatsite.middleware.HealthCheckMiddleware",  # first: balancers probe by IP, not an allowed host
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that may answer with the 503 page, so chatsite.errors can use request.htmx.
+    "django_htmx.middleware.HtmxMiddleware",
     "chatsite.middleware.BulkheadMiddleware",  # after /healthz and static files: keeps threads free
     "chatsite.middleware.DynamoDBUnavailableMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
@@ -88,7 +90,6 @@ MIDDLEWARE = [
     "accounts.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 MIDDLEWARE[:0] = ["chatsite.bench_middleware.BenchMiddleware"] if os.environ.get("CHATSITE_BENCH") == "1" else []
 
@@ -168,7 +169,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "chatsite.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },

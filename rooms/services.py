@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import counters, dynamodb, keys
-from rooms import post_guard, selectors, validators
+from rooms import permissions, post_guard, selectors, validators
 from rooms.models import ChatMessage, MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -152,7 +152,7 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
 def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
     """Delete a message (its author or staff): conditional DeleteItem (it exists and is in this
     room), then a tombstone `Room:<id>` / `deleted#<DeletedAt>#<message id>` for live feeds."""
-    if not (actor.is_staff or actor.id == author_id):
+    if not permissions.may_delete_message(actor, author_id=author_id):
         raise PermissionDenied("Only the author or staff can delete a message.")
     created_at, message_id = keys.message_sk_parts(sk)
     if not validators.is_token(message_id):

@@ -1,6 +1,7 @@
 """Rooms, messages and live updates over HTTP. Thin: parse, call one service or selector, render.
 
-One template serves both cases: a full page for a plain request, a fragment for HTMX.
+A plain request gets a page (or a redirect); an HTMX request gets a fragment, and the server says
+where the rest goes: out-of-band swaps and HX-Retarget/HX-Reswap (docs/live-updates.md, "The browser").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.template import loader
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from accounts.auth import redirect_to_sign_in
@@ -90,7 +91,7 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         history = selectors.room_history(room_id=room.room_id, cursor=before)
     except cursors.InvalidCursor:
         raise BadRequest("That “load older” link is broken or out of date.") from None
-    if request.htmx and before:
+    if request.htmx and before:  # the older messages, and the next "load older" link out of band
         return render(request, "rooms/_older.html", {"room": room, "history": history})
     form = MessageForm(initial={"idempotency_key": validators.new_token()})
     return render(request, "rooms/room.html", _room_page(room, history, watermark, form, latest=before is None))
@@ -135,16 +136,21 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         result = None
     if not request.htmx:
         return redirect(_room_url(room) + "#latest")
+    # The message for the page to merge (static/js/chat/merge.js); out of band, the composer's
+    # fresh key and cleared errors.
     return render(request, "rooms/_posted.html", {
-        "room": room, "message": result.message if result else None, "next_key": validators.new_token(),
+        "room": room, "message": result.message if result else None,
+        "form": MessageForm(initial={"idempotency_key": validators.new_token()}),
     })
 
 
 def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> HttpResponse:
-    """HTMX: just the errors (chat.js shows them; the composer still holds the text).
+    """HTMX: the errors, swapped into the composer's error box (which the htmx config lets 400 and
+    429 answers do), with a renewed key out of band; the composer still holds the text.
     Plain POST: the room page again, the composer filled in, the errors inline."""
     if request.htmx:
-        return render(request, "rooms/_composer_errors.html", {"form": form}, status=status)
+        response = render(request, "rooms/_composer_errors.html", {"form": form, "oob": True}, status=status)
+        return reswap(retarget(response, "#composer-errors"), "innerHTML")
     watermark = now_ms()
     history = selectors.room_history(room_id=room.room_id)
     return render(request, "rooms/room.html", _room_page(room, history, watermark, form, latest=True), status=status)

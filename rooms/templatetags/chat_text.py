@@ -67,5 +67,5 @@ def linkify(text: str) -> SafeString:
 
 @register.filter
 def utc_time(created_at: str) -> str:
-    """What a reader without JavaScript sees: "2023-04-01 14:00 UTC" (chat.js shows local time)."""
+    """What a reader without JavaScript sees: "2023-04-01 14:00 UTC" (static/js/chat/times.js shows local time)."""
     return datetime_from_iso(created_at).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,4 +1,4 @@
-"""chat.js and a refused poll, in Chromium: a 429 pauses live updates for the Retry-After the
+"""The room page and a refused poll, in Chromium: a 429 pauses live updates for the Retry-After the
 server asked for (the catch-up limit), a 400 (a cursor the server no longer accepts) stops them
 with a note to reload; and the signed watermark round-trips through the browser."""
 

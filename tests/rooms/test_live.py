@@ -1,7 +1,7 @@
 """Live-update correctness: every message and deletion reaches every client exactly once.
 
 A fake index stands in for DynamoDB: each message or tombstone becomes visible to queries at a
-chosen time (index lag), and each web server has its own clock (skew). Clients follow chat.js's
+chosen time (index lag), and each web server has its own clock (skew). Clients follow the browser's
 protocol: send (watermark, refs held newer than watermark − overlap), apply what comes back.
 """
 
@@ -65,7 +65,7 @@ class World:
 
 @dataclass
 class Tab:
-    """What chat.js does with the responses: hold messages by id, drop deleted ones."""
+    """What the browser (static/js/chat) does with the responses: hold messages by id, drop deleted ones."""
 
     watermark: int
     held: dict[str, int] = field(default_factory=dict)  # ref -> event time

@@ -1,0 +1,22 @@
+"""Who may delete a message: its author, or staff. The one copy of the rule.
+
+The delete service enforces it, the page templates use it to show delete buttons, and the room
+page hands its script ``delete_scope`` for the viewer, so messages that arrive live (rendered
+without a viewer: the poll is session-blind) show the button by the same rule.
+"""
+
+from __future__ import annotations
+
+ANY_AUTHOR = "*"  # never a user id: those are usernames of letters, digits and "._-"
+
+
+def delete_scope(user) -> str:
+    """Whose messages ``user`` may delete: ANY_AUTHOR (staff), their own user id, or "" (signed out)."""
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    return ANY_AUTHOR if user.is_staff else user.id
+
+
+def may_delete_message(user, *, author_id: str) -> bool:
+    scope = delete_scope(user)
+    return scope == ANY_AUTHOR or (scope != "" and scope == author_id)

@@ -1,0 +1,39 @@
+// The live-update cursor that rides on every poll: the watermark the server signed (sent back
+// unchanged) and the refs of events the page already holds since watermark − overlap. The
+// protocol is in docs/live-updates.md, "The cursor".
+
+const MAX_SEEN = 120; // keeps the poll URL short; anything left out is deduplicated by DOM id
+
+export function createCursor(poller, messages) {
+  const overlapMs = Number(poller.dataset.overlapMs) || 10000;
+  let watermark = poller.dataset.watermark || ""; // "<ms>.<signature>", bound to this room
+
+  function floorMs() {
+    return (Number(String(watermark).split(".")[0]) || 0) - overlapMs;
+  }
+
+  function seenRefs() {
+    const floor = floorMs();
+    const refs = [];
+    for (let li = messages.list.lastElementChild; li && refs.length < MAX_SEEN; li = li.previousElementSibling) {
+      if (Number(li.dataset.at) <= floor) break;
+      refs.push(li.id);
+    }
+    messages.deletions.forEach((at, id) => {
+      if (at > floor && refs.length < MAX_SEEN) refs.push("d-" + id);
+      else if (at < floor - 10 * overlapMs) messages.deletions.delete(id);
+    });
+    return refs;
+  }
+
+  return {
+    addTo(parameters) {
+      parameters.w = watermark;
+      parameters.seen = seenRefs().join(",");
+    },
+    advance(xhr) { // every answer, 204 included, carries the server's next watermark
+      const next = xhr.getResponseHeader("Chat-Watermark");
+      if (next) watermark = next;
+    },
+  };
+}

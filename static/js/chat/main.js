@@ -1,0 +1,95 @@
+/* The room page. htmx makes every request, and the server says where its answers go (out-of-band
+ * swaps, HX-Retarget). These modules do what htmx cannot: the ordered merge by (CreatedAt, id),
+ * the live-update cursor, backoff, Enter-to-send, scroll keeping, the live announcer, local times.
+ * No inline script and no eval: the CSP is script-src 'self' and htmx runs with allowEval=false.
+ * docs/live-updates.md, "The browser", describes it.
+ */
+import { createAnnouncer } from "./announce.js";
+import { createBackoff } from "./backoff.js";
+import { createComposer } from "./composer.js";
+import { createCursor } from "./cursor.js";
+import { createMessageList, parse } from "./merge.js";
+import { revealDelete } from "./permissions.js";
+import { atBottom, keepingPlace, scrollToBottom } from "./scroll.js";
+import { localizeTimes } from "./times.js";
+
+function start(room, list) {
+  const poller = document.getElementById("live");
+  const composerForm = document.getElementById("composer");
+  const liveStatus = document.getElementById("live-status");
+  const viewer = room.dataset.viewer || "";
+  const deleteScope = room.dataset.deleteScope || "";
+
+  const messages = createMessageList(list, (li) => revealDelete(li, deleteScope));
+  const announce = createAnnouncer(document.getElementById("announcer"), viewer);
+  const cursor = poller && createCursor(poller, messages);
+  const composer = composerForm && createComposer(composerForm);
+
+  function setStatus(text) {
+    if (liveStatus && liveStatus.textContent !== text) liveStatus.textContent = text;
+  }
+  const backoff = createBackoff(setStatus);
+
+  function mergeAnswer(xhr, { scroll = false, quiet = false } = {}) {
+    const stayAtBottom = scroll || atBottom();
+    const added = messages.merge(parse(xhr));
+    if (added.length && !quiet) announce(added);
+    if (stayAtBottom) scrollToBottom();
+  }
+
+  // The element that made the request. event.detail.elt is not always it: when the server
+  // swaps the element out (the "load older" link), htmx reports to its nearest remaining parent.
+  function source(event) {
+    return event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt;
+  }
+
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    const elt = event.detail.elt;
+    if (composer && elt === composer.form) composer.configRequest(event.detail.parameters);
+    else if (cursor && elt === poller) cursor.addTo(event.detail.parameters);
+  });
+
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = source(event);
+    if (elt === poller && backoff.paused()) event.preventDefault();
+    if (composer && elt === composer.form) composer.sending();
+  });
+
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    const elt = source(event);
+    const xhr = event.detail.xhr;
+    if (composer && elt === composer.form) composer.done();
+    if (!event.detail.successful) return; // failures: below
+    if (elt === poller) {
+      backoff.succeeded();
+      if (xhr.status === 200) mergeAnswer(xhr);
+      cursor.advance(xhr);
+    } else if (composer && elt === composer.form) {
+      mergeAnswer(xhr, { scroll: true, quiet: true }); // the poster's message at once, from the POST
+      composer.posted();
+    } else if (elt.matches(".delete-form")) {
+      const li = elt.closest("li.message");
+      if (li) messages.applyDeletion(li.id.slice(2), Date.now());
+    } else if (elt.matches("#load-older-link")) { // the next link came out of band already
+      keepingPlace(() => mergeAnswer(xhr, { quiet: true }));
+    }
+  });
+
+  function failed(event) {
+    const elt = source(event);
+    const xhr = event.type === "htmx:responseError" ? event.detail.xhr : null;
+    if (elt === poller) backoff.failed(xhr);
+    else if (composer && elt === composer.form) composer.failed(event);
+    else setStatus("That didn't work (" + (xhr ? "error " + xhr.status : "no connection") + "). Try again.");
+  }
+  ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach((name) => {
+    document.body.addEventListener(name, failed);
+  });
+
+  localizeTimes(document);
+  if (poller) scrollToBottom();
+}
+
+const room = document.getElementById("room");
+const list = document.getElementById("messages");
+if (room && list && window.htmx) start(room, list);

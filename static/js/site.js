@@ -1,1 +1,0 @@
-/* Site-wide behaviour. No inline script anywhere: the CSP forbids it. */
