@@ -78,18 +78,6 @@ class DeviceLinkRecord(Model):
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
 
-@bind_to(CHAT)
-class CounterRecord(Model):
-    """A fixed-window counter (sign-in throttling, post rate limit), bumped with UpdateItem ADD."""
-
-    class Meta:
-        table_name = "chat"
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-    count = NumberAttribute(default=0)
-    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
-
 # --- sessions ------------------------------------------------------------------------------------
 # The seed's session model calls a user a "customer": stored names keep it (`c#`, GSI1_inverse),
 # Python names say "user".

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core import signing
 from pynamodb.exceptions import DoesNotExist
 
 from accounts import session_patterns
@@ -13,7 +12,8 @@ from accounts.models import SessionRecord, UserDirectoryEntry, UserRecord
 from accounts.request_info import describe_user_agent, session_ref
 from accounts.session_keys import StoredKey
 from accounts.validators import canonical_username
-from chatsite import keys
+from chatsite import keys, pagination
+from chatsite.pagination import Page
 
 
 def user_get(*, user_id: str) -> UserRecord | None:
@@ -34,26 +34,20 @@ def last_login_time(*, user_id: str, current_session_key: str | None = None) -> 
 
 # --- the user directory -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class UserPage:
-    users: list[UserDirectoryEntry]
-    next_cursor: str | None
-
-
-_CURSOR_SALT = "accounts.user_list.cursor"
-
-
-def user_list(*, cursor: str | None = None, limit: int = 50) -> UserPage:
+def user_list(*, cursor: str | None = None, limit: int = 50) -> Page[UserDirectoryEntry]:
     """List users: Query `PK = Users` in user-id order, `limit` at a time. Never a Scan.
 
-    The cursor is DynamoDB's LastEvaluatedKey, signed, so a URL or command line can carry it but
-    not forge it. A bad cursor raises signing.BadSignature.
+    The cursor is DynamoDB's LastEvaluatedKey, signed (chatsite.pagination), so a URL or command
+    line can carry it but not forge it. A bad cursor raises InvalidCursor.
     """
-    start_key = signing.loads(cursor, salt=_CURSOR_SALT) if cursor else None
-    result = UserDirectoryEntry.query(keys.USER_DIRECTORY_PK, limit=limit, last_evaluated_key=start_key)
-    users = list(result)
-    last_key = result.last_evaluated_key
-    return UserPage(users=users, next_cursor=signing.dumps(last_key, salt=_CURSOR_SALT) if last_key else None)
+    return pagination.query_page(lambda **page: UserDirectoryEntry.query(keys.USER_DIRECTORY_PK, **page),
+                                 purpose="users", cursor=cursor, limit=limit)
+
+
+def user_get_many(*, user_ids: list[str]) -> dict[str, UserRecord]:
+    """Users by id, the ones that exist: BatchGetItem `User:<id>` / `meta` (list_users)."""
+    return {record.user_id: record
+            for record in UserRecord.batch_get([(keys.user_pk(user_id), keys.META) for user_id in user_ids])}
 
 
 # --- "where you're signed in" -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The load benchmark (issue 7): `python -m bench` (`make bench`), `python -m bench --smoke` (CI).
+"""The load benchmark: `python -m bench` (`make bench`), `python -m bench --smoke` (CI).
 
 One run starts its own dynalite and a production-like gunicorn, seeds data through the project's
 own services, drives load from a second process (locust, headless, as a library: bench/load.py),

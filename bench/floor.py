@@ -19,12 +19,11 @@ from django.views.decorators.http import require_GET
 
 from accounts.auth import SessionUser
 from bench import data
-from chatsite import keys
-from rooms import cursors
+from chatsite import keys, pagination
+from chatsite.pagination import Page
 from rooms import views as room_views
 from rooms.forms import MessageForm
 from rooms.models import ChatMessage, Room
-from rooms.selectors import Page
 from rooms.timestamps import iso_from_ms, now_ms
 from rooms.validators import new_token
 
@@ -46,9 +45,9 @@ def _room_and_history() -> tuple[Room, Page]:
                                     comment=data.comment_text(i)))
     messages.sort(key=lambda m: m.order)
     oldest = messages[0]
-    cursor = cursors.encode({"PK": {"S": keys.user_pk(oldest.author_id)}, "SK": {"S": oldest.sk},
-                             "RoomID": {"S": room.room_id}, "CreatedAt": {"S": oldest.created_at}},
-                            purpose="history", scope=room.room_id)
+    cursor = pagination.encode({"PK": {"S": keys.user_pk(oldest.author_id)}, "SK": {"S": oldest.sk},
+                                "RoomID": {"S": room.room_id}, "CreatedAt": {"S": oldest.created_at}},
+                               purpose="history", scope=room.room_id)
     return room, Page(items=messages, next_cursor=cursor)
 
 

@@ -30,7 +30,7 @@ from locust import FastHttpUser, between, constant, constant_pacing
 from locust.env import Environment
 from locust.event import Events
 
-CALLS_HEADER = "X-DynamoDB-Calls"  # chatsite/bench_middleware.py
+CALLS_HEADER = "X-DynamoDB-Calls"  # bench/middleware.py
 PROCESS_HEADER = "X-Bench-Process"
 MAX_SEEN = 120  # static/js/chat.js: MAX_SEEN
 

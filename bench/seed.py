@@ -1,12 +1,11 @@
 """Seed the benchmark's data with the project's own services (users, rooms, posts), and build the
-big room with BatchWriteItem (rooms.services.batch_put_items) straight into DynamoDB.
+big room with BatchWriteItem (chatsite.batch.batch_put_items) straight into DynamoDB.
 
 Runs in the harness process with Django set up against the benchmark's own dynalite.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,36 +21,6 @@ class Seeded:
     small_messages: int
     big_messages: int
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
-
-
-class Progress:
-    """A plain progress bar on stderr (one line, redrawn), safe to call from several threads."""
-
-    def __init__(self, total: int, label: str, stream=sys.stderr):
-        self.total, self.label, self.stream = total, label, stream
-        self.done = 0
-        self.started = time.monotonic()
-        self._lock = threading.Lock()
-        self._drawn = 0.0
-
-    def __call__(self, n: int) -> None:
-        with self._lock:
-            self.done += n
-            now = time.monotonic()
-            if now - self._drawn >= 0.5 or self.done >= self.total:
-                self._drawn = now
-                self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        elapsed = max(now - self.started, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate else 0
-        filled = int(30 * self.done / self.total) if self.total else 30
-        self.stream.write(f"\r  {self.label} [{'#' * filled}{'.' * (30 - filled)}] {self.done:,}/{self.total:,} "
-                          f"{rate:,.0f}/s eta {eta:,.0f}s ")
-        if self.done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Seeded:
@@ -104,7 +73,7 @@ def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: 
     going back from ``newest_ms``. Built as raw DynamoDB JSON (PynamoDB's serialize() would be the
     bottleneck at a million items); the first one is checked against the model's own serialisation."""
     from chatsite import keys
-    from rooms.models import MessageRecord
+    from rooms.services import message_item
     from rooms.timestamps import iso_from_ms
     from rooms.validators import new_token
 
@@ -118,28 +87,30 @@ def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: 
                 "RoomID": {"S": room_id}, "CreatedAt": {"S": created_at}, "Comment": {"S": texts[i % 1000]},
                 "AuthorName": {"S": names[a]}}
         if i == start:
-            model = MessageRecord(item["PK"]["S"], item["SK"]["S"], RoomID=room_id, CreatedAt=created_at,
-                                  Comment=texts[i % 1000], AuthorName=names[a]).serialize()
+            model = message_item(room_id=room_id, author_id=authors[a].id, author_name=names[a],
+                                 created_at=created_at, message_id=keys.message_sk_parts(item["SK"]["S"])[1],
+                                 comment=texts[i % 1000])
             if model != item:
-                raise RuntimeError(f"big-room items no longer match MessageRecord: {model} != {item}")
+                raise RuntimeError(f"big-room items no longer match rooms.services.message_item: {model} != {item}")
         yield item
 
 
 def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4) -> None:
     """BatchWriteItem, 25 items a call, from ``writers`` threads (dynalite is one Node process; a
     few requests in flight keep it busy while Python builds the next batches)."""
-    from rooms import services as room_services
+    from chatsite.batch import batch_put_items
+    from chatsite.progress import ProgressBar
     from rooms.timestamps import now_ms
 
     if count <= 0:
         return
-    progress = Progress(count, "big room")
+    progress = ProgressBar("  big room", count, interval=0.5)
     newest_ms = now_ms() - 3_600_000  # an hour ago: all of it is history, none of it is live
     errors: list[BaseException] = []
 
     def writer(k: int) -> None:
         try:
-            room_services.batch_put_items(
+            batch_put_items(
                 big_room_items(room_id=room_id, authors=authors, start=k, stop=count, step=writers,
                                newest_ms=newest_ms),
                 progress=progress)
@@ -151,5 +122,6 @@ def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4)
         thread.start()
     for thread in threads:
         thread.join()
+    progress.finish()
     if errors:
         raise errors[0]

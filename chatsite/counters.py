@@ -1,4 +1,5 @@
-"""Fixed-window counters in DynamoDB (sign-in, sign-up, device-link and room-creation limits).
+"""Fixed-window counters in DynamoDB: the limits on sign-in, sign-up, device-link codes, room
+creation and live-update catch-ups (posting has its own guard, rooms/post_guard.py).
 
 One item per (scope, subject, window). An attempt is *reserved* before any work is done, with one
 conditional UpdateItem (`ADD count 1` only if `count < limit`), so parallel attempts on any
@@ -15,10 +16,25 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
+from pynamodb.models import Model
 
-from accounts.models import CounterRecord
 from chatsite import keys
+from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, bind_to, is_conditional_check_failed
+
+
+@bind_to(CHAT)
+class CounterRecord(Model):
+    """`Counter:<scope>:<subject>` / `window#<start>`: one window's count, bumped with UpdateItem ADD."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
 
 class LimitReached(Exception):
@@ -65,7 +81,7 @@ def reserve(*, scope: str, subject: str, window_seconds: int, limit: int, now: f
         record.update(actions=[CounterRecord.count.add(1), CounterRecord.expires_at.set(start + window_seconds * 2)],
                       condition=CounterRecord.count.does_not_exist() | (CounterRecord.count < limit))
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_conditional_check_failed(exc):
             raise LimitReached(retry_after) from None
         raise
     return Reservation(scope=scope, subject=subject, window_start=start, window_seconds=window_seconds,

@@ -13,13 +13,12 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
-import botocore.client
 import botocore.exceptions
 from django.conf import settings
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBConnectionError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 
 CHAT = "chat"
 SESSIONS = "session_store"
@@ -152,7 +151,9 @@ def client():
                 max_pool_connections=50,
             )
         connection = _admin_connection
-    return connection.client
+    dynamodb = connection.client  # PynamoDB builds it on first use, and again if credentials go missing
+    _instrument(dynamodb)
+    return dynamodb
 
 
 class _SharedClientConnection(Connection):
@@ -338,6 +339,15 @@ def _classify(chain: list[BaseException]) -> str | None:
     return None
 
 
+def is_conditional_check_failed(exc: BaseException) -> bool:
+    """True when a write was refused by its condition (ConditionalCheckFailedException), from
+    PynamoDB (PutError, UpdateError, DeleteError) or from the botocore client directly."""
+    code = getattr(exc, "cause_response_code", None)  # PynamoDB; None when there was no response
+    if code is None and isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"
+
+
 def describe_failure(exc: BaseException) -> str:
     """A one-line summary for the log: the outermost exception, shortened."""
     try:
@@ -346,25 +356,46 @@ def describe_failure(exc: BaseException) -> str:
         return type(exc).__name__
 
 
-# --- counting calls at the botocore layer -----------------------------------------------------
+# --- counting calls: botocore's before-call event on the shared client ----------------------------
 
 _counts = threading.local()
-_original_make_api_call = botocore.client.BaseClient._make_api_call
+_call_observers: list[Callable[[str], None]] = []
+_instrumented_client = None
 
 
-def _counting_make_api_call(self, operation_name, api_params):
+def _count_for_thread(operation_name: str) -> None:
     counter = getattr(_counts, "counter", None)
-    if counter is not None and self.meta.service_model.service_name == "dynamodb":
+    if counter is not None:
         counter[operation_name] += 1
-    return _original_make_api_call(self, operation_name, api_params)
 
 
-botocore.client.BaseClient._make_api_call = _counting_make_api_call
+def observe_calls(observer: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``observer(operation_name)`` before every DynamoDB call made through the shared client,
+    on whichever thread makes it (the benchmark's per-process totals). Returns what stops it."""
+    _call_observers.append(observer)
+    return lambda: _call_observers.remove(observer)
+
+
+def _before_call(model, **kwargs) -> None:
+    # Must return None: a value returned from before-call would stand in for DynamoDB's answer.
+    for observer in _call_observers:
+        observer(model.name)
+
+
+def _instrument(dynamodb) -> None:
+    global _instrumented_client
+    if dynamodb is not _instrumented_client:  # a new client: first use, configure(), lost credentials
+        dynamodb.meta.events.register("before-call.dynamodb", _before_call, unique_id="chatsite.dynamodb.calls")
+        _instrumented_client = dynamodb
+
+
+observe_calls(_count_for_thread)
 
 
 @contextlib.contextmanager
 def count_calls() -> Iterator[Counter]:
-    """Count DynamoDB API calls made by this thread, by operation name (GetItem, Query, …)."""
+    """Count DynamoDB API calls made by this thread through the shared client, by operation name
+    (GetItem, Query, …)."""
     previous = getattr(_counts, "counter", None)
     counter: Counter = Counter()
     _counts.counter = counter
@@ -374,4 +405,3 @@ def count_calls() -> Iterator[Counter]:
         _counts.counter = previous
         if previous is not None:
             previous.update(counter)
-

@@ -33,6 +33,10 @@ def room_pk(room_id: str) -> str:
     return f"Room:{room_id}"
 
 
+def room_id_from_pk(pk: str) -> str:
+    return pk.removeprefix("Room:")
+
+
 def room_directory_sk(room_id: str) -> str:
     return f"Room:{room_id}"
 
@@ -66,6 +70,14 @@ TOMBSTONE_PREFIX = "deleted#"
 def tombstone_sk_parts(sk: str) -> tuple[str, str]:
     _, deleted_at, message_id = sk.split("#", 2)
     return deleted_at, message_id
+
+
+def tombstone_sk_from(deleted_at: str) -> str:
+    """Lower bound for a room's tombstones deleted at or after ``deleted_at`` (a Query range)."""
+    return f"{TOMBSTONE_PREFIX}{deleted_at}"
+
+
+TOMBSTONE_SK_MAX = f"{TOMBSTONE_PREFIX}~"
 
 
 def counter_pk(scope: str, subject: str) -> str:
@@ -128,14 +140,3 @@ def post_guard_pk(user_id: str) -> str:
     """The item that rate-limits a user's posts and remembers their recent idempotency keys."""
     return counter_pk("post", user_id)
 
-
-def tombstone_sk_from(deleted_at: str) -> str:
-    """Lower bound for a room's tombstones deleted at or after ``deleted_at`` (a Query range)."""
-    return f"{TOMBSTONE_PREFIX}{deleted_at}"
-
-
-TOMBSTONE_SK_MAX = f"{TOMBSTONE_PREFIX}~"
-
-
-def room_id_from_pk(pk: str) -> str:
-    return pk.removeprefix("Room:")

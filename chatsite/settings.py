@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "chatsite",
     "accounts",
     "rooms",
+    "demo",  # commands that span both apps (seed_demo)
 ]
 
 MIDDLEWARE = [
@@ -91,7 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-MIDDLEWARE[:0] = ["chatsite.bench_middleware.BenchMiddleware"] if os.environ.get("CHATSITE_BENCH") == "1" else []
+MIDDLEWARE[:0] = ["bench.middleware.BenchMiddleware"] if os.environ.get("CHATSITE_BENCH") == "1" else []
 
 ROOT_URLCONF = "chatsite.urls"
 WSGI_APPLICATION = "chatsite.wsgi.application"

@@ -13,7 +13,7 @@ class RoomForm(forms.Form):
                                   widget=forms.TextInput)
 
     def clean_name(self) -> str:
-        name, self.room_id = validators.clean_room_name(self.cleaned_data["name"])
+        name, _ = validators.clean_room_name(self.cleaned_data["name"])  # the id is room_create's to make
         return name
 
     def clean_description(self) -> str:

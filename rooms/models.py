@@ -1,4 +1,7 @@
-"""Rooms and messages in the chat table (the seed's single-table design).
+"""Rooms and messages in the chat table (the single-table design of the seed, docs/data-model.md).
+
+Stored attribute names follow the seed (RoomID, CreatedAt, Comment, AuthorName, CreatedBy); the
+Python names are snake_case, mapped with attr_name.
 
 - Room:        `Room:<room id>` / `meta`        name, description, CreatedBy, created time
 - Directory:   `Rooms` / `Room:<room id>`       one entry per room, so listing rooms is a Query
@@ -31,7 +34,7 @@ class RoomRecord(Model):
     SK = UnicodeAttribute(range_key=True, default=keys.META)
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
-    CreatedBy = UnicodeAttribute()
+    created_by = UnicodeAttribute(attr_name="CreatedBy")
     created_at = UnicodeAttribute()
     # Set when delete_room starts: from then on the room is gone for every new read (room_get).
     closing_since = UnicodeAttribute(null=True)
@@ -46,7 +49,7 @@ class RoomDirectoryEntry(Model):
     SK = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
-    CreatedBy = UnicodeAttribute()
+    created_by = UnicodeAttribute(attr_name="CreatedBy")
     created_at = UnicodeAttribute()
 
     @property
@@ -59,8 +62,8 @@ class RoomMessagesIndex(GlobalSecondaryIndex):
         index_name = ROOM_INDEX
         projection = AllProjection()
 
-    RoomID = UnicodeAttribute(hash_key=True)
-    CreatedAt = UnicodeAttribute(range_key=True)
+    room_id = UnicodeAttribute(hash_key=True, attr_name="RoomID")
+    created_at = UnicodeAttribute(range_key=True, attr_name="CreatedAt")
 
 
 @bind_to(CHAT)
@@ -70,10 +73,10 @@ class MessageRecord(Model):
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
-    RoomID = UnicodeAttribute()
-    CreatedAt = UnicodeAttribute()  # ISO 8601 UTC with milliseconds: 2023-04-01T14:00:00.001Z
-    Comment = UnicodeAttribute()
-    AuthorName = UnicodeAttribute()  # display name copied in, so pages need no user read
+    room_id = UnicodeAttribute(attr_name="RoomID")
+    created_at = UnicodeAttribute(attr_name="CreatedAt")  # ISO 8601 UTC, milliseconds: 2023-04-01T14:00:00.001Z
+    comment = UnicodeAttribute(attr_name="Comment")
+    author_name = UnicodeAttribute(attr_name="AuthorName")  # the display name, copied: pages read no user
 
     room_index = RoomMessagesIndex()
 
@@ -113,7 +116,7 @@ class Room:
     def from_record(cls, record: RoomRecord | RoomDirectoryEntry) -> Room:
         room_id = record.room_id if isinstance(record, RoomDirectoryEntry) else keys.room_id_from_pk(record.PK)
         return cls(room_id=room_id, name=record.name, description=record.description,
-                   created_by=record.CreatedBy, created_at=record.created_at,
+                   created_by=record.created_by, created_at=record.created_at,
                    closing_since=getattr(record, "closing_since", None))
 
 
@@ -142,9 +145,9 @@ class ChatMessage:
 
     @classmethod
     def from_record(cls, record: MessageRecord) -> ChatMessage:
-        return cls(room_id=record.RoomID, author_id=record.author_id, sk=record.SK,
-                   message_id=record.message_id, created_at=record.CreatedAt,
-                   author_name=record.AuthorName, comment=record.Comment)
+        return cls(room_id=record.room_id, author_id=record.author_id, sk=record.SK,
+                   message_id=record.message_id, created_at=record.created_at,
+                   author_name=record.author_name, comment=record.comment)
 
 
 @dataclass(frozen=True)

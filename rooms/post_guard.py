@@ -75,7 +75,7 @@ def claim(*, user_id: str, idempotency_key: str, planned_sk: str, now_ms: int) -
         )
         return Claim(planned_sk=planned_sk)
     except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        if not dynamodb.is_conditional_check_failed(exc):
             raise
     return _explain_refusal(item_key, w, idempotency_key, now_ms)
 

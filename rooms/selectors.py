@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from typing import Iterator
 
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
-from chatsite import caches, keys
-from rooms import cursors
+from chatsite import caches, keys, pagination
+from chatsite.pagination import Page
 from rooms.models import (ChatMessage, Deletion, MessageRecord, Room, RoomDirectoryEntry, RoomRecord,
                           TombstoneRecord)
 
 
 class RoomNotFound(LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    next_cursor: str | None  # opaque; pass back to get the next page
 
 
 # --- rooms ----------------------------------------------------------------------------------
@@ -75,16 +69,14 @@ def room_get_any(*, room_id: str) -> Room:
 
 def room_list(*, cursor: str | None = None, limit: int | None = None) -> Page:
     """List rooms: Query `PK = Rooms` on the base table, in room-id order. Never a Scan."""
-    limit = limit or settings.CHAT_ROOM_LIST_PAGE_SIZE
-    start = cursors.decode(cursor, purpose="rooms", key_names=("PK", "SK")) if cursor else None
-    result = RoomDirectoryEntry.query(keys.ROOM_DIRECTORY_PK, limit=limit, last_evaluated_key=start)
-    rooms = [Room.from_record(entry) for entry in result]
-    last = result.last_evaluated_key
-    return Page(items=rooms, next_cursor=cursors.encode(last, purpose="rooms") if last else None)
+    return pagination.query_page(lambda **page: RoomDirectoryEntry.query(keys.ROOM_DIRECTORY_PK, **page),
+                                 purpose="rooms", cursor=cursor, limit=limit or settings.CHAT_ROOM_LIST_PAGE_SIZE,
+                                 convert=Room.from_record)
 
 
 # --- messages -------------------------------------------------------------------------------
 
+# The index's LastEvaluatedKey: the table's key and the index's, by stored attribute name.
 _INDEX_KEY_NAMES = ("PK", "SK", "RoomID", "CreatedAt")
 
 
@@ -92,7 +84,7 @@ def room_history(*, room_id: str, cursor: str | None = None, limit: int | None =
     """A room's history, newest first: Query the `room_messages` index (RoomID = id), descending,
     one page. ``items`` come back in display order (oldest first, newest at the bottom)."""
     limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
-    start = cursors.decode(cursor, purpose="history", scope=room_id, key_names=_INDEX_KEY_NAMES) if cursor else None
+    start = pagination.decode(cursor, purpose="history", scope=room_id, key_names=_INDEX_KEY_NAMES) if cursor else None
     # One item more than a page: if it exists there are older messages, and the cursor is built
     # from the page's last item. (DynamoDB hands back a LastEvaluatedKey whenever a page is full,
     # which would offer "load older" on the first page of a room with exactly 50 messages.)
@@ -104,15 +96,16 @@ def room_history(*, room_id: str, cursor: str | None = None, limit: int | None =
     next_cursor = None
     if has_older:
         oldest = records[-1]
-        last = {name: {"S": getattr(oldest, name)} for name in _INDEX_KEY_NAMES}
-        next_cursor = cursors.encode(last, purpose="history", scope=room_id)
+        last = {"PK": {"S": oldest.PK}, "SK": {"S": oldest.SK}, "RoomID": {"S": oldest.room_id},
+                "CreatedAt": {"S": oldest.created_at}}
+        next_cursor = pagination.encode(last, purpose="history", scope=room_id)
     return Page(items=messages, next_cursor=next_cursor)
 
 
 def messages_since(*, room_id: str, since: str, limit: int | None = None) -> list[ChatMessage]:
     """A room's messages with CreatedAt > ``since``, oldest first: Query the `room_messages` index
     (RoomID = id AND CreatedAt > since). For live updates; all pages, up to ``limit`` items."""
-    result = MessageRecord.room_index.query(room_id, MessageRecord.CreatedAt > since, limit=limit)
+    result = MessageRecord.room_index.query(room_id, MessageRecord.created_at > since, limit=limit)
     return sorted((ChatMessage.from_record(r) for r in result), key=lambda m: m.order)
 
 
@@ -127,14 +120,21 @@ def deletions_since(*, room_id: str, since: str, limit: int | None = None) -> li
     return [Deletion.from_record(r) for r in result]
 
 
-def user_messages(*, user_id: str, limit: int = 20) -> list[MessageRecord]:
+def room_messages(*, room_id: str) -> Iterator[ChatMessage]:
+    """Every message of a room, oldest first: Query the `room_messages` index (RoomID = id),
+    ascending, all pages, read as they are needed (export_room)."""
+    for record in MessageRecord.room_index.query(room_id):
+        yield ChatMessage.from_record(record)
+
+
+def user_messages(*, user_id: str, limit: int = 20) -> list[ChatMessage]:
     """A user's messages, newest first: Query `PK = User:<id>`, SK in the message range."""
-    return list(MessageRecord.query(
+    return [ChatMessage.from_record(record) for record in MessageRecord.query(
         keys.user_pk(user_id),
         MessageRecord.SK.between(keys.MESSAGE_SK_MIN, keys.MESSAGE_SK_MAX),
         scan_index_forward=False,
         limit=limit,
-    ))
+    )]
 
 
 def message_get(*, author_id: str, sk: str) -> ChatMessage | None:

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import counters, dynamodb, keys
+from chatsite.batch import Progress, batch_delete_keys
 from rooms import permissions, post_guard, selectors, validators
 from rooms.models import ChatMessage, MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
@@ -50,10 +51,6 @@ class IdempotencyKeyUsedElsewhere(ValidationError):
                          "send it again to post it here.", code="key_used_elsewhere")
 
 
-def _conditional_failure(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 # --- rooms ----------------------------------------------------------------------------------
 
 
@@ -65,11 +62,11 @@ def room_create(*, name: str, description: str = "", created_by: str) -> Room:
     name, room_id = validators.clean_room_name(name)
     description = validators.clean_room_description(description)
     record = RoomRecord(keys.room_pk(room_id), keys.META, name=name, description=description,
-                        CreatedBy=created_by, created_at=iso_from_ms(now_ms()))
+                        created_by=created_by, created_at=iso_from_ms(now_ms()))
     try:
         record.save(condition=RoomRecord.PK.does_not_exist())
     except PutError as exc:
-        if not _conditional_failure(exc):
+        if not dynamodb.is_conditional_check_failed(exc):
             raise
         try:
             existing = selectors.room_get_any(room_id=room_id)
@@ -86,7 +83,7 @@ def room_create(*, name: str, description: str = "", created_by: str) -> Room:
 
 def _put_directory_entry(room: Room) -> None:
     RoomDirectoryEntry(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room.room_id), name=room.name,
-                       description=room.description, CreatedBy=room.created_by,
+                       description=room.description, created_by=room.created_by,
                        created_at=room.created_at).save()
 
 
@@ -133,12 +130,12 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     # For a duplicate the SK is the first attempt's (the identity that makes this exactly-once),
     # while CreatedAt is now: if that attempt never stored its message, live feeds must still see
     # this one as new.
-    record = MessageRecord(keys.user_pk(author.id), claim.planned_sk, RoomID=room.room_id, CreatedAt=created_at,
-                           Comment=comment, AuthorName=author.display_name or author.username)
+    record = MessageRecord(keys.user_pk(author.id), claim.planned_sk, room_id=room.room_id, created_at=created_at,
+                           comment=comment, author_name=author.display_name or author.username)
     try:
         record.save(condition=MessageRecord.PK.does_not_exist())
     except PutError as exc:
-        if not _conditional_failure(exc):
+        if not dynamodb.is_conditional_check_failed(exc):
             raise
         existing = selectors.message_get(author_id=author.id, sk=claim.planned_sk)
         if existing is None:  # deleted meanwhile: nothing to show, nothing to redo
@@ -159,9 +156,9 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
         raise MessageNotFound(sk)
     record = MessageRecord(keys.user_pk(author_id), sk)
     try:
-        record.delete(condition=MessageRecord.PK.exists() & (MessageRecord.RoomID == room_id))
+        record.delete(condition=MessageRecord.PK.exists() & (MessageRecord.room_id == room_id))
     except DeleteError as exc:
-        if not _conditional_failure(exc):
+        if not dynamodb.is_conditional_check_failed(exc):
             raise
         raise MessageNotFound(sk) from None
     write_tombstone(room_id=room_id, message_id=message_id)
@@ -175,68 +172,18 @@ def write_tombstone(*, room_id: str, message_id: str) -> None:
 
 # --- bulk operations (management commands) ----------------------------------------------------
 
-Progress = Callable[[int], None]
 
-
-def batch_delete_keys(item_keys: Iterable[tuple[str, str]], *, progress: Progress = lambda n: None,
-                      max_attempts: int = 8, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Delete chat-table items by (PK, SK) with BatchWriteItem, 25 at a time, retrying
-    UnprocessedItems with exponential backoff. Returns how many were deleted."""
-    batch: list[tuple[str, str]] = []
-    deleted = 0
-    for item_key in item_keys:
-        batch.append(item_key)
-        if len(batch) == 25:
-            deleted += _write_batch([_delete_request(k) for k in batch], progress, max_attempts, sleep)
-            batch = []
-    if batch:
-        deleted += _write_batch([_delete_request(k) for k in batch], progress, max_attempts, sleep)
-    return deleted
-
-
-def _delete_request(item_key: tuple[str, str]) -> dict:
-    return {"DeleteRequest": {"Key": {"PK": {"S": item_key[0]}, "SK": {"S": item_key[1]}}}}
-
-
-def batch_put_items(items: Iterable[dict], *, progress: Progress = lambda n: None, max_attempts: int = 8,
-                    sleep: Callable[[float], None] = time.sleep) -> int:
-    """Put raw chat-table items (DynamoDB JSON) with BatchWriteItem; same retry rules."""
-    batch: list[dict] = []
-    written = 0
-    for item in items:
-        batch.append({"PutRequest": {"Item": item}})
-        if len(batch) == 25:
-            written += _write_batch(batch, progress, max_attempts, sleep)
-            batch = []
-    if batch:
-        written += _write_batch(batch, progress, max_attempts, sleep)
-    return written
-
-
-class UnprocessedItemsRemain(Exception):
-    pass
-
-
-def _write_batch(requests: list[dict], progress: Progress, max_attempts: int, sleep) -> int:
-    table = dynamodb.table_name(dynamodb.CHAT)
-    pending = requests
-    total = len(requests)
-    for attempt in range(max_attempts):
-        response = dynamodb.client().batch_write_item(RequestItems={table: pending})
-        unprocessed = response.get("UnprocessedItems", {}).get(table, [])
-        progress(len(pending) - len(unprocessed))
-        if not unprocessed:
-            return total
-        pending = unprocessed
-        sleep(min(2.0, 0.05 * 2 ** attempt))
-    raise UnprocessedItemsRemain(
-        f"{len(pending)} items still unprocessed after {max_attempts} attempts (DynamoDB is throttling); "
-        f"run the command again: it picks up where it stopped")
+def message_item(*, room_id: str, author_id: str, author_name: str, created_at: str, message_id: str,
+                 comment: str) -> dict:
+    """A message as message_post stores it, as a raw item (DynamoDB JSON) for
+    chatsite.batch.batch_put_items (import_room, seed_demo). The caller has checked every value."""
+    return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), room_id=room_id,
+                         created_at=created_at, comment=comment, author_name=author_name).serialize()
 
 
 def room_message_keys(*, room_id: str, before: str | None = None) -> Iterable[tuple[str, str]]:
     """Keys of a room's messages from the `room_messages` index (optionally CreatedAt < before)."""
-    condition = MessageRecord.CreatedAt < before if before else None
+    condition = MessageRecord.created_at < before if before else None
     for record in MessageRecord.room_index.query(room_id, condition, attributes_to_get=["PK", "SK"]):
         yield record.PK, record.SK
 
@@ -257,7 +204,7 @@ def room_close(*, room_id: str) -> Room:
         record.update(actions=[RoomRecord.closing_since.set(RoomRecord.closing_since | iso_from_ms(now_ms()))],
                       condition=RoomRecord.PK.exists())
     except UpdateError as exc:
-        if not _conditional_failure(exc):
+        if not dynamodb.is_conditional_check_failed(exc):
             raise
         raise selectors.RoomNotFound(room_id) from None
     RoomDirectoryEntry(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk(room_id)).delete()

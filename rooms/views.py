@@ -20,7 +20,8 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.auth import redirect_to_sign_in
 from accounts.request_info import client_ip
-from rooms import cursors, live, selectors, services, validators
+from chatsite.pagination import InvalidCursor
+from rooms import live, selectors, services, validators
 from rooms.forms import DeleteForm, MessageForm, RoomForm
 from rooms.models import Room
 from rooms.timestamps import now_ms
@@ -77,7 +78,7 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
                 return redirect(_room_url(room))
     try:
         page = selectors.room_list(cursor=request.GET.get("after") or None)
-    except cursors.InvalidCursor:
+    except InvalidCursor:
         raise BadRequest("That page link is broken or out of date.") from None
     return render(request, "rooms/room_list.html", {"page": page, "form": form}, status=status)
 
@@ -89,7 +90,7 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     watermark = now_ms()  # taken before the query: the page holds everything visible at this time
     try:
         history = selectors.room_history(room_id=room.room_id, cursor=before)
-    except cursors.InvalidCursor:
+    except InvalidCursor:
         raise BadRequest("That “load older” link is broken or out of date.") from None
     if request.htmx and before:  # the older messages, and the next "load older" link out of band
         return render(request, "rooms/_older.html", {"room": room, "history": history})

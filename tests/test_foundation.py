@@ -69,7 +69,7 @@ def test_home_page_lists_rooms_from_dynamodb(moto_tables, client):
     assert b"No rooms yet" in response.content
 
     RoomDirectoryEntry(SK=keys.room_directory_sk("art"), name="Art & <Design>", description="pictures",
-                       CreatedBy="alice", created_at="2026-01-01T00:00:00.000Z").save()
+                       created_by="alice", created_at="2026-01-01T00:00:00.000Z").save()
     response = client.get("/")
     assert b"Art &amp; &lt;Design&gt;" in response.content
     assert b"No rooms yet" not in response.content

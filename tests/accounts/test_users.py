@@ -95,7 +95,7 @@ def test_user_list_pages_through_the_directory_with_signed_cursors(moto_tables):
     with dynamodb.count_calls() as calls:
         while True:
             page = selectors.user_list(cursor=cursor, limit=2)
-            seen += [u.user_id for u in page.users]
+            seen += [u.user_id for u in page.items]
             cursor = page.next_cursor
             if cursor is None:
                 break

@@ -1,4 +1,4 @@
-"""The composer never loses what a person typed (found while writing the issue-6 scenarios)."""
+"""The composer never loses what a person typed (found while writing the browser scenarios)."""
 
 from __future__ import annotations
 

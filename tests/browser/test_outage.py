@@ -1,4 +1,4 @@
-"""DynamoDB goes away while two people are in a room (issue 6, "Faults"), in Chromium against
+"""DynamoDB goes away while two people are in a room (a fault the site must survive), in Chromium against
 gunicorn + dynalite.
 
 While dynalite is down: pages answer with the 503 page (no traceback), the composer keeps the

@@ -1,4 +1,4 @@
-"""What a person does on the site, in Chromium, against gunicorn + dynalite (issue 6, "Browser tests").
+"""What a person does on the site, in Chromium, against gunicorn + dynalite.
 
 Every step goes through the real UI (fill, press, click). Only the 250-message history of scenario 2
 (and the history behind scenario 6) is seeded directly into the same dynalite tables.
@@ -72,8 +72,8 @@ def seed_history(room_id: str, count: int, *, authors=(("u-ann", "Ann"), ("u-ben
             author_id, author_name = authors[n % len(authors)]
             created = iso_from_ms(start + n * 1000)
             batch.save(MessageRecord(keys.user_pk(author_id), keys.message_sk(created, validators.new_token()),
-                                     RoomID=room_id, CreatedAt=created, Comment=f"message {n:03d}",
-                                     AuthorName=author_name))
+                                     room_id=room_id, created_at=created, comment=f"message {n:03d}",
+                                     author_name=author_name))
 
 
 def clean(errors: list[str]) -> list[str]:

@@ -194,8 +194,8 @@ def test_profile_shows_last_sign_in_and_recent_messages(dynalite_tables, client)
     from rooms.models import MessageRecord
 
     create_user("alice")
-    MessageRecord(keys.user_pk("alice"), keys.message_sk("2026-01-02T03:04:05.006Z", "m1"), RoomID="art",
-                  CreatedAt="2026-01-02T03:04:05.006Z", Comment="hello <there>", AuthorName="Alice").save()
+    MessageRecord(keys.user_pk("alice"), keys.message_sk("2026-01-02T03:04:05.006Z", "m1"), room_id="art",
+                  created_at="2026-01-02T03:04:05.006Z", comment="hello <there>", author_name="Alice").save()
     sign_in(client)
     response = client.get("/accounts/profile/")
     text = page_text(response)

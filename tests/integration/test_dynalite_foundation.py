@@ -24,7 +24,7 @@ def test_home_page_through_gunicorn_lists_rooms(gunicorn_server):
     with urllib.request.urlopen(server.url + "/") as response:
         assert response.status == 200
         assert b"No rooms yet" in response.read()
-    RoomDirectoryEntry(SK=keys.room_directory_sk("jazz"), name="Jazz", CreatedBy="bob",
+    RoomDirectoryEntry(SK=keys.room_directory_sk("jazz"), name="Jazz", created_by="bob",
                        created_at="2026-01-01T00:00:00.000Z").save()
     with urllib.request.urlopen(server.url + "/") as response:
         body = response.read()
@@ -32,7 +32,7 @@ def test_home_page_through_gunicorn_lists_rooms(gunicorn_server):
 
 
 def test_data_survives_dynalite_restart(dynalite, dynalite_tables):
-    RoomDirectoryEntry(SK=keys.room_directory_sk("kept"), name="Kept", CreatedBy="c",
+    RoomDirectoryEntry(SK=keys.room_directory_sk("kept"), name="Kept", created_by="c",
                        created_at="2026-01-01T00:00:00.000Z").save()
     dynalite.stop()
     dynalite.start()

@@ -36,8 +36,8 @@ def seed_messages(room_id: str, count: int, *, start_ms: int | None = None) -> N
     with MessageRecord.batch_write() as batch:
         for n in range(count):
             created = iso_from_ms(start + n * 1000)
-            batch.save(MessageRecord(f"User:u{n % 3}", f"{created}#{n:020d}", RoomID=room_id, CreatedAt=created,
-                                     Comment=f"message {n}", AuthorName=f"U{n % 3}"))
+            batch.save(MessageRecord(f"User:u{n % 3}", f"{created}#{n:020d}", room_id=room_id, created_at=created,
+                                     comment=f"message {n}", author_name=f"U{n % 3}"))
 
 
 # --- room list and creation ------------------------------------------------------------------------

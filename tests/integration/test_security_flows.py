@@ -1,4 +1,4 @@
-"""Security flows (issue 6, "Security") not already covered elsewhere.
+"""Security flows not already covered elsewhere.
 
 Already covered, so not repeated here:
 - sign-in throttling per account and per address: tests/accounts/test_users.py and

@@ -61,7 +61,7 @@ def test_purge_messages_before_a_time(room, capsys, monkeypatch):
     call_command("purge_messages", "--room", "art", "--before", "2023-11-14T22:15:30")
     assert "would delete 3 messages" in capsys.readouterr().out and len(index("art")) == 5
     call_command("purge_messages", "--room", "art", "--before", "2023-11-14T22:15:30Z", "--confirm")
-    assert sorted(r.Comment for r in index("art")) == ["m3", "m4"]
+    assert sorted(r.comment for r in index("art")) == ["m3", "m4"]
 
 
 def test_export_then_import_round_trips(room, tmp_path, capsys):

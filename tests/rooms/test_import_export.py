@@ -59,7 +59,7 @@ def test_a_bad_line_late_in_the_file_writes_nothing_and_the_fixed_rerun_writes_e
     call_command("import_room", path, "--room", "copy", "--name", "Copy")  # a re-run overwrites
     copies = index("copy")
     assert len(copies) == 60
-    assert sorted(r.Comment for r in copies) == sorted(f"m{n}" for n in range(60))
+    assert sorted(r.comment for r in copies) == sorted(f"m{n}" for n in range(60))
     # New ids in the other room (the originals stay untouched), the same ids on every run.
     assert {r.message_id for r in copies}.isdisjoint({r.message_id for r in index("art")})
     assert len(index("art")) == 60

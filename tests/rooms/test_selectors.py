@@ -1,7 +1,8 @@
 import pytest
 
 from chatsite.dynamodb import count_calls
-from rooms import cursors, selectors, services, validators
+from chatsite.pagination import InvalidCursor
+from rooms import selectors, services, validators
 from tests.support.sessions import request_user
 
 
@@ -47,11 +48,11 @@ def test_history_cursor_is_bound_to_its_room(room, monkeypatch):
     for n in range(3):
         post(room, f"m{n}")
     page = selectors.room_history(room_id="art", limit=1)
-    with pytest.raises(cursors.InvalidCursor):
+    with pytest.raises(InvalidCursor):
         selectors.room_history(room_id="other", cursor=page.next_cursor)
-    with pytest.raises(cursors.InvalidCursor):
+    with pytest.raises(InvalidCursor):
         selectors.room_list(cursor=page.next_cursor)  # another purpose
-    with pytest.raises(cursors.InvalidCursor):
+    with pytest.raises(InvalidCursor):
         selectors.room_history(room_id="art", cursor=page.next_cursor[:-2] + "xx")
 
 
@@ -68,8 +69,8 @@ def test_user_messages_newest_first_across_rooms(room, monkeypatch):
                                                (room, "by bob", "bob")]):
         monkeypatch.setattr(services, "now_ms", lambda n=n: 1_700_000_000_000 + n)
         post(where, text, author=request_user(author))
-    assert [r.Comment for r in selectors.user_messages(user_id="alice", limit=5)] == ["second", "first"]
-    assert [r.RoomID for r in selectors.user_messages(user_id="alice", limit=1)] == ["other"]
+    assert [r.comment for r in selectors.user_messages(user_id="alice", limit=5)] == ["second", "first"]
+    assert [r.room_id for r in selectors.user_messages(user_id="alice", limit=1)] == ["other"]
 
 
 def test_history_offers_no_older_page_when_the_room_holds_exactly_one_page(moto_tables):
@@ -79,8 +80,8 @@ def test_history_offers_no_older_page_when_the_room_holds_exactly_one_page(moto_
     room = services.room_create(name="Exact", description="", created_by="u1")
     for n in range(3):
         MessageRecord(keys.user_pk("u1"), keys.message_sk(f"2026-01-01T00:00:0{n}.000Z", f"id{n}"),
-                      RoomID=room.room_id, CreatedAt=f"2026-01-01T00:00:0{n}.000Z", Comment=f"m{n}",
-                      AuthorName="U").save()
+                      room_id=room.room_id, created_at=f"2026-01-01T00:00:0{n}.000Z", comment=f"m{n}",
+                      author_name="U").save()
     page = selectors.room_history(room_id=room.room_id, limit=3)
     assert [m.comment for m in page.items] == ["m0", "m1", "m2"]
     assert page.next_cursor is None

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from pynamodb.exceptions import PutError
 
-from chatsite import keys
+from chatsite import batch, keys
 from chatsite.dynamodb import count_calls
 from rooms import post_guard, selectors, services, validators
 from rooms.models import MessageRecord, RoomDirectoryEntry, RoomRecord, TombstoneRecord
@@ -25,7 +25,7 @@ def test_room_create_writes_room_and_directory_entry(moto_tables):
     room = services.room_create(name="Art & Design", description="pics", created_by="alice")
     assert room.room_id == "art-design"
     assert RoomRecord.get(keys.room_pk("art-design"), keys.META).name == "Art & Design"
-    assert RoomDirectoryEntry.get(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk("art-design")).CreatedBy == "alice"
+    assert RoomDirectoryEntry.get(keys.ROOM_DIRECTORY_PK, keys.room_directory_sk("art-design")).created_by == "alice"
 
 
 def test_room_names_are_unique_case_insensitively(moto_tables):
@@ -33,7 +33,7 @@ def test_room_names_are_unique_case_insensitively(moto_tables):
     with pytest.raises(services.RoomExists) as excinfo:
         services.room_create(name="ART!", created_by="bob")
     assert excinfo.value.room.name == "Art"
-    assert RoomRecord.get(keys.room_pk("art"), keys.META).CreatedBy == "alice"
+    assert RoomRecord.get(keys.room_pk("art"), keys.META).created_by == "alice"
 
 
 def test_room_exists_repairs_a_missing_directory_entry(moto_tables):
@@ -47,8 +47,8 @@ def test_room_exists_repairs_a_missing_directory_entry(moto_tables):
 def test_post_stores_message_under_author_with_room_and_time(room):
     result = post(room, "hi <b>")
     record = MessageRecord.get(keys.user_pk("alice"), result.message.sk)
-    assert record.RoomID == "art" and record.Comment == "hi <b>" and record.AuthorName == "Alice"
-    assert record.SK == keys.message_sk(record.CreatedAt, result.message.message_id)
+    assert record.room_id == "art" and record.comment == "hi <b>" and record.author_name == "Alice"
+    assert record.SK == keys.message_sk(record.created_at, result.message.message_id)
     assert not result.duplicate
 
 
@@ -62,7 +62,7 @@ def test_two_messages_in_the_same_millisecond_both_survive(room, monkeypatch):
     monkeypatch.setattr(services, "now_ms", lambda: 1_700_000_000_000)
     first, second = post(room, "one"), post(room, "two")
     assert first.message.created_at == second.message.created_at
-    assert {m.Comment for m in room_messages("art")} == {"one", "two"}
+    assert {m.comment for m in room_messages("art")} == {"one", "two"}
 
 
 def test_same_idempotency_key_never_makes_a_second_message(room):
@@ -98,7 +98,7 @@ def test_retry_finishes_a_first_attempt_that_died_after_claiming_its_key(room, m
     monkeypatch.setattr(MessageRecord, "save", real_save)
     retried = post(room, "lost?", key=key)
     assert retried.duplicate
-    assert [m.Comment for m in room_messages("art")] == ["lost?"]
+    assert [m.comment for m in room_messages("art")] == ["lost?"]
     assert post(room, "lost?", key=key).message.sk == retried.message.sk  # and only ever one
 
 
@@ -211,9 +211,9 @@ def test_batch_delete_retries_unprocessed_items(moto_tables, monkeypatch):
     monkeypatch.setattr(client, "batch_write_item", flaky)
     keys_ = [(f"User:u{n}", f"2023-01-01T00:00:00.000Z#{n:020d}") for n in range(30)]
     for pk, sk in keys_:
-        MessageRecord(pk, sk, RoomID="r", CreatedAt="2023-01-01T00:00:00.000Z", Comment="x", AuthorName="x").save()
+        MessageRecord(pk, sk, room_id="r", created_at="2023-01-01T00:00:00.000Z", comment="x", author_name="x").save()
     progress = []
-    assert services.batch_delete_keys(keys_, progress=progress.append, sleep=lambda s: None) == 30
+    assert batch.batch_delete_keys(keys_, progress=progress.append, sleep=lambda s: None) == 30
     assert calls == [25, 20, 5] and sum(progress) == 30
     assert room_messages("r") == []
 
@@ -224,5 +224,5 @@ def test_batch_delete_gives_up_with_a_clear_error(moto_tables, monkeypatch):
     client = dynamodb.client()
     monkeypatch.setattr(client, "batch_write_item",
                         lambda RequestItems: {"UnprocessedItems": RequestItems})
-    with pytest.raises(services.UnprocessedItemsRemain, match="run the command again"):
-        services.batch_delete_keys([("User:a", "x")], sleep=lambda s: None, max_attempts=3)
+    with pytest.raises(batch.UnprocessedItemsRemain, match="run the command again"):
+        batch.batch_delete_keys([("User:a", "x")], sleep=lambda s: None, max_attempts=3)

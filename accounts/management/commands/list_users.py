@@ -1,9 +1,7 @@
-from django.core import signing
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts import selectors
-from accounts.models import UserRecord
-from chatsite import keys
+from chatsite.pagination import InvalidCursor
 
 
 class Command(BaseCommand):
@@ -19,15 +17,14 @@ class Command(BaseCommand):
             raise CommandError("--limit must be between 1 and 1000.")
         try:
             page = selectors.user_list(cursor=cursor, limit=limit)
-        except signing.BadSignature as error:
+        except InvalidCursor as error:
             raise CommandError("That --cursor is not one list_users printed. Start again without it.") from error
-        if not page.users:
+        if not page.items:
             self.stdout.write("No users." if not cursor else "No more users.")
             return
-        records = {r.user_id: r for r in UserRecord.batch_get(
-            [(keys.user_pk(entry.user_id), keys.META) for entry in page.users])}
+        records = selectors.user_get_many(user_ids=[entry.user_id for entry in page.items])
         self.stdout.write(f"{'username':<30}  {'display name':<30}  {'status':<8}  {'staff':<5}  last sign-in")
-        for entry in page.users:
+        for entry in page.items:
             record = records.get(entry.user_id)
             status = "missing" if record is None else ("active" if record.is_active else "inactive")
             staff = "yes" if record is not None and record.is_staff else "no"

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite.progress import command_progress
 from rooms import selectors, services
 from rooms.management.commands._common import require_room_id
-from rooms.management.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -37,13 +37,9 @@ class Command(BaseCommand):
                               f"CHAT_ROOM_DELETE_GRACE_SECONDS={settings.CHAT_ROOM_DELETE_GRACE_SECONDS:g}) until no "
                               f"server's room cache can still accept a post to it, then deleting")
 
-        bar = ProgressBar(f"deleting {room.room_id}", count, stream=self.stderr)
-        try:
-            deleted = services.room_delete(room_id=room.room_id, progress=bar, notify=waiting)
-        except services.UnprocessedItemsRemain as exc:
-            raise CommandError(str(exc)) from None
-        except selectors.RoomNotFound:
-            raise CommandError(f"room {room.room_id!r} was deleted meanwhile (by another delete_room?)") from None
-        finally:
-            bar.finish()
+        with command_progress(f"deleting {room.room_id}", count, stream=self.stderr) as bar:
+            try:
+                deleted = services.room_delete(room_id=room.room_id, progress=bar, notify=waiting)
+            except selectors.RoomNotFound:
+                raise CommandError(f"room {room.room_id!r} was deleted meanwhile (by another delete_room?)") from None
         self.stdout.write(f"deleted room {room.room_id} and {deleted} messages")

@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite.progress import command_progress
+from rooms import selectors
 from rooms.management.commands._common import existing_room
-from rooms.management.progress import ProgressBar
-from rooms.models import ChatMessage, MessageRecord
 
 
 class Command(BaseCommand):
@@ -20,19 +20,18 @@ class Command(BaseCommand):
             out = open(output, "w", encoding="utf-8") if output else self.stdout
         except OSError as exc:
             raise CommandError(f"cannot write {output}: {exc.strerror}") from None
-        bar = ProgressBar(f"exporting {room.room_id}", stream=self.stderr)
         try:
-            write = out.write if output else (lambda line: self.stdout.write(line, ending=""))
-            self._write(write, {"type": "room", "room_id": room.room_id, "name": room.name,
-                              "description": room.description, "created_by": room.created_by,
-                              "created_at": room.created_at})
-            for record in MessageRecord.room_index.query(room.room_id):
-                m = ChatMessage.from_record(record)
-                self._write(write, {"type": "message", "message_id": m.message_id, "author_id": m.author_id,
-                                  "author_name": m.author_name, "created_at": m.created_at, "comment": m.comment})
-                bar.advance()
+            with command_progress(f"exporting {room.room_id}", stream=self.stderr) as bar:
+                write = out.write if output else (lambda line: self.stdout.write(line, ending=""))
+                self._write(write, {"type": "room", "room_id": room.room_id, "name": room.name,
+                                  "description": room.description, "created_by": room.created_by,
+                                  "created_at": room.created_at})
+                for m in selectors.room_messages(room_id=room.room_id):
+                    self._write(write, {"type": "message", "message_id": m.message_id, "author_id": m.author_id,
+                                      "author_name": m.author_name, "created_at": m.created_at,
+                                      "comment": m.comment})
+                    bar.advance()
         finally:
-            bar.finish()
             if output:
                 out.close()
         if output:

@@ -11,11 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.validators import clean_display_name, validate_username
-from chatsite import keys
+from chatsite.batch import batch_put_items
+from chatsite.progress import command_progress
 from rooms import selectors, services, validators
 from rooms.management.commands._common import brief, require_room_id
-from rooms.management.progress import ProgressBar
-from rooms.models import MessageRecord
 from rooms.timestamps import ms_from_iso
 
 
@@ -60,15 +59,10 @@ class Command(BaseCommand):
             target, count = self._check(source, room=room, name=name)
             self._ensure_room(target)
             source.seek(0)
-            bar = ProgressBar(f"importing into {target.room_id}", count, stream=self.stderr)
-            try:
-                written = services.batch_put_items(
+            with command_progress(f"importing into {target.room_id}", count, stream=self.stderr) as bar:
+                written = batch_put_items(
                     (_message_item(number, row, target) for number, row in _rows(source) if number > 1),
                     progress=bar)
-            except services.UnprocessedItemsRemain as exc:
-                raise CommandError(str(exc)) from None
-            finally:
-                bar.finish()
         self.stdout.write(f"imported {written} messages into {target.room_id}")
 
     @staticmethod
@@ -229,5 +223,5 @@ def _message_item(number: int, row: dict, target: Target) -> dict:
         raise CommandError(f"line {number}: {exc}") from None
     if not target.keeps_ids:
         message_id = _derived_message_id(target, author_id, created_at, message_id)
-    return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), RoomID=target.room_id,
-                         CreatedAt=created_at, Comment=comment, AuthorName=author_name).serialize()
+    return services.message_item(room_id=target.room_id, author_id=author_id, author_name=author_name,
+                                 created_at=created_at, message_id=message_id, comment=comment)

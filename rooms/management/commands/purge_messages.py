@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite.batch import batch_delete_keys
+from chatsite.progress import command_progress
 from rooms import services
 from rooms.management.commands._common import existing_room
-from rooms.management.progress import ProgressBar
 from rooms.timestamps import iso_from_ms, ms_from_iso
 
 
@@ -39,11 +40,6 @@ class Command(BaseCommand):
             self.stdout.write(f"dry run: would delete {len(keys)} messages in {room.room_id} created before {before}; "
                               f"add --yes to do it")
             return
-        bar = ProgressBar(f"purging {room.room_id}", len(keys), stream=self.stderr)
-        try:
-            deleted = services.batch_delete_keys(keys, progress=bar)
-        except services.UnprocessedItemsRemain as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            bar.finish()
+        with command_progress(f"purging {room.room_id}", len(keys), stream=self.stderr) as bar:
+            deleted = batch_delete_keys(keys, progress=bar)
         self.stdout.write(f"deleted {deleted} messages in {room.room_id} created before {before}")

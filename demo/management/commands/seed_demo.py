@@ -6,10 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import selectors as account_selectors
 from accounts.management.commands._common import confirm, read_password
 from accounts.services import UsernameTaken, user_create
-from chatsite import keys
+from chatsite.batch import batch_put_items
+from chatsite.progress import command_progress
 from rooms import selectors, services, validators
-from rooms.management.progress import ProgressBar
-from rooms.models import MessageRecord
 from rooms.timestamps import iso_from_ms, now_ms
 
 ROOM_NAMES = ["General", "Random", "Art", "Music", "Books", "Travel", "Cooking", "Gardening", "Science", "Films"]
@@ -57,17 +56,12 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         people, reused = self._users(usernames, password)
         room_ids = self._rooms(names, people)
-        bar = ProgressBar("messages", rooms * messages, stream=self.stderr)
         now = now_ms()
-        try:
-            services.batch_put_items(
+        with command_progress("messages", rooms * messages, stream=self.stderr) as bar:
+            batch_put_items(
                 (self._message(rng, room_id, people, now - (messages - i) * 37_000) for room_id in room_ids
                  for i in range(messages)),
                 progress=bar)
-        except services.UnprocessedItemsRemain as exc:
-            raise CommandError(str(exc)) from None
-        finally:
-            bar.finish()
         created = len(people) - len(reused)
         shown = "from stdin" if password_stdin else repr(password)
         summary = f"{created} new users (password {shown})" if created else "no new users"
@@ -84,17 +78,16 @@ class Command(BaseCommand):
             return False
 
     def _users(self, usernames: list[str], password: str) -> tuple[list[tuple[str, str]], list[str]]:
-        bar = ProgressBar("users", len(usernames), stream=self.stderr)
         people, reused = [], []
-        for n, username in enumerate(usernames, start=1):
-            try:
-                record = user_create(username=username, display_name=f"Demo User {n}", password=password)
-            except UsernameTaken:  # there from an earlier run: reuse it, password untouched
-                record = account_selectors.user_get(user_id=username)
-                reused.append(username)
-            people.append((record.user_id, record.display_name))
-            bar.advance()
-        bar.finish()
+        with command_progress("users", len(usernames), stream=self.stderr) as bar:
+            for n, username in enumerate(usernames, start=1):
+                try:
+                    record = user_create(username=username, display_name=f"Demo User {n}", password=password)
+                except UsernameTaken:  # there from an earlier run: reuse it, password untouched
+                    record = account_selectors.user_get(user_id=username)
+                    reused.append(username)
+                people.append((record.user_id, record.display_name))
+                bar.advance()
         return people, reused
 
     def _rooms(self, names: list[str], people) -> list[str]:
@@ -115,6 +108,6 @@ class Command(BaseCommand):
     def _message(rng: random.Random, room_id: str, people, at_ms: int) -> dict:
         author_id, author_name = rng.choice(people)
         created_at = iso_from_ms(at_ms + rng.randrange(1000))
-        return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, validators.new_token()),
-                             RoomID=room_id, CreatedAt=created_at, Comment=rng.choice(LINES),
-                             AuthorName=author_name).serialize()
+        return services.message_item(room_id=room_id, author_id=author_id, author_name=author_name,
+                                     created_at=created_at, message_id=validators.new_token(),
+                                     comment=rng.choice(LINES))

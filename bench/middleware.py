@@ -4,7 +4,7 @@ Enabled only when CHATSITE_BENCH=1 (one guarded line in settings.MIDDLEWARE puts
 also sees the session middleware's calls). `bench/` reads two headers:
 
 - ``X-DynamoDB-Calls: GetItem=1,Query=1``: the calls this request's thread made, by operation,
-  counted at the botocore layer with ``chatsite.dynamodb.count_calls`` (``none`` for zero).
+  counted with ``chatsite.dynamodb.count_calls`` (``none`` for zero).
 - ``X-Bench-Process: pid=123,GetItem=40,Query=7``: every DynamoDB call this worker process has made
   so far, from any thread. Live updates refresh a per-process room feed, possibly off the request
   thread; the load generator takes the difference of these totals across a measurement window to
@@ -17,27 +17,21 @@ import os
 import threading
 from collections import Counter
 
-import botocore.client
-
-from chatsite.dynamodb import count_calls
+from chatsite import dynamodb
 
 CALLS_HEADER = "X-DynamoDB-Calls"
 PROCESS_HEADER = "X-Bench-Process"
 
 _process_calls: Counter = Counter()
 _process_lock = threading.Lock()
-_previous_make_api_call = botocore.client.BaseClient._make_api_call
 
 
-def _process_counting_make_api_call(self, operation_name, api_params):
-    if self.meta.service_model.service_name == "dynamodb":
-        with _process_lock:
-            _process_calls[operation_name] += 1
-    return _previous_make_api_call(self, operation_name, api_params)
+def _count_for_process(operation_name: str) -> None:
+    with _process_lock:
+        _process_calls[operation_name] += 1
 
 
-# Chains onto chatsite.dynamodb's per-thread counter; installed once, when this module loads.
-botocore.client.BaseClient._make_api_call = _process_counting_make_api_call
+dynamodb.observe_calls(_count_for_process)  # once, when settings load this middleware
 
 
 def _format(counts: Counter) -> str:
@@ -49,7 +43,7 @@ class BenchMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        with count_calls() as calls:
+        with dynamodb.count_calls() as calls:
             response = self.get_response(request)
         response.headers[CALLS_HEADER] = _format(calls)
         with _process_lock:
