@@ -26,7 +26,8 @@ from pynamodb.expressions.condition import size
 
 from accounts.models import ACTIVE, CLOSING, SessionRecord
 from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
-from chatsite import keys
+from chatsite import dynamodb, keys
+from chatsite.dynamodb import is_conditional_check_failed
 
 # A child's GSI entry can lag its creation; its first request (the redirect right after linking)
 # gets one retry after this pause before the cookie is treated as unknown.
@@ -48,10 +49,6 @@ def check_data_size(session_data: str) -> None:
             f"session data is {size_bytes} bytes once encoded; a DynamoDB item holds at most 400 KB. "
             f"Keep large data out of the session (store it in its own item and keep its id)."
         )
-
-
-def _conditional_check_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # --- building blocks the patterns and the engine share --------------------------------------------
@@ -102,7 +99,7 @@ def create_session(*, session_key: str, session_data: str, expires_at: int,
     try:
         record.save(condition=SessionRecord.PK.does_not_exist())
     except pynamodb_errors.PutError as exc:
-        if _conditional_check_failed(exc):
+        if isdynamodb.is_conditional_check_failed(exc):
             raise CreateError from None
         raise
     return record
@@ -163,7 +160,7 @@ def expire_session(key: StoredKey | None) -> None:
             try:
                 record.update(actions=[SessionRecord.session_state.set(CLOSING)], condition=still_active())
             except pynamodb_errors.UpdateError as exc:
-                if not _conditional_check_failed(exc):
+                if not isdynamodb.is_conditional_check_failed(exc):
                     raise
     for record in children + own:
         delete_record(record.PK, record.SK)
@@ -284,7 +281,7 @@ def clear_expired(*, page_size: int = 100,
             try:
                 record.delete(condition=SessionRecord.PK.exists() & dead)
             except pynamodb_errors.DeleteError as exc:
-                if _conditional_check_failed(exc):
+                if isdynamodb.is_conditional_check_failed(exc):
                     continue  # refreshed, or already deleted (e.g. as a dead parent's child)
                 raise
             outcome.deleted += 1
