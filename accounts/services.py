@@ -32,7 +32,7 @@ from accounts.models import DeviceLinkRecord, UserDirectoryEntry, UserRecord
 from accounts.session_keys import StoredKey, is_child_key, key_digest
 from accounts.user_cache import user_cache
 from accounts.validators import canonical_username, clean_display_name, validate_username
-from chatsite import counters, dynamodb, keys
+from chatsite import counters, keys
 from chatsite.dynamodb import is_conditional_check_failed
 
 SIGN_IN_FAILED = "That username and password don't match an account."
@@ -87,7 +87,7 @@ def user_create(*, username: str, display_name: str, password: str, is_staff: bo
     try:
         record.save(condition=UserRecord.PK.does_not_exist())
     except PutError as exc:
-        if isdynamodb.is_conditional_check_failed(exc):
+        if is_conditional_check_failed(exc):
             existing = selectors.user_get(user_id=user_id)
             if existing is not None:  # created meanwhile, or an earlier creation left no entry
                 _put_directory_entry(existing)
@@ -127,7 +127,7 @@ def password_hash_upgrade(*, record: UserRecord, password: str) -> bool:
         record.update(actions=[UserRecord.password.set(make_password(password))],
                       condition=UserRecord.PK.exists() & (UserRecord.password == record.password))
     except UpdateError as exc:
-        if not isdynamodb.is_conditional_check_failed(exc):
+        if not is_conditional_check_failed(exc):
             raise
         record.refresh(consistent_read=True)
         return False
@@ -447,7 +447,7 @@ def _consume_code(code: str) -> DeviceLinkRecord | None:
         response = DeviceLinkRecord._get_connection().delete_item(
             keys.device_link_pk(_code_digest(code)), keys.META, condition=condition, return_values="ALL_OLD")
     except DeleteError as exc:
-        if isdynamodb.is_conditional_check_failed(exc):
+        if is_conditional_check_failed(exc):
             return None
         raise
     return DeviceLinkRecord.from_raw_data(response["Attributes"])

@@ -28,7 +28,7 @@ from accounts import session_patterns
 from accounts.models import ACTIVE, SessionRecord
 from accounts.session_keys import (CHILD_KEY_LENGTH, KEY_CHARS, SESSION_KEY_LENGTH, StoredKey, is_digest,
                                    is_valid_key, key_digest)
-from chatsite import dynamodb, keys
+from chatsite import keys
 from chatsite.dynamodb import is_conditional_check_failed
 
 LAST_SEEN_REFRESH = timedelta(minutes=5)
@@ -185,7 +185,7 @@ class SessionStore(SessionBase):
             try:
                 record.save(condition=session_patterns.still_active())
             except pynamodb_errors.PutError as exc:
-                if isdynamodb.is_conditional_check_failed(exc):
+                if is_conditional_check_failed(exc):
                     raise UpdateError from None
                 raise
         self._remember(self.session_key, record, data)
@@ -252,7 +252,7 @@ class SessionStore(SessionBase):
         try:
             target.update(actions=actions, condition=session_patterns.still_active())
         except pynamodb_errors.UpdateError as exc:
-            if isdynamodb.is_conditional_check_failed(exc):
+            if is_conditional_check_failed(exc):
                 raise UpdateError from None
             raise
 
@@ -268,7 +268,7 @@ class SessionStore(SessionBase):
         try:
             SessionRecord(previous.PK, previous.SK).delete(condition=session_patterns.still_active())
         except pynamodb_errors.DeleteError as exc:
-            if not isdynamodb.is_conditional_check_failed(exc):
+            if not is_conditional_check_failed(exc):
                 raise
             session_patterns.delete_record(record.PK, record.SK)
             raise UpdateError from None

@@ -26,7 +26,7 @@ from pynamodb.expressions.condition import size
 
 from accounts.models import ACTIVE, CLOSING, SessionRecord
 from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
-from chatsite import dynamodb, keys
+from chatsite import keys
 from chatsite.dynamodb import is_conditional_check_failed
 
 # A child's GSI entry can lag its creation; its first request (the redirect right after linking)
@@ -99,7 +99,7 @@ def create_session(*, session_key: str, session_data: str, expires_at: int,
     try:
         record.save(condition=SessionRecord.PK.does_not_exist())
     except pynamodb_errors.PutError as exc:
-        if isdynamodb.is_conditional_check_failed(exc):
+        if is_conditional_check_failed(exc):
             raise CreateError from None
         raise
     return record
@@ -160,7 +160,7 @@ def expire_session(key: StoredKey | None) -> None:
             try:
                 record.update(actions=[SessionRecord.session_state.set(CLOSING)], condition=still_active())
             except pynamodb_errors.UpdateError as exc:
-                if not isdynamodb.is_conditional_check_failed(exc):
+                if not is_conditional_check_failed(exc):
                     raise
     for record in children + own:
         delete_record(record.PK, record.SK)
@@ -281,7 +281,7 @@ def clear_expired(*, page_size: int = 100,
             try:
                 record.delete(condition=SessionRecord.PK.exists() & dead)
             except pynamodb_errors.DeleteError as exc:
-                if isdynamodb.is_conditional_check_failed(exc):
+                if is_conditional_check_failed(exc):
                     continue  # refreshed, or already deleted (e.g. as a dead parent's child)
                 raise
             outcome.deleted += 1
