@@ -45,6 +45,30 @@ def room_id_from_directory_sk(sk: str) -> str:
     return sk.removeprefix("Room:")
 
 
+# Membership, kept on both sides (no transactions: rooms.services writes them in an order a retry
+# repairs). The room's side is its member list; the user's side is their list of rooms (the sidebar).
+MEMBER_PREFIX = "member#"
+USER_ROOM_PREFIX = "room#"
+
+
+def member_sk(user_id: str) -> str:
+    """A member in the room's partition: `Room:<room id>` / `member#<user id>`."""
+    return f"{MEMBER_PREFIX}{user_id}"
+
+
+def user_id_from_member_sk(sk: str) -> str:
+    return sk.removeprefix(MEMBER_PREFIX)
+
+
+def user_room_sk(room_id: str) -> str:
+    """A room in the user's partition: `User:<user id>` / `room#<room id>` (sorts after messages)."""
+    return f"{USER_ROOM_PREFIX}{room_id}"
+
+
+def room_id_from_user_room_sk(sk: str) -> str:
+    return sk.removeprefix(USER_ROOM_PREFIX)
+
+
 def message_sk(created_at: str, message_id: str) -> str:
     """A message under its author's partition: the seed's `<timestamp>`, made unique."""
     return f"{created_at}#{message_id}"

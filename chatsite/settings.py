@@ -216,6 +216,10 @@ CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
 # delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.
 CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SECONDS", "10"))
 CHAT_ROOM_LIST_PAGE_SIZE = 50
+CHAT_MEMBER_PAGE_SIZE = 50
+# A private room's page hands its tab a live-update grant valid this long; a removed member's tab
+# stops receiving within it (the renewal checks membership). At most 60.
+CHAT_LIVE_GRANT_SECONDS = min(60.0, float(os.environ.get("CHAT_LIVE_GRANT_SECONDS", "30")))
 # Posting: at most CHAT_POST_RATE_LIMIT messages per user per fixed window (all workers, all hosts).
 CHAT_POST_RATE_LIMIT = int(os.environ.get("CHAT_POST_RATE_LIMIT", "20"))
 CHAT_POST_RATE_WINDOW_SECONDS = int(os.environ.get("CHAT_POST_RATE_WINDOW_SECONDS", "60"))

@@ -11,6 +11,8 @@ class RoomForm(forms.Form):
                            help_text="Its address is made from the name, e.g. “Art & Design” → art-design.")
     description = forms.CharField(label="Description (optional)", required=False, strip=False,
                                   widget=forms.TextInput)
+    private = forms.BooleanField(label="Private (invite only)", required=False,
+                                 help_text="Only people you invite can find it, read it or post in it.")
 
     def clean_name(self) -> str:
         name, _ = validators.clean_room_name(self.cleaned_data["name"])  # the id is room_create's to make
@@ -24,6 +26,8 @@ class MessageForm(forms.Form):
     comment = forms.CharField(label="Message", strip=False, required=False,
                               widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Set on the page of a public room the user has not joined: their first post joins it.
+    join = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
     def clean_comment(self) -> str:
         return validators.clean_comment(self.cleaned_data["comment"])
@@ -38,3 +42,25 @@ class MessageForm(forms.Form):
 class DeleteForm(forms.Form):
     author = forms.CharField(max_length=200)
     sk = forms.CharField(max_length=200)
+
+
+class RoomSettingsForm(forms.Form):
+    name = forms.CharField(label="Room name", max_length=validators.ROOM_NAME_MAX_LENGTH * 2,
+                           help_text="The room keeps its address.")
+    description = forms.CharField(label="Description (optional)", required=False, strip=False,
+                                  widget=forms.TextInput)
+
+    def clean_name(self) -> str:
+        name, _ = validators.clean_room_name(self.cleaned_data["name"])
+        return name
+
+    def clean_description(self) -> str:
+        return validators.clean_room_description(self.cleaned_data["description"])
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(label="Invite by username", max_length=200)
+
+
+class RemoveMemberForm(forms.Form):
+    user = forms.CharField(max_length=200)

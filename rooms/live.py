@@ -103,6 +103,57 @@ def watermark_from_token(room_id: str, token: str) -> int:
     raise InvalidWatermark(token[:40])
 
 
+# --- a non-public room's watermark is also a grant ----------------------------------------------------
+#
+# The poll never reads the session, so it can't ask whether the tab's user is still a member. A
+# private room's page therefore hands its tab a watermark that also carries an expiry:
+# `<ms>.<expires (epoch s)>.<signature>`, signed over the room's id and creation time (a room
+# re-created with the same id honours none of the old room's grants). Each poll's answer carries the
+# same expiry forward; once it has passed the poll answers 403 and the tab renews it (a request that
+# checks the session and the membership). A removed member's tab so stops receiving within
+# CHAT_LIVE_GRANT_SECONDS. A token that is no grant for this room is the 404 of a missing room.
+
+class GrantExpired(Exception):
+    """A grant this site issued for this room, past its expiry: renew it."""
+
+
+_GRANT_SALT = "rooms.live.grant"
+_GRANT_RE = re.compile(r"^(\d{1,15})\.(\d{1,12})\.([A-Za-z0-9_-]{16})$")
+
+
+def _grant_signature(room, ms: int, expires: int, secret) -> str:
+    digest = salted_hmac(_GRANT_SALT, f"{room.room_id}.{room.created_at}.{ms}.{expires}", secret=secret,
+                         algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def watermark_for(room, ms: int, *, grant_expires: int | None = None) -> str:
+    """The watermark for a tab of ``room``: a plain one for a public room; for any other, a grant
+    expiring at ``grant_expires`` (epoch seconds), by default CHAT_LIVE_GRANT_SECONDS from now."""
+    if room.is_public:
+        return watermark_token(room.room_id, ms)
+    if grant_expires is None:
+        grant_expires = int(time.time() + settings.CHAT_LIVE_GRANT_SECONDS)
+    return f"{ms}.{grant_expires}.{_grant_signature(room, ms, grant_expires, settings.SECRET_KEY)}"
+
+
+def read_watermark(room, token: str, *, allow_expired: bool = False) -> tuple[int, int | None]:
+    """(watermark ms, grant expiry or None) from a token this site issued for ``room``.
+    InvalidWatermark if it did not; GrantExpired for a non-public room's grant past its expiry
+    (unless ``allow_expired``: renewing)."""
+    if room.is_public:
+        return watermark_from_token(room.room_id, token), None
+    match = _GRANT_RE.match(token)
+    if match:
+        ms, expires = int(match.group(1)), int(match.group(2))
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+            if constant_time_compare(match.group(3), _grant_signature(room, ms, expires, secret)):
+                if not allow_expired and time.time() >= expires:
+                    raise GrantExpired(room.room_id)
+                return ms, expires
+    raise InvalidWatermark(token[:40])
+
+
 # --- the catch-up allowance per client --------------------------------------------------------------
 
 # Clients this process has seen refused, until their window ends: repeated refusals cost nothing.

@@ -7,6 +7,8 @@ Python names are snake_case, mapped with attr_name.
 - Directory:   `Rooms` / `Room:<room id>`       one entry per room, so listing rooms is a Query
 - Message:     `User:<author id>` / `<CreatedAt>#<message id>`  RoomID, Comment, CreatedAt, AuthorName
 - Tombstone:   `Room:<room id>` / `deleted#<DeletedAt>#<message id>`  a deletion, for live updates
+- Member:      `Room:<room id>` / `member#<user id>`  display name, role, joined time (the member list)
+- User's room: `User:<user id>` / `room#<room id>`  room name, kind, role, joined time (the sidebar)
 
 Only Message carries RoomID + CreatedAt, so only messages enter the `room_messages` index.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.urls import reverse
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -23,6 +26,12 @@ from pynamodb.models import Model
 from chatsite import keys
 from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, ROOM_INDEX, bind_to
 from rooms.timestamps import ms_from_iso
+
+# Room kinds. A direct conversation is private in every sense; its membership never changes.
+PUBLIC, PRIVATE, DIRECT = "public", "private", "direct"
+ROOM_KINDS = (PUBLIC, PRIVATE, DIRECT)
+# Membership roles: the owner (the creator) manages the room.
+OWNER, MEMBER = "owner", "member"
 
 
 @bind_to(CHAT)
@@ -38,6 +47,7 @@ class RoomRecord(Model):
     created_at = UnicodeAttribute()
     # Set when delete_room starts: from then on the room is gone for every new read (room_get).
     closing_since = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)  # "public" (also when absent: rooms made before kinds), "private", "direct"
 
 
 @bind_to(CHAT)
@@ -55,6 +65,36 @@ class RoomDirectoryEntry(Model):
     @property
     def room_id(self) -> str:
         return keys.room_id_from_directory_sk(self.SK)
+
+
+@bind_to(CHAT)
+class MemberRecord(Model):
+    """The room's side of a membership: its member list is one Query on `Room:<id>`."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    display_name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    joined_at = UnicodeAttribute()
+
+
+@bind_to(CHAT)
+class UserRoomRecord(Model):
+    """The user's side of a membership, carrying what the sidebar shows: "my rooms" is one Query
+    on `User:<id>`, and it is what decides whether the user may read a private room."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    room_name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    role = UnicodeAttribute()
+    joined_at = UnicodeAttribute()
 
 
 class RoomMessagesIndex(GlobalSecondaryIndex):
@@ -111,13 +151,53 @@ class Room:
     created_by: str
     created_at: str
     closing_since: str | None = None  # delete_room has started (only rooms.selectors.room_get_any shows these)
+    kind: str = PUBLIC
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind == PUBLIC
 
     @classmethod
     def from_record(cls, record: RoomRecord | RoomDirectoryEntry) -> Room:
         room_id = record.room_id if isinstance(record, RoomDirectoryEntry) else keys.room_id_from_pk(record.PK)
         return cls(room_id=room_id, name=record.name, description=record.description,
                    created_by=record.created_by, created_at=record.created_at,
-                   closing_since=getattr(record, "closing_since", None))
+                   closing_since=getattr(record, "closing_since", None),
+                   kind=getattr(record, "kind", None) or PUBLIC)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One entry of a room's member list."""
+    room_id: str
+    user_id: str
+    display_name: str
+    role: str  # OWNER or MEMBER
+    joined_at: str
+
+    @classmethod
+    def from_record(cls, record: MemberRecord) -> Member:
+        return cls(room_id=keys.room_id_from_pk(record.PK), user_id=keys.user_id_from_member_sk(record.SK),
+                   display_name=record.display_name, role=record.role, joined_at=record.joined_at)
+
+
+@dataclass(frozen=True)
+class UserRoom:
+    """One entry of a user's list of rooms (the sidebar)."""
+    room_id: str
+    name: str
+    kind: str
+    role: str
+    joined_at: str
+
+    @property
+    def url(self) -> str:
+        return reverse("rooms:room", args=[self.room_id])
+
+    @classmethod
+    def from_record(cls, record: UserRoomRecord) -> UserRoom:
+        return cls(room_id=keys.room_id_from_user_room_sk(record.SK), name=record.room_name, kind=record.kind,
+                   role=record.role, joined_at=record.joined_at)
 
 
 @dataclass(frozen=True)

@@ -20,3 +20,11 @@ def delete_scope(user) -> str:
 def may_delete_message(user, *, author_id: str) -> bool:
     scope = delete_scope(user)
     return scope == ANY_AUTHOR or (scope != "" and scope == author_id)
+
+
+def may_manage_room(user, room) -> bool:
+    """Who may rename a room, edit its description and remove its members: its owner (the
+    creator) and staff. Direct conversations have no owner: nobody manages them."""
+    if not getattr(user, "is_authenticated", False) or room.kind == "direct":
+        return False
+    return user.is_staff or user.id == room.created_by

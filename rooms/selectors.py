@@ -11,8 +11,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from chatsite import caches, keys, pagination
 from chatsite.pagination import Page
-from rooms.models import (ChatMessage, Deletion, MessageRecord, Room, RoomDirectoryEntry, RoomRecord,
-                          TombstoneRecord)
+from rooms.models import (ChatMessage, Deletion, Member, MemberRecord, MessageRecord, Room, RoomDirectoryEntry,
+                          RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
 
 
 class RoomNotFound(LookupError):
@@ -72,6 +72,45 @@ def room_list(*, cursor: str | None = None, limit: int | None = None) -> Page:
     return pagination.query_page(lambda **page: RoomDirectoryEntry.query(keys.ROOM_DIRECTORY_PK, **page),
                                  purpose="rooms", cursor=cursor, limit=limit or settings.CHAT_ROOM_LIST_PAGE_SIZE,
                                  convert=Room.from_record)
+
+
+# --- membership -----------------------------------------------------------------------------
+
+
+def user_rooms(*, user_id: str) -> list[UserRoom]:
+    """The user's rooms (the sidebar), sorted by name: ONE Query `PK = User:<id> AND SK
+    begins_with room#`, consistent, so a join or leave shows on the very next page. This list is
+    also what decides whether the user may read a private room: the room page reads it for every
+    room kind, so a private room costs nothing extra. (A page of up to 1 MB: thousands of rooms.)"""
+    records = UserRoomRecord.query(keys.user_pk(user_id), UserRoomRecord.SK.startswith(keys.USER_ROOM_PREFIX),
+                                   consistent_read=True)
+    return sorted((UserRoom.from_record(r) for r in records), key=lambda r: (r.name.casefold(), r.room_id))
+
+
+def user_room_get(*, user_id: str, room_id: str) -> UserRoom | None:
+    """One entry of the user's rooms: GetItem `User:<id>` / `room#<room id>` (consistent). Where a
+    request has no sidebar to look in (posting, deleting, renewing a live grant to a private room)."""
+    try:
+        return UserRoom.from_record(UserRoomRecord.get(keys.user_pk(user_id), keys.user_room_sk(room_id),
+                                                       consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def room_members(*, room_id: str, cursor: str | None = None, limit: int | None = None) -> Page:
+    """A room's members, in user-id order: one Query `PK = Room:<id> AND SK begins_with member#`,
+    one page, signed cursor."""
+    return pagination.query_page(
+        lambda **page: MemberRecord.query(keys.room_pk(room_id), MemberRecord.SK.startswith(keys.MEMBER_PREFIX),
+                                          **page),
+        purpose="members", scope=room_id, cursor=cursor, limit=limit or settings.CHAT_MEMBER_PAGE_SIZE,
+        convert=Member.from_record)
+
+
+def all_room_members(*, room_id: str) -> Iterator[Member]:
+    """Every member of a room, all pages (renaming a room, deleting it)."""
+    for record in MemberRecord.query(keys.room_pk(room_id), MemberRecord.SK.startswith(keys.MEMBER_PREFIX)):
+        yield Member.from_record(record)
 
 
 # --- messages -------------------------------------------------------------------------------

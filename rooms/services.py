@@ -14,7 +14,10 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from chatsite import counters, dynamodb, keys
 from chatsite.batch import Progress, batch_delete_keys
 from rooms import permissions, post_guard, selectors, validators
-from rooms.models import ChatMessage, MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord
+from accounts import selectors as user_selectors
+from accounts.validators import validate_username
+from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, Member, MemberRecord, MessageRecord,
+                          Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
 
@@ -54,15 +57,23 @@ class IdempotencyKeyUsedElsewhere(ValidationError):
 # --- rooms ----------------------------------------------------------------------------------
 
 
-def room_create(*, name: str, description: str = "", created_by: str) -> Room:
-    """Create a room: conditional PutItem `Room:<id>` / `meta` (the id is unique), then its
-    directory entry `Rooms` / `Room:<id>`. Raises ValidationError, RoomExists, or RoomBeingDeleted
-    while delete_room is still sweeping an old room with this id (its record holds the id until
-    every message is gone, so a new room never shows the old one's messages)."""
+def room_create(*, name: str, description: str = "", created_by: str, kind: str = PUBLIC,
+                created_by_name: str | None = None) -> Room:
+    """Create a room: conditional PutItem `Room:<id>` / `meta` (the id is unique), then (public
+    rooms only) its directory entry `Rooms` / `Room:<id>`, then the creator's membership as owner
+    (membership_add: two conditional PutItems). Private and direct rooms have no directory entry:
+    they are listed nowhere. Raises ValidationError, RoomExists, or RoomBeingDeleted while
+    delete_room is still sweeping an old room with this id (its record holds the id until every
+    message is gone, so a new room never shows the old one's messages).
+
+    A creation that died between its writes is repaired by the next attempt with the same name:
+    the directory entry is put again, and the creator's membership if the room is theirs."""
+    if kind not in (PUBLIC, PRIVATE):  # direct conversations are made by their own service
+        raise ValueError(f"room kind {kind!r}")
     name, room_id = validators.clean_room_name(name)
     description = validators.clean_room_description(description)
     record = RoomRecord(keys.room_pk(room_id), keys.META, name=name, description=description,
-                        created_by=created_by, created_at=iso_from_ms(now_ms()))
+                        created_by=created_by, created_at=iso_from_ms(now_ms()), kind=kind)
     try:
         record.save(condition=RoomRecord.PK.does_not_exist())
     except PutError as exc:
@@ -74,11 +85,19 @@ def room_create(*, name: str, description: str = "", created_by: str) -> Room:
             raise RoomBeingDeleted(room_id) from None
         if existing.closing_since:
             raise RoomBeingDeleted(room_id) from None
-        _put_directory_entry(existing)  # repairs a creation that died between its two writes
+        _finish_creation(existing, created_by_name)  # repairs a creation that died between its writes
         raise RoomExists(existing) from None
     room = Room.from_record(record)
-    _put_directory_entry(room)
+    _finish_creation(room, created_by_name)
     return room
+
+
+def _finish_creation(room: Room, created_by_name: str | None) -> None:
+    if room.is_public:
+        _put_directory_entry(room)
+    if room.kind != DIRECT:
+        membership_add(room=room, user_id=room.created_by, display_name=created_by_name or room.created_by,
+                       role=OWNER)
 
 
 def _put_directory_entry(room: Room) -> None:
@@ -98,6 +117,148 @@ def room_create_reserve(*, user_id: str) -> None:
                          window_seconds=settings.CHAT_ROOM_CREATE_WINDOW_SECONDS)
     except counters.LimitReached as full:
         raise RateLimited(full.retry_after) from None
+
+
+# --- membership ---------------------------------------------------------------------------------
+#
+# Two items per membership: the room's side `Room:<rid>` / `member#<uid>` (the member list) and the
+# user's side `User:<uid>` / `room#<rid>` (their rooms; the room page reads this list, and it is what
+# lets a user read a private room). No transactions, so the order does the work:
+# - adding writes the room's side first and the user's side last: access starts only once both
+#   exist, and a crash in between leaves a member-list entry without access, which the next
+#   add (join, invite, add_member, re-creating the room) completes: both puts are conditional on
+#   the item not existing, and the second is made whether or not the first found one;
+# - removing deletes the user's side first (access ends at once), then the room's side: a crash
+#   in between leaves a member-list entry without access, which the next leave or remove deletes
+#   (both deletes are made whatever the first one found).
+# So a half-written membership never grants access, and the next attempt repairs it.
+
+
+class NoSuchUser(LookupError):
+    pass
+
+
+class AlreadyMember(Exception):
+    pass
+
+
+class MembershipFixed(Exception):
+    """A direct conversation's people are fixed: nobody joins, is invited or is removed."""
+
+
+def membership_add(*, room: Room, user_id: str, display_name: str, role: str = MEMBER) -> bool:
+    """Add ``user_id`` to ``room``: conditional PutItem `Room:<rid>` / `member#<uid>`, then
+    conditional PutItem `User:<uid>` / `room#<rid>` (2 writes, whatever the first finds). Returns
+    True if the member-list entry is new, False if it was there (a join twice, an invite twice:
+    the user's side is still completed, repairing an add that died between its writes)."""
+    now = iso_from_ms(now_ms())
+    added = _put_if_absent(MemberRecord(keys.room_pk(room.room_id), keys.member_sk(user_id),
+                                        display_name=display_name, role=role, joined_at=now))
+    _put_if_absent(UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room.room_id), room_name=room.name,
+                                  kind=room.kind, role=role, joined_at=now))
+    return added
+
+
+def _put_if_absent(record) -> bool:
+    try:
+        record.save(condition=type(record).PK.does_not_exist())
+    except PutError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        return False
+    return True
+
+
+def membership_remove(*, room_id: str, user_id: str) -> bool:
+    """Remove ``user_id`` from a room: DeleteItem `User:<uid>` / `room#<rid>` (conditional on it
+    existing, to tell), then DeleteItem `Room:<rid>` / `member#<uid>` whatever the first found
+    (repairs a remove that died between the two). 2 writes. Returns False if the user had no
+    access (not a member: a quiet no-op)."""
+    try:
+        UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room_id)).delete(condition=UserRoomRecord.PK.exists())
+        was_member = True
+    except DeleteError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        was_member = False
+    MemberRecord(keys.room_pk(room_id), keys.member_sk(user_id)).delete()
+    return was_member
+
+
+def room_join(*, room: Room, user) -> bool:
+    """A signed-in user joins a public room (2 conditional PutItems). False: already a member."""
+    if not room.is_public:
+        raise MembershipFixed(room.room_id) if room.kind == DIRECT else PermissionDenied("Invite only.")
+    return membership_add(room=room, user_id=user.id, display_name=user.display_name or user.username)
+
+
+def room_leave(*, room: Room, user) -> bool:
+    """Leave a room (2 DeleteItems). False: the user was not in it (a quiet no-op)."""
+    return membership_remove(room_id=room.room_id, user_id=user.id)
+
+
+def room_invite(*, room: Room, username: str) -> Member:
+    """Add the user named ``username`` to ``room`` (the caller has checked the inviter is a member):
+    GetItem of the user (consistent), then membership_add: 1 read + 2 writes. Raises NoSuchUser,
+    AlreadyMember (their membership is completed all the same), MembershipFixed (direct rooms)."""
+    if room.kind == DIRECT:
+        raise MembershipFixed(room.room_id)
+    try:
+        user_id = validate_username(username.strip())
+    except ValidationError:
+        raise NoSuchUser(username) from None
+    record = user_selectors.user_get(user_id=user_id)
+    if record is None or not record.is_active:
+        raise NoSuchUser(username)
+    display_name = record.display_name or record.username
+    if not membership_add(room=room, user_id=user_id, display_name=display_name):
+        raise AlreadyMember(display_name)
+    return Member(room_id=room.room_id, user_id=user_id, display_name=display_name, role=MEMBER,
+                  joined_at=iso_from_ms(now_ms()))
+
+
+def member_remove(*, room: Room, actor, user_id: str) -> bool:
+    """The owner (or staff) removes a member: membership_remove (2 DeleteItems). Their open tabs
+    stop receiving within CHAT_LIVE_GRANT_SECONDS (docs/live-updates.md, "Private rooms")."""
+    if room.kind == DIRECT:
+        raise MembershipFixed(room.room_id)
+    if not permissions.may_manage_room(actor, room):
+        raise PermissionDenied("Only the room's owner can remove members.")
+    return membership_remove(room_id=room.room_id, user_id=user_id)
+
+
+def room_update(*, room: Room, actor, name: str, description: str) -> Room:
+    """The owner (or staff) renames the room or edits its description. The id (its address) stays.
+    UpdateItem `Room:<id>` / `meta` (conditional: open), the directory entry again (public rooms),
+    then each member's sidebar copy of the name (a Query of the member list, one UpdateItem per
+    member: renaming costs O(members), which keeps every page's sidebar at one Query)."""
+    if room.kind == DIRECT:
+        raise MembershipFixed(room.room_id)
+    if not permissions.may_manage_room(actor, room):
+        raise PermissionDenied("Only the room's owner can change its name or description.")
+    name, _ = validators.clean_room_name(name)
+    description = validators.clean_room_description(description)
+    record = RoomRecord(keys.room_pk(room.room_id), keys.META)
+    try:
+        record.update(actions=[RoomRecord.name.set(name), RoomRecord.description.set(description)],
+                      condition=RoomRecord.PK.exists() & RoomRecord.closing_since.does_not_exist())
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        raise selectors.RoomNotFound(room.room_id) from None
+    selectors.forget_room(room.room_id)
+    updated = Room.from_record(record)
+    if updated.is_public:
+        _put_directory_entry(updated)
+    if name != room.name:
+        for member in selectors.all_room_members(room_id=room.room_id):
+            try:
+                UserRoomRecord(keys.user_pk(member.user_id), keys.user_room_sk(room.room_id)).update(
+                    actions=[UserRoomRecord.room_name.set(name)], condition=UserRoomRecord.PK.exists())
+            except UpdateError as exc:  # left meanwhile: nothing to rename
+                if not dynamodb.is_conditional_check_failed(exc):
+                    raise
+    return updated
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -225,7 +386,8 @@ def room_delete(*, room_id: str, progress: Progress = lambda n: None,
        cache entry. ``notify`` is told how long first. Counted from the stored close time, so
        re-running an interrupted delete does not wait again.
     3. Delete the messages (found through the index, including any a stale host accepted in the
-       wait), the tombstones, and the room record last: until then its id can't be re-created.
+       wait), the members' sidebar entries (`User:<uid>` / `room#<rid>`), the room's partition
+       (tombstones, member list), and the room record last: until then its id can't be re-created.
 
     Raises RoomNotFound. Returns the number of messages deleted.
     """
@@ -236,6 +398,10 @@ def room_delete(*, room_id: str, progress: Progress = lambda n: None,
         notify(remaining)
         sleep(remaining)
     deleted = batch_delete_keys(room_message_keys(room_id=room_id), progress=progress)
+    # The members' sidebar entries, found through the member list, which goes with the partition
+    # below: an interrupted delete finds them again on its next run.
+    batch_delete_keys((keys.user_pk(m.user_id), keys.user_room_sk(room_id))
+                      for m in selectors.all_room_members(room_id=room_id))
     room_meta = (keys.room_pk(room_id), keys.META)
     batch_delete_keys(k for k in room_partition_keys(room_id=room_id) if k != room_meta)
     RoomRecord(*room_meta).delete()

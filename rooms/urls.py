@@ -25,4 +25,11 @@ urlpatterns = [
     path("rooms/<room_id:room_id>/messages", views.message_post, name="post"),
     path("rooms/<room_id:room_id>/messages/delete", views.message_delete, name="delete"),
     path("rooms/<room_id:room_id>/updates", views.room_updates, name="updates"),
+    path("rooms/<room_id:room_id>/updates/grant", views.room_live_grant, name="live_grant"),
+    path("rooms/<room_id:room_id>/join", views.room_join, name="join"),
+    path("rooms/<room_id:room_id>/leave", views.room_leave, name="leave"),
+    path("rooms/<room_id:room_id>/invite", views.room_invite, name="invite"),
+    path("rooms/<room_id:room_id>/members/", views.room_members, name="members"),
+    path("rooms/<room_id:room_id>/members/remove", views.member_remove, name="remove_member"),
+    path("rooms/<room_id:room_id>/settings", views.room_edit, name="edit"),
 ]

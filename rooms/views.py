@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -21,9 +21,9 @@ from django_htmx.middleware import HtmxDetails
 from accounts.auth import redirect_to_sign_in
 from accounts.request_info import client_ip
 from chatsite.pagination import InvalidCursor
-from rooms import live, selectors, services, validators
-from rooms.forms import DeleteForm, MessageForm, RoomForm
-from rooms.models import Room
+from rooms import live, permissions, selectors, services, validators
+from rooms.forms import DeleteForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
+from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import now_ms
 
 
@@ -39,6 +39,33 @@ def _room_or_404(room_id: str) -> Room:
         return selectors.room_get(room_id=room_id)
     except selectors.RoomNotFound:
         raise Http404("No such room") from None
+
+
+# To anyone who is not a member, a private room answers exactly as a room id never created: the
+# same 404 (this one exception, so the same page), from the same reads. Pages that show the sidebar
+# read the user's rooms for every room kind and decide from that list; requests without a sidebar
+# (posting, deleting, renewing a live grant) read the user's one membership item, for non-public
+# rooms only, where a never-created id reads the room item instead: one read either way.
+
+
+def _readable_room(request, room_id: str) -> tuple[Room, list[UserRoom] | None]:
+    """The room and, for a signed-in user, their rooms (one Query, made before the room is looked
+    up so a missing room costs the same). 404 for a room the user may not read."""
+    your_rooms = selectors.user_rooms(user_id=request.user.id) if request.user.is_authenticated else None
+    room = _room_or_404(room_id)
+    if not room.is_public and not any(r.room_id == room.room_id for r in your_rooms or ()):
+        raise Http404("No such room")
+    return room, your_rooms
+
+
+def _member_room(request, room_id: str) -> Room:
+    """The room, for a request without the sidebar: a non-public room is 404 unless the signed-in
+    user has it among their rooms (one consistent GetItem)."""
+    room = _room_or_404(room_id)
+    if not room.is_public and not (request.user.is_authenticated
+                                   and selectors.user_room_get(user_id=request.user.id, room_id=room.room_id)):
+        raise Http404("No such room")
+    return room
 
 
 def _room_url(room: Room) -> str:
@@ -62,10 +89,15 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
                 services.room_create_reserve(user_id=request.user.id)
                 room = services.room_create(name=form.cleaned_data["name"],
                                             description=form.cleaned_data["description"],
-                                            created_by=request.user.id)
+                                            created_by=request.user.id,
+                                            created_by_name=request.user.display_name or request.user.username,
+                                            kind=PRIVATE if form.cleaned_data["private"] else PUBLIC)
             except services.RoomExists as exc:
-                form.add_error("name", f"There is already a room at /rooms/{exc.room.room_id}/ "
-                                       f"(“{exc.room.name}”). Choose another name, or join that one.")
+                if exc.room.is_public:
+                    form.add_error("name", f"There is already a room at /rooms/{exc.room.room_id}/ "
+                                           f"(“{exc.room.name}”). Choose another name, or join that one.")
+                else:  # ids are unique, so the name is taken; say no more about a room the user may not see
+                    form.add_error("name", "This name is taken. Choose another name.")
             except services.RoomBeingDeleted:
                 form.add_error("name", "A room with this name is being deleted. Try again in a minute, "
                                        "or choose another name.")
@@ -85,7 +117,7 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_safe  # HEAD too: answered like GET, and the server sends no body
 def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
-    room = _room_or_404(room_id)
+    room, your_rooms = _readable_room(request, room_id)
     before = request.GET.get("before") or None
     watermark = now_ms()  # taken before the query: the page holds everything visible at this time
     try:
@@ -94,15 +126,152 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         raise BadRequest("That “load older” link is broken or out of date.") from None
     if request.htmx and before:  # the older messages, and the next "load older" link out of band
         return render(request, "rooms/_older.html", {"room": room, "history": history})
-    form = MessageForm(initial={"idempotency_key": validators.new_token()})
-    return render(request, "rooms/room.html", _room_page(room, history, watermark, form, latest=before is None))
+    is_member = any(r.room_id == room.room_id for r in your_rooms or ())
+    form = MessageForm(initial={"idempotency_key": validators.new_token(), "join": not is_member})
+    return render(request, "rooms/room.html", _room_page(request, room, your_rooms, history, watermark, form,
+                                                         latest=before is None))
 
 
-def _room_page(room: Room, history: selectors.Page, watermark: int, form: MessageForm, *, latest: bool) -> dict:
-    return {"room": room, "history": history, "watermark": live.watermark_token(room.room_id, watermark),
+def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: selectors.Page, watermark: int,
+               form: MessageForm, *, latest: bool) -> dict:
+    is_member = any(r.room_id == room.room_id for r in your_rooms or ())
+    return {"room": room, "history": history, "watermark": live.watermark_for(room, watermark),
             "form": form, "latest": latest,
             "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS,
-            "overlap_ms": int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)}
+            "overlap_ms": int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000),
+            # The layout's sidebar (templates/rooms/_sidebar.html) and the membership controls.
+            "your_rooms": your_rooms, "current_room_id": room.room_id, "is_member": is_member,
+            "can_manage": is_member and permissions.may_manage_room(request.user, room),
+            "can_join": request.user.is_authenticated and not is_member and room.is_public,
+            "can_invite": is_member and room.kind != DIRECT,
+            "invite_form": InviteForm()}
+
+
+# --- membership -----------------------------------------------------------------------------------
+
+
+def _back_to_room(room: Room) -> HttpResponse:
+    return redirect(_room_url(room))
+
+
+@require_POST
+def room_join(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _member_room(request, room_id)  # a private room: 404 for non-members, a quiet no-op for members
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    if room.is_public:
+        if services.room_join(room=room, user=request.user):
+            flash.success(request, f"You joined {room.name}.")
+        else:
+            flash.info(request, f"You are already in {room.name}.")
+    return _back_to_room(room)
+
+
+@require_POST
+def room_leave(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    if room.kind == DIRECT:
+        raise BadRequest("A direct conversation can't be left.")
+    if services.room_leave(room=room, user=request.user):
+        flash.success(request, f"You left {room.name}.")
+    else:
+        flash.info(request, f"You were not in {room.name}.")
+    if room.is_public:
+        return _back_to_room(room)
+    return redirect("rooms:list")  # a private room is out of reach now
+
+
+@require_POST
+def room_invite(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    if room.is_public and selectors.user_room_get(user_id=request.user.id, room_id=room.room_id) is None:
+        raise PermissionDenied("Join the room to invite people to it.")
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, "Type the username of the person to invite.")
+        return _back_to_room(room)
+    username = form.cleaned_data["username"]
+    try:
+        member = services.room_invite(room=room, username=username)
+    except services.NoSuchUser:
+        flash.error(request, f"There is no user named “{username}”. Check the spelling: it is the name they sign "
+                             f"in with.")
+    except services.AlreadyMember as exc:
+        flash.info(request, f"{exc} is already a member of {room.name}.")
+    except services.MembershipFixed:
+        raise BadRequest("A direct conversation's people can't change.") from None
+    else:
+        flash.success(request, f"{member.display_name} can now read and post in {room.name}.")
+    return _back_to_room(room)
+
+
+@require_safe
+def room_members(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """The member list (one Query page), with Remove buttons and the room's settings for its owner."""
+    room, your_rooms = _readable_room(request, room_id)
+    try:
+        members = selectors.room_members(room_id=room.room_id, cursor=request.GET.get("after") or None)
+    except InvalidCursor:
+        raise BadRequest("That page link is broken or out of date.") from None
+    is_member = any(r.room_id == room.room_id for r in your_rooms or ())
+    can_manage = is_member and permissions.may_manage_room(request.user, room)
+    return render(request, "rooms/members.html", {
+        "room": room, "members": members, "your_rooms": your_rooms, "current_room_id": room.room_id,
+        "is_member": is_member, "can_manage": can_manage,
+        "room_form": RoomSettingsForm(initial={"name": room.name, "description": room.description}),
+        "can_invite": is_member and room.kind != DIRECT, "invite_form": InviteForm()})
+
+
+@require_POST
+def member_remove(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    form = RemoveMemberForm(request.POST)
+    if not form.is_valid():
+        raise BadRequest("Which member? The remove form is incomplete.")
+    user_id = form.cleaned_data["user"]
+    try:
+        removed = services.member_remove(room=room, actor=request.user, user_id=user_id)
+    except services.MembershipFixed:
+        raise BadRequest("A direct conversation's people can't change.") from None
+    if removed:
+        flash.success(request, f"{user_id} was removed from {room.name}.")
+    else:
+        flash.info(request, f"{user_id} was not a member of {room.name}.")
+    if user_id == request.user.id and not room.is_public:
+        return redirect("rooms:list")
+    return redirect("rooms:members", room.room_id)
+
+
+@require_POST
+def room_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    if not permissions.may_manage_room(request.user, room):
+        raise PermissionDenied("Only the room's owner can change its name or description.")
+    form = RoomSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.room_update(room=room, actor=request.user, name=form.cleaned_data["name"],
+                                 description=form.cleaned_data["description"])
+        except services.MembershipFixed:
+            raise BadRequest("A direct conversation can't be renamed.") from None
+        except selectors.RoomNotFound:
+            raise Http404("No such room") from None
+        flash.success(request, "Room settings saved.")
+        return redirect("rooms:members", room.room_id)
+    your_rooms = selectors.user_rooms(user_id=request.user.id)
+    members = selectors.room_members(room_id=room.room_id)
+    return render(request, "rooms/members.html", {
+        "room": room, "members": members, "your_rooms": your_rooms, "current_room_id": room.room_id,
+        "is_member": True, "can_manage": True, "room_form": form,
+        "can_invite": room.kind != DIRECT, "invite_form": InviteForm()}, status=400)
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -110,7 +279,7 @@ def _room_page(room: Room, history: selectors.Page, watermark: int, form: Messag
 
 @require_POST
 def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
-    room = _room_or_404(room_id)
+    room = _member_room(request, room_id)
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, _room_url(room))
     form = MessageForm(request.POST)
@@ -135,13 +304,20 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return _composer_failed(request, room, form, status=400)
     except services.MessageNotFound:  # a retry of a post that was since deleted: nothing to show
         result = None
+    # Posting in a public room joins it. Only when the page said "not a member" (the composer's
+    # `join` field): a member's post stays at its three calls; this costs two conditional PutItems
+    # once (membership_add), and a member who already joined elsewhere is left as they are.
+    joined = False
+    if form.cleaned_data["join"] and room.is_public:
+        services.room_join(room=room, user=request.user)
+        joined = True
     if not request.htmx:
         return redirect(_room_url(room) + "#latest")
     # The message for the page to merge (static/js/chat/merge.js); out of band, the composer's
     # fresh key and cleared errors.
     return render(request, "rooms/_posted.html", {
         "room": room, "message": result.message if result else None,
-        "form": MessageForm(initial={"idempotency_key": validators.new_token()}),
+        "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined,
     })
 
 
@@ -152,14 +328,16 @@ def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> 
     if request.htmx:
         response = render(request, "rooms/_composer_errors.html", {"form": form, "oob": True}, status=status)
         return reswap(retarget(response, "#composer-errors"), "innerHTML")
+    your_rooms = selectors.user_rooms(user_id=request.user.id)
     watermark = now_ms()
     history = selectors.room_history(room_id=room.room_id)
-    return render(request, "rooms/room.html", _room_page(room, history, watermark, form, latest=True), status=status)
+    return render(request, "rooms/room.html", _room_page(request, room, your_rooms, history, watermark, form,
+                                                         latest=True), status=status)
 
 
 @require_POST
 def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
-    room = _room_or_404(room_id)
+    room = _member_room(request, room_id)
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, _room_url(room))
     form = DeleteForm(request.POST)
@@ -186,13 +364,22 @@ def room_updates(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     """One poll. Anonymous-readable and deliberately blind to the session (no request.user, no
     request.session, no context processors), so a tick costs no DynamoDB read of its own.
     The watermark ``w`` must be one the server signed for this room; a catch-up (w older than the
-    feed's memory) counts against the client's allowance: over it, 429 with Retry-After."""
-    _room_or_404(room_id)
+    feed's memory) counts against the client's allowance: over it, 429 with Retry-After.
+
+    A non-public room's watermark is also a grant (live.watermark_for): without a valid one the
+    poll is the 404 of a room that does not exist; with an expired one, 403, and the tab renews it
+    at room_live_grant, which checks the session and the membership."""
+    room = _room_or_404(room_id)
+    token = request.GET.get("w", "")
     try:
-        watermark = live.watermark_from_token(room_id, request.GET.get("w", ""))
+        watermark, grant_expires = live.read_watermark(room, token)
     except live.InvalidWatermark:
+        if not room.is_public:
+            raise Http404("No such room") from None
         raise BadRequest("This live-update cursor (w) was not issued for this room by this site, or was "
                          "altered. Reload the page to get a fresh one.") from None
+    except live.GrantExpired:
+        return HttpResponse("Renew the live-update grant.", status=403, content_type="text/plain; charset=utf-8")
     seen = frozenset(ref for ref in request.GET.get("seen", "").split(",") if ref)
     if len(seen) > MAX_SEEN_REFS or not all(ref[:2] in ("m-", "d-") and validators.is_token(ref[2:]) for ref in seen):
         raise BadRequest("Malformed live-update cursor (seen).")
@@ -210,5 +397,24 @@ def room_updates(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         response = HttpResponse(loader.render_to_string("rooms/_updates.html", {"updates": answer, "room_id": room_id}))
     else:
         response = HttpResponse(status=204)
-    response["Chat-Watermark"] = live.watermark_token(room_id, answer.watermark_ms)
+    response["Chat-Watermark"] = live.watermark_for(room, answer.watermark_ms, grant_expires=grant_expires)
+    return response
+
+
+@never_cache
+@require_GET
+def room_live_grant(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """Renew a private room's live-update grant: the session and the membership are checked
+    (session Query + one GetItem), and the tab's watermark comes back with a new expiry in
+    Chat-Watermark (204). Not a member (removed, or never): the 404 of a room that does not exist."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        raise Http404("No such room")
+    try:
+        watermark, _ = live.read_watermark(room, request.GET.get("w", ""), allow_expired=True)
+    except live.InvalidWatermark:
+        raise BadRequest("This live-update cursor (w) was not issued for this room by this site. Reload the "
+                         "page.") from None
+    response = HttpResponse(status=204)
+    response["Chat-Watermark"] = live.watermark_for(room, watermark)
     return response

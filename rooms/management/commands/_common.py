@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
+
+from accounts.validators import validate_username
 
 from rooms import selectors, validators
 from rooms.models import Room
@@ -30,3 +33,11 @@ def existing_room(room_id: str) -> Room:
         return selectors.room_get(room_id=room_id)
     except selectors.RoomNotFound:
         raise CommandError(f"no room with id {room_id!r} (ids are lowercase slugs, as in /rooms/<id>/)") from None
+
+
+def require_username(username: str) -> str:
+    """The user id for ``username``, checked against the site's rules before it goes into a key."""
+    try:
+        return validate_username(username)
+    except ValidationError as exc:
+        raise CommandError(f"{brief(username)} is not a username: {' '.join(exc.messages)}") from None
