@@ -15,6 +15,10 @@ export function createBackoff(setStatus) {
         setStatus("");
       }
     },
+    stop(text) { // polling ends for good (e.g. the reader lost access to the room)
+      pausedUntil = Infinity;
+      setStatus(text);
+    },
     failed(xhr) { // xhr is null when no answer came
       const status = xhr ? xhr.status : 0;
       failures += 1;

@@ -35,5 +35,22 @@ export function createCursor(poller, messages) {
       const next = xhr.getResponseHeader("Chat-Watermark");
       if (next) watermark = next;
     },
+    // A private room's watermark is also a short-lived grant; once it expires the poll answers 403.
+    // The server renews it after checking the session and the membership: "renewed", "gone" (404:
+    // no access any more, e.g. removed from the room) or "failed".
+    async renew(url) {
+      try {
+        const response = await fetch(url + "?w=" + encodeURIComponent(watermark),
+          { credentials: "same-origin", cache: "no-store" });
+        const next = response.headers.get("Chat-Watermark");
+        if (response.ok && next) {
+          watermark = next;
+          return "renewed";
+        }
+        return response.status === 404 ? "gone" : "failed";
+      } catch (error) {
+        return "failed";
+      }
+    },
   };
 }

@@ -1,6 +1,7 @@
 /* The room page. htmx makes every request, and the server says where its answers go (out-of-band
  * swaps, HX-Retarget). These modules do what htmx cannot: the ordered merge by (CreatedAt, id),
- * the live-update cursor, backoff, Enter-to-send, scroll keeping, the live announcer, local times.
+ * the live-update cursor, backoff, Enter-to-send, scroll keeping and "Jump to latest", the live
+ * announcer, local times, day dividers and author groups, and the sidebar.
  * No inline script and no eval: the CSP is script-src 'self' and htmx runs with allowEval=false.
  * docs/live-updates.md, "The browser", describes it.
  */
@@ -8,10 +9,41 @@ import { createAnnouncer } from "./announce.js";
 import { createBackoff } from "./backoff.js";
 import { createComposer } from "./composer.js";
 import { createCursor } from "./cursor.js";
+import { arrangeAll } from "./layout.js";
 import { createMessageList, parse } from "./merge.js";
 import { revealDelete } from "./permissions.js";
-import { atBottom, keepingPlace, scrollToBottom } from "./scroll.js";
+import { createScroller } from "./scroll.js";
+import { startSidebar } from "./sidebar.js";
 import { localizeTimes } from "./times.js";
+
+// "Jump to latest": shown while the reader is scrolled up and messages arrived below, with their count.
+function createJump(button, scroller) {
+  let unseen = 0;
+  function show() {
+    button.hidden = unseen === 0;
+    button.textContent = "Jump to latest" + (unseen ? " (" + unseen + " new)" : "");
+  }
+  if (button) {
+    button.addEventListener("click", () => {
+      scroller.toBottom();
+      unseen = 0;
+      show();
+    });
+    scroller.onScroll(() => {
+      if (unseen && scroller.atBottom()) {
+        unseen = 0;
+        show();
+      }
+    });
+  }
+  return {
+    arrived(count) {
+      if (!button || !count) return;
+      unseen += count;
+      show();
+    },
+  };
+}
 
 function start(room, list) {
   const poller = document.getElementById("live");
@@ -20,6 +52,8 @@ function start(room, list) {
   const viewer = room.dataset.viewer || "";
   const deleteScope = room.dataset.deleteScope || "";
 
+  const scroller = createScroller(document.getElementById("timeline"));
+  const jump = createJump(document.getElementById("jump-latest"), scroller);
   const messages = createMessageList(list, (li) => revealDelete(li, deleteScope));
   const announce = createAnnouncer(document.getElementById("announcer"), viewer);
   const cursor = poller && createCursor(poller, messages);
@@ -30,11 +64,12 @@ function start(room, list) {
   }
   const backoff = createBackoff(setStatus);
 
-  function mergeAnswer(xhr, { scroll = false, quiet = false } = {}) {
-    const stayAtBottom = scroll || atBottom();
+  function mergeAnswer(xhr, { scroll = false, quiet = false, older = false } = {}) {
+    const stayAtBottom = scroll || scroller.atBottom();
     const added = messages.merge(parse(xhr));
     if (added.length && !quiet) announce(added);
-    if (stayAtBottom) scrollToBottom();
+    if (stayAtBottom) scroller.toBottom();
+    else if (!older) jump.arrived(added.length); // the view stays where the reader is
   }
 
   // The element that made the request. event.detail.elt is not always it: when the server
@@ -49,9 +84,21 @@ function start(room, list) {
     else if (cursor && elt === poller) cursor.addTo(event.detail.parameters);
   });
 
+  let renewing = false; // a private room's live grant is being renewed: no polls meanwhile
+  async function renewGrant() {
+    renewing = true;
+    const outcome = await cursor.renew(poller.dataset.grantUrl);
+    renewing = false;
+    if (outcome === "renewed") backoff.succeeded();
+    else if (outcome === "gone") { // no longer a member: the page itself is gone for this reader
+      backoff.stop("You no longer have access to this room.");
+      window.location.reload();
+    } else backoff.failed(null);
+  }
+
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     const elt = source(event);
-    if (elt === poller && backoff.paused()) event.preventDefault();
+    if (elt === poller && (renewing || backoff.paused())) event.preventDefault();
     if (composer && elt === composer.form) composer.sending();
   });
 
@@ -71,14 +118,15 @@ function start(room, list) {
       const li = elt.closest("li.message");
       if (li) messages.applyDeletion(li.id.slice(2), Date.now());
     } else if (elt.matches("#load-older-link")) { // the next link came out of band already
-      keepingPlace(() => mergeAnswer(xhr, { quiet: true }));
+      scroller.keepingPlace(() => mergeAnswer(xhr, { quiet: true, older: true }));
     }
   });
 
   function failed(event) {
     const elt = source(event);
     const xhr = event.type === "htmx:responseError" ? event.detail.xhr : null;
-    if (elt === poller) backoff.failed(xhr);
+    if (elt === poller && xhr && xhr.status === 403 && poller.dataset.grantUrl) { if (!renewing) renewGrant(); }
+    else if (elt === poller) backoff.failed(xhr);
     else if (composer && elt === composer.form) composer.failed(event);
     else setStatus("That didn't work (" + (xhr ? "error " + xhr.status : "no connection") + "). Try again.");
   }
@@ -86,10 +134,24 @@ function start(room, list) {
     document.body.addEventListener(name, failed);
   });
 
+  arrangeAll(list);
   localizeTimes(document);
-  if (poller) scrollToBottom();
+  if (poller) scroller.toBottom();
+  // Past midnight, "Today" becomes "Yesterday": relabel when the reader's date changes.
+  let today = new Date().toDateString();
+  window.setInterval(() => {
+    const now = new Date().toDateString();
+    if (now !== today) arrangeAll(list);
+    today = now;
+  }, 60 * 1000);
+  // Arriving, the reader can type at once; not on touch screens, where it would open the keyboard.
+  if (composer && !window.matchMedia("(pointer: coarse)").matches) {
+    composer.form.querySelector("textarea").focus({ preventScroll: true });
+  }
 }
 
+const sidebar = document.getElementById("sidebar");
+if (sidebar) startSidebar(sidebar, document.getElementById("room-change"));
 const room = document.getElementById("room");
 const list = document.getElementById("messages");
 if (room && list && window.htmx) start(room, list);

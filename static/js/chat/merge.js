@@ -1,6 +1,7 @@
 // The message list: one element per message id, ordered by (CreatedAt, id) as the server orders
 // them, whichever answer (poll, post, older page) brings a message and in whatever order.
 
+import { arrange } from "./layout.js";
 import { localizeTimes } from "./times.js";
 
 // DOMParser documents are inert: nothing in a response runs.
@@ -28,6 +29,8 @@ export function createMessageList(list, prepare) {
     let node = list.lastElementChild;
     while (node && sortsBefore(key, sortKey(node))) node = node.previousElementSibling;
     list.insertBefore(li, node ? node.nextSibling : list.firstChild);
+    arrange(li); // its divider and group, and the next message's, which may now continue it
+    arrange(li.nextElementSibling);
     localizeTimes(li);
     window.htmx.process(li);
     return true;
@@ -36,7 +39,10 @@ export function createMessageList(list, prepare) {
   function applyDeletion(messageId, atMs) {
     deletions.set(messageId, atMs);
     const el = document.getElementById("m-" + messageId);
-    if (el) el.remove();
+    if (!el) return;
+    const next = el.nextElementSibling;
+    el.remove();
+    arrange(next); // it may have continued the removed message's group, or now open a day
   }
 
   // Merges the messages and deletions of a parsed answer; returns the messages it added.

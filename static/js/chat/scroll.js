@@ -1,17 +1,31 @@
-// Scrolling: follow new messages only if the reader was already at the bottom, and keep the
-// reader's place when older messages are added above.
+// Scrolling. With JavaScript the message list's frame (#timeline) is the page's only scroller
+// (static/css/rooms.css); should the stylesheet not make it one, the document is. Follow new
+// messages only if the reader was already at the bottom, and keep the reader's place when older
+// messages are added above.
 
-export function atBottom() {
-  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 80;
-}
+const NEAR_BOTTOM_PX = 80;
 
-export function scrollToBottom() {
-  window.scrollTo(0, document.documentElement.scrollHeight);
-}
+export function createScroller(timeline) {
+  const scrolls = timeline && getComputedStyle(timeline).overflowY !== "visible";
+  const el = scrolls ? timeline : document.scrollingElement;
+  const target = scrolls ? timeline : window; // where scroll events fire
 
-export function keepingPlace(addAbove) {
-  const heightBefore = document.documentElement.scrollHeight;
-  const result = addAbove();
-  window.scrollBy(0, document.documentElement.scrollHeight - heightBefore);
-  return result;
+  return {
+    element: el,
+    onScroll(listener) {
+      target.addEventListener("scroll", listener, { passive: true });
+    },
+    atBottom() {
+      return el.scrollTop + el.clientHeight >= el.scrollHeight - NEAR_BOTTOM_PX;
+    },
+    toBottom() {
+      el.scrollTop = el.scrollHeight;
+    },
+    keepingPlace(addAbove) {
+      const heightBefore = el.scrollHeight;
+      const result = addAbove();
+      el.scrollTop += el.scrollHeight - heightBefore;
+      return result;
+    },
+  };
 }
