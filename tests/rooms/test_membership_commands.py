@@ -62,3 +62,19 @@ def test_bad_arguments_are_refused_before_any_write(moto_tables, args):
     with count_calls() as calls, pytest.raises(CommandError):
         call_command(*args)
     assert not any(op in calls for op in ("PutItem", "DeleteItem", "UpdateItem"))
+
+
+def test_a_private_room_exported_and_imported_elsewhere_stays_private(moto_tables, tmp_path, capsys, settings):
+    settings.CHAT_ROOM_CACHE_SECONDS = 0
+    settings.CHAT_ROOM_DELETE_GRACE_SECONDS = 0
+    call_command("create_room", "Den", "--private", "--created-by", "alice")
+    path = tmp_path / "den.jsonl"
+    call_command("export_room", "den", "--output", str(path))
+    assert '"kind": "private"' in path.read_text()
+    call_command("delete_room", "den", "--yes")
+    call_command("import_room", str(path))
+    assert selectors.room_get(room_id="den").kind == "private" and selectors.room_list().items == []
+    assert [m.user_id for m in selectors.all_room_members(room_id="den")] == ["alice"]
+    path.write_text(path.read_text().replace('"kind": "private"', '"kind": "secret"'))
+    with pytest.raises(CommandError, match="kind 'secret' is not public or private"):
+        call_command("import_room", str(path))

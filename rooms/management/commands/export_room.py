@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 write = out.write if output else (lambda line: self.stdout.write(line, ending=""))
                 self._write(write, {"type": "room", "room_id": room.room_id, "name": room.name,
                                   "description": room.description, "created_by": room.created_by,
-                                  "created_at": room.created_at})
+                                  "created_at": room.created_at, "kind": room.kind})
                 for m in selectors.room_messages(room_id=room.room_id):
                     self._write(write, {"type": "message", "message_id": m.message_id, "author_id": m.author_id,
                                       "author_name": m.author_name, "created_at": m.created_at,

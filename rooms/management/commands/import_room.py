@@ -29,6 +29,7 @@ class Target:
     description: str
     created_by: str
     source_room_id: str
+    kind: str = "public"  # an exported private room is imported private (invite only, its creator its owner)
 
     @property
     def keeps_ids(self) -> bool:
@@ -113,7 +114,8 @@ class Command(BaseCommand):
             raise CommandError(f"room {target.room_id!r} does not exist and the name {target.name!r} makes the id "
                                f"{derived!r}; create it first with create_room, or pass a matching --name")
         try:
-            services.room_create(name=target.name, description=target.description, created_by=target.created_by)
+            services.room_create(name=target.name, description=target.description, created_by=target.created_by,
+                                 kind=target.kind)
         except services.RoomBeingDeleted:
             raise CommandError(f"room {target.room_id!r} is being deleted; wait until delete_room has finished, "
                                f"then import again") from None
@@ -183,10 +185,13 @@ def _target(header: dict, *, room: str | None, name: str | None) -> Target:
         except ValidationError as exc:
             raise LineError(f"description: {' '.join(exc.messages)}") from None
         created_by = _user_id(header, "created_by", "import")
+        kind = _text(header, "kind", "public")
+        if kind not in ("public", "private"):
+            raise LineError(f"kind {brief(kind)} is not public or private")
     except LineError as exc:
         raise CommandError(f"line 1: {exc}") from None
     return Target(room_id=target_id, name=name or header_name, description=description, created_by=created_by,
-                  source_room_id=source_room_id)
+                  source_room_id=source_room_id, kind=kind)
 
 
 def _derived_message_id(target: Target, author_id: str, created_at: str, message_id: str) -> str:
