@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from accounts import selectors as account_selectors
 from rooms import selectors, services, validators
 from rooms.timestamps import now_ms
+from tests.support.examples import examples
 from tests.support.users import PASSWORD, create_user
 from tests.support.sessions import sign_in
 
 HX = {"HTTP_HX_REQUEST": "true"}
 COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-FAST = hsettings(max_examples=40, **COMMON)
-SLOW = hsettings(max_examples=25, **COMMON)
+FAST = hsettings(max_examples=examples(40), **COMMON)
+SLOW = hsettings(max_examples=examples(25), **COMMON)
 
 # Any Unicode a browser can send in a form (no lone surrogates: they can't be UTF-8 encoded),
 # biased towards the characters that tend to break things.
