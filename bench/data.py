@@ -10,7 +10,20 @@ SMALL_ROOM = "Bench small"  # 100 messages
 BIG_ROOM = "Bench big"  # --big-room messages, written with BatchWriteItem
 POST_ROOM = "Bench post"  # the post phase writes here, so the small room stays at 100
 LIVE_ROOM = "Bench live"  # live ticks and watchers
-FILLER_ROOMS = 16  # more rooms, so the room list is a realistic page
+PRIVATE_ROOM = "Bench private"  # private, 100 messages: the room page of a room only members can read
+SIDEBAR_ROOMS = 50  # every bench user is a member of this many rooms, the measured ones included
+ROLE_ROOMS = {"small": SMALL_ROOM, "big": BIG_ROOM, "post": POST_ROOM, "live": LIVE_ROOM, "private": PRIVATE_ROOM}
+FILLER_ROOMS = SIDEBAR_ROOMS - len(ROLE_ROOMS)  # public rooms, so the sidebar and the room list are full
+
+
+def filler_room(i: int) -> str:
+    return f"Bench filler {i:02d}"
+
+
+def sidebar_rooms() -> list[tuple[str, str]]:
+    """(name, kind) of every room a bench user is in: what the sidebar lists on every page."""
+    return [(name, "private" if role == "private" else "public") for role, name in ROLE_ROOMS.items()] + \
+        [(filler_room(i), "public") for i in range(FILLER_ROOMS)]
 
 _WORDS = ("the deploy went fine but the cache warmed slowly so we retried twice and checked the "
           "graphs https://example.com/dashboards/42 before lunch; anyone up for a review?").split()

@@ -1,11 +1,14 @@
 """The floor: the room page as fast as this Django stack can serve it.
 
 The same middleware, the same template and the same context builder as rooms.views.room_detail,
-but the room and its 50 messages come from memory: no DynamoDB call at all (the bench middleware's
-header proves it on every response). The room page's throughput is reported as a ratio of this.
+but the room, its 50 messages and the user's 50-room sidebar (the rooms bench/seed.py makes every
+user a member of, same names, ids and kinds) come from memory: no DynamoDB call at all (the bench
+middleware's header proves it on every response). The room page's throughput is reported as a
+ratio of this.
 
 Requested without a session cookie (loading a session is a DynamoDB read); the view then renders
-as a signed-in member, so the page has the composer and delete buttons like the real one.
+as a signed-in member who doesn't own the room (like most of the load's users), so the page has
+the composer, the sidebar and delete buttons like the real one.
 """
 
 from __future__ import annotations
@@ -23,16 +26,25 @@ from chatsite import keys, pagination
 from chatsite.pagination import Page
 from rooms import views as room_views
 from rooms.forms import MessageForm
-from rooms.models import ChatMessage, Room
+from rooms.models import ChatMessage, Room, UserRoom
 from rooms.timestamps import iso_from_ms, now_ms
-from rooms.validators import new_token
+from rooms.validators import clean_room_name, new_token
 
 AUTHORS = 40
 
 
 @functools.cache
+def _your_rooms() -> list[UserRoom]:
+    joined_at = iso_from_ms(now_ms() - 86_400_000)
+    entries = [UserRoom(room_id=clean_room_name(name)[1], name=name, kind=kind, role="member", joined_at=joined_at)
+               for name, kind in data.sidebar_rooms()]
+    return sorted(entries, key=lambda r: (r.name.casefold(), r.room_id))  # as rooms.selectors.user_rooms
+
+
+@functools.cache
 def _room_and_history() -> tuple[Room, Page]:
-    room = Room(room_id="bench-small", name=data.SMALL_ROOM, description="benchmark: small room",
+    name, room_id = clean_room_name(data.SMALL_ROOM)
+    room = Room(room_id=room_id, name=name, description="benchmark: small room",
                 created_by=data.username(0), created_at=iso_from_ms(now_ms() - 86_400_000))
     newest = now_ms() - 60_000
     messages = []
@@ -53,8 +65,9 @@ def _room_and_history() -> tuple[Room, Page]:
 
 @require_GET
 def room_page_floor(request: HttpRequest) -> HttpResponse:
-    request.user = SessionUser(id=data.username(0), username=data.username(0),
-                               display_name=data.display_name(0), is_staff=False)
+    request.user = SessionUser(id=data.username(1), username=data.username(1),
+                               display_name=data.display_name(1), is_staff=False)
     room, history = _room_and_history()
-    form = MessageForm(initial={"idempotency_key": new_token()})
-    return render(request, "rooms/room.html", room_views._room_page(room, history, now_ms(), form, latest=True))
+    form = MessageForm(initial={"idempotency_key": new_token(), "join": False})  # a member: no join
+    return render(request, "rooms/room.html",
+                  room_views._room_page(request, room, _your_rooms(), history, now_ms(), form, latest=True))

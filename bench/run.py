@@ -151,6 +151,8 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
          "endpoint": "room page", "path": room("small")},
         {**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", "kind": "page",
          "endpoint": "room page", "path": room("big")},
+        {**base, "key": "room_page_private", "label": f"private room page ({config.small_messages} msgs)",
+         "kind": "page", "endpoint": "room page", "path": room("private")},
         {**base, "key": "floor", "label": "floor (room page, no DynamoDB)", "kind": "page", "endpoint": "floor",
          "path": "/bench/floor/", "signed_in": False},
         {**base, "key": "post", "label": "post message", "kind": "post", "endpoint": "post message",
@@ -178,6 +180,21 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
                        "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
     return {"host": base_url, "cookie_domain": "127.0.0.1", "user_agent": data.USER_AGENT,
             "sessions": sessions, "pids": pids, "phases": phases}
+
+
+def check_sidebar(plan: dict, expected: int) -> None:
+    """The measured page is the one with the full sidebar: every signed-in user sees ``expected``
+    rooms in it, the measured one marked current (fails the run otherwise)."""
+    import requests
+
+    path = next(p["path"] for p in plan["phases"] if p["key"] == "room_page")
+    for cookies in plan["sessions"]:
+        page = requests.get(plan["host"] + path, cookies=cookies, headers={"User-Agent": data.USER_AGENT}, timeout=10)
+        page.raise_for_status()
+        entries = page.text.count('<li class="sidebar-entry')
+        if entries != expected or f'href="{path}" aria-current="page"' not in page.text:
+            raise RuntimeError(f"the room page's sidebar lists {entries} rooms, not {expected} with {path} current: "
+                               "has templates/rooms/_sidebar.html changed?")
 
 
 def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 120) -> float:
@@ -301,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         sessions = sign_in(gunicorn.url, seeded.users)
         plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
                           pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid})
+        check_sidebar(plan, seeded.sidebar_rooms)
         prime(plan, rounds=8)
         plan_path, results_path = work / "plan.json", work / "results.json"
         plan_path.write_text(json.dumps(plan, indent=1))

@@ -1,5 +1,6 @@
-"""Seed the benchmark's data with the project's own services (users, rooms, posts), and build the
-big room with BatchWriteItem (chatsite.batch.batch_put_items) straight into DynamoDB.
+"""Seed the benchmark's data with the project's own services (users, rooms, memberships: every user
+in data.SIDEBAR_ROOMS rooms, posts), and build the big room with BatchWriteItem
+(chatsite.batch.batch_put_items) straight into DynamoDB.
 
 Runs in the harness process with Django set up against the benchmark's own dynalite.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bench import data
@@ -16,8 +18,9 @@ from bench import data
 @dataclass
 class Seeded:
     users: list[str]  # usernames; the password is data.PASSWORD
-    rooms: dict[str, str]  # role ("small", "big", "post", "live") -> room id
+    rooms: dict[str, str]  # role ("small", "big", "post", "live", "private") -> room id
     room_count: int
+    sidebar_rooms: int  # rooms each user is a member of
     small_messages: int
     big_messages: int
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
@@ -40,13 +43,32 @@ def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Se
     log(f"  {users} users in {timings['users (user_create, Argon2 hashing)']:.1f} s")
 
     started = time.monotonic()
-    creator = authors[0].id
-    roles = {"small": data.SMALL_ROOM, "big": data.BIG_ROOM, "post": data.POST_ROOM, "live": data.LIVE_ROOM}
-    rooms = {role: room_services.room_create(name=name, description=f"benchmark: {role} room", created_by=creator)
-             for role, name in roles.items()}
-    for i in range(data.FILLER_ROOMS):
-        room_services.room_create(name=f"Bench filler {i:02d}", description="a quiet room", created_by=creator)
+    creator = authors[0]
+    rooms = {role: room_services.room_create(name=name, description=f"benchmark: {role} room", created_by=creator.id,
+                                             created_by_name=creator.display_name,
+                                             kind="private" if role == "private" else "public")
+             for role, name in data.ROLE_ROOMS.items()}
+    fillers = [room_services.room_create(name=data.filler_room(i), description="a quiet room", created_by=creator.id,
+                                         created_by_name=creator.display_name) for i in range(data.FILLER_ROOMS)]
     timings["rooms (room_create)"] = time.monotonic() - started
+
+    # Every user in every room (their sidebar lists data.SIDEBAR_ROOMS rooms): public rooms through
+    # room_join, the private one through membership_add (what an invite does), from a few threads.
+    started = time.monotonic()
+    memberships = [(room, author) for author in authors[1:] for room in [*rooms.values(), *fillers]]
+
+    def join(pair) -> None:
+        room, author = pair
+        if room.is_public:
+            room_services.room_join(room=room, user=author)
+        else:
+            room_services.membership_add(room=room, user_id=author.id, display_name=author.display_name)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(join, memberships))
+    step = f"memberships ({len(authors)} users × {data.SIDEBAR_ROOMS} rooms, room_join / membership_add)"
+    timings[step] = time.monotonic() - started
+    log(f"  {len(memberships) + len(rooms) + len(fillers)} memberships in {timings[step]:.1f} s")
 
     started = time.monotonic()
     from rooms.validators import new_token
@@ -58,13 +80,19 @@ def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Se
     log(f"  {small_messages} messages posted in {timings[f'small room ({small_messages} × message_post)']:.1f} s")
 
     started = time.monotonic()
+    for i in range(small_messages):
+        room_services.message_post(room=rooms["private"], author=authors[i % len(authors)],
+                                   comment=data.comment_text(i), idempotency_key=new_token())
+    timings[f"private room ({small_messages} × message_post)"] = time.monotonic() - started
+
+    started = time.monotonic()
     write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages)
     seconds = time.monotonic() - started
     timings[f"big room ({big_messages:,} items, BatchWriteItem)"] = seconds
     log(f"  big room: {big_messages:,} messages in {seconds:.1f} s ({big_messages / max(seconds, 1e-9):,.0f}/s)")
 
     return Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
-                  room_count=len(rooms) + data.FILLER_ROOMS, small_messages=small_messages,
+                  room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS, small_messages=small_messages,
                   big_messages=big_messages, timings=timings)
 
 

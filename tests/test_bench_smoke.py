@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENDPOINT_PHASES = ["room_list", "room_page", "room_page_big", "floor", "post", "live_tick"]
+ENDPOINT_PHASES = ["room_list", "room_page", "room_page_big", "room_page_private", "floor", "post", "live_tick"]
 
 
 @pytest.mark.integration
@@ -36,6 +36,7 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
         assert all(status.startswith("2") for status in phase["statuses"]), (key, phase["statuses"], phase["failures"])
     assert phases["floor"]["calls_per_request"] == {}  # the floor never touches DynamoDB
     assert phases["room_page"]["calls_per_request"]  # the header is there and counted
+    assert results["seeded"]["sidebar_rooms"] == 50  # the measured page has the 50-room sidebar (run.check_sidebar)
 
     watches = [p for p in results["phases"] if p["phase"]["kind"] == "watch"]
     assert watches and all(p["live"]["posts"] > 0 and p["live"]["deliveries"] > 0 for p in watches)
@@ -44,8 +45,8 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     assert set(results["profile"]) == {"room page", "floor"}
 
     table = (tmp_path / "benchmarks.md").read_text()
-    for label in ["room list", "room page (100 msgs)", "room page (2,000 msgs)", "floor (room page, no DynamoDB)",
-                  "post message", "live tick"]:
+    for label in ["room list", "room page (100 msgs)", "room page (2,000 msgs)", "private room page (100 msgs)",
+                  "floor (room page, no DynamoDB)", "post message", "live tick"]:
         row = next((line for line in table.splitlines() if line.startswith(f"| {label} |")), None)
         assert row is not None, label
         cells = [c.strip() for c in row.strip("|").split("|")]
