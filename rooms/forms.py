@@ -64,3 +64,8 @@ class InviteForm(forms.Form):
 
 class RemoveMemberForm(forms.Form):
     user = forms.CharField(max_length=200)
+
+
+class DirectForm(forms.Form):
+    people = forms.CharField(label="People", max_length=1000,
+                             help_text="Usernames, separated by commas or spaces: up to 7 people besides you.")

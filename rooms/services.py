@@ -4,7 +4,7 @@ views, management commands and tests all come through here."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from chatsite import counters, dynamodb, keys
 from chatsite.batch import Progress, batch_delete_keys
 from rooms import permissions, post_guard, selectors, validators
 from accounts import selectors as user_selectors
-from accounts.validators import validate_username
+from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, Member, MemberRecord, MessageRecord,
                           Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
@@ -259,6 +259,101 @@ def room_update(*, room: Room, actor, name: str, description: str) -> Room:
                 if not dynamodb.is_conditional_check_failed(exc):
                     raise
     return updated
+
+
+# --- direct conversations -------------------------------------------------------------------------
+#
+# A direct conversation is a room of kind "direct" whose id comes from its people
+# (validators.direct_room_id), so the same people always reach the same room. It is created by the
+# room record's conditional PutItem alone: two people starting it at once both compute the id, one
+# put wins, and both go on to write the memberships, which are conditional puts made whatever they
+# find. Memberships are written in user-id order, every participant's two items in turn, so the
+# last participant's `room#` item exists only once every membership was written: that one GetItem
+# tells a finished conversation (open it) from a new or half-written one (write, or repair, it all).
+
+
+def direct_people(*, starter, usernames: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """Check the people of a conversation ``starter`` wants to start, without any read. Returns
+    (sorted user ids, the starter included; each id's name as typed). Duplicates count once; the
+    starter may be listed or not. Raises ValidationError: nobody else, more than
+    DIRECT_MAX_PEOPLE, or names that can't be usernames (named in the message)."""
+    typed: dict[str, str] = {}
+    for name in usernames:
+        typed.setdefault(canonical_username(name), name)
+    typed.pop(starter.id, None)
+    if not typed:
+        raise ValidationError("Add at least one other person: direct messages are between you and others "
+                              "(you are always in the conversation).", code="self")
+    limit = validators.DIRECT_MAX_PEOPLE
+    if len(typed) + 1 > limit:
+        raise ValidationError(f"A conversation can have at most {limit} people: you and {limit - 1} others. "
+                              f"You listed {len(typed)} others.", code="too_many")
+    invalid = []
+    for name in typed.values():
+        try:
+            validate_username(name)
+        except ValidationError:
+            invalid.append(name)
+    if invalid:
+        raise _unknown_people(invalid)
+    return sorted([starter.id, *typed]), typed
+
+
+def _unknown_people(names: list[str]) -> ValidationError:
+    listed = ", ".join(f"“{n}”" for n in names)
+    return ValidationError(f"There is no user named {listed}. Check the spelling: it is the name they sign in with.",
+                           code="unknown")
+
+
+class DirectUnavailable(Exception):
+    """The conversation's id is held by a room being deleted (or by something that is not a direct
+    conversation): it can't be opened now."""
+
+
+def direct_start(*, starter, usernames: Iterable[str]) -> str:
+    """Open the direct conversation of ``starter`` and the people named ``usernames``, creating it
+    on first use. Returns its room id.
+
+    A conversation that exists: 1 GetItem (consistent) of the last participant's `room#` item.
+    A new one (or one a crash left half-written): that GetItem, BatchGetItem of the other people
+    (unknown or deactivated ones are refused, by name), conditional PutItem of the room record,
+    then membership_add for each participant in user-id order (2 conditional PutItems each): 1 +
+    2 per participant writes. Each participant's `room#` item carries the other people's display
+    names, which the sidebar shows. Raises ValidationError (see direct_people, and unknown people)
+    or DirectUnavailable."""
+    people, typed = direct_people(starter=starter, usernames=usernames)
+    room_id = validators.direct_room_id(people)
+    finished = selectors.user_room_get(user_id=people[-1], room_id=room_id)
+    if finished is not None and finished.kind == DIRECT:
+        return room_id
+    records = user_selectors.user_get_many(user_ids=list(typed))
+    unknown = [typed[uid] for uid in typed if uid not in records or not records[uid].is_active]
+    if unknown:
+        raise _unknown_people(unknown)
+    names = {uid: record.display_name or record.username for uid, record in records.items()}
+    names[starter.id] = starter.display_name or starter.username
+    record = RoomRecord(keys.room_pk(room_id), keys.META, name=_names_of(names, people), description="",
+                        created_by=starter.id, created_at=iso_from_ms(now_ms()), kind=DIRECT)
+    try:
+        record.save(condition=RoomRecord.PK.does_not_exist())
+        room = Room.from_record(record)
+    except PutError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        try:  # started at the same moment elsewhere, or a start that died before its memberships
+            room = selectors.room_get_any(room_id=room_id)
+        except selectors.RoomNotFound:  # deleted between the put and this read
+            raise DirectUnavailable(room_id) from None
+        if room.closing_since or room.kind != DIRECT:
+            raise DirectUnavailable(room_id) from None
+    for uid in people:
+        others = [p for p in people if p != uid]
+        membership_add(room=replace(room, name=_names_of(names, others)), user_id=uid, display_name=names[uid])
+    return room_id
+
+
+def _names_of(names: dict[str, str], user_ids: list[str]) -> str:
+    return ", ".join(sorted((names[uid] for uid in user_ids), key=str.casefold))
 
 
 # --- messages -------------------------------------------------------------------------------

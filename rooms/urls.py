@@ -32,4 +32,6 @@ urlpatterns = [
     path("rooms/<room_id:room_id>/members/", views.room_members, name="members"),
     path("rooms/<room_id:room_id>/members/remove", views.member_remove, name="remove_member"),
     path("rooms/<room_id:room_id>/settings", views.room_edit, name="edit"),
+    path("direct/new/", views.direct_new, name="direct_new"),
+    path("u/<str:username>/", views.user_page, name="user"),
 ]

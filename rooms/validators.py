@@ -3,6 +3,7 @@ can act on; none of them change the text a person typed except line endings."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -10,11 +11,17 @@ import unicodedata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from accounts.validators import canonical_username
+
 ROOM_ID_MAX_LENGTH = 48
 ROOM_NAME_MAX_LENGTH = 80
 ROOM_DESCRIPTION_MAX_LENGTH = 300
 ROOM_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_NAME_CHARACTERS = "#:/\\"  # key separators and path characters: never part of a room's name
+# Direct conversations' ids start with this; a room's name never makes one, so nobody can take a
+# conversation's id (computable from its people) before they start it.
+DIRECT_ROOM_PREFIX = "dm-"
+DIRECT_MAX_PEOPLE = 8  # the starter included
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # message ids and idempotency keys (url-safe, no '#')
 _ALLOWED_CONTROL = {"\n", "\t"}
@@ -66,7 +73,29 @@ def clean_room_name(name: str) -> tuple[str, str]:
     if len(room_id) < 2:
         raise ValidationError("The name needs at least two letters (a–z) or digits: they make the room's address.",
                               code="slug")
+    if room_id.startswith(DIRECT_ROOM_PREFIX):
+        raise ValidationError(f"Room addresses starting with “{DIRECT_ROOM_PREFIX}” are kept for direct messages: "
+                              f"choose a name that doesn't start with “dm”.", code="direct_prefix")
     return name, room_id
+
+
+def direct_room_id(user_ids) -> str:
+    """A direct conversation's id, from its people: `dm-` + 32 hex digits of SHA-256 over the sorted
+    user ids (no id holds a newline), so the same people always reach the same conversation."""
+    digest = hashlib.sha256("\n".join(sorted(set(user_ids))).encode()).hexdigest()
+    return DIRECT_ROOM_PREFIX + digest[:32]
+
+
+def parse_people(text: str) -> list[str]:
+    """The usernames typed in a **People** field (commas or spaces between them, an optional
+    leading @), in the order typed, each once (compared in canonical form, as accounts are)."""
+    seen, names = set(), []
+    for name in re.split(r"[\s,]+", text):
+        name = name.removeprefix("@")
+        if name and canonical_username(name) not in seen:
+            seen.add(canonical_username(name))
+            names.append(name)
+    return names
 
 
 def clean_room_description(description: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -18,11 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
+from accounts import selectors as user_selectors
 from accounts.auth import redirect_to_sign_in
 from accounts.request_info import client_ip
+from accounts.validators import validate_username
 from chatsite.pagination import InvalidCursor
 from rooms import live, permissions, selectors, services, validators
-from rooms.forms import DeleteForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
+from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import now_ms
 
@@ -418,3 +420,47 @@ def room_live_grant(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     response = HttpResponse(status=204)
     response["Chat-Watermark"] = live.watermark_for(room, watermark)
     return response
+
+
+# --- direct conversations and people's pages ------------------------------------------------------
+
+
+@require_safe
+def user_page(request: HtmxHttpRequest, username: str) -> HttpResponse:
+    """A person's page: their names and, for anyone else signed in, the **Message** button. Signed
+    out: the sign-in page first (who has an account is not shown to the public). 3 calls: the
+    session, the sidebar, the user."""
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, request.get_full_path())
+    try:
+        user_id = validate_username(username)
+    except ValidationError:
+        raise Http404("No such user") from None
+    your_rooms = selectors.user_rooms(user_id=request.user.id)
+    person = user_selectors.user_get(user_id=user_id)
+    if person is None or not person.is_active:
+        raise Http404("No such user")
+    return render(request, "rooms/user.html", {"person": person, "your_rooms": your_rooms,
+                                               "can_message": person.user_id != request.user.id})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def direct_new(request: HtmxHttpRequest) -> HttpResponse:
+    """The **New message** form (a **People** field), and where every **Message** button posts:
+    opens the conversation of the signed-in user and those people, creating it on first use."""
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, reverse("rooms:direct_new"))
+    form = DirectForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            room_id = services.direct_start(starter=request.user,
+                                            usernames=validators.parse_people(form.cleaned_data["people"]))
+        except ValidationError as exc:
+            form.add_error("people", exc)
+        except services.DirectUnavailable:
+            form.add_error("people", "This conversation is being deleted. Try again in a minute.")
+        else:
+            return redirect("rooms:room", room_id)
+    your_rooms = selectors.user_rooms(user_id=request.user.id)
+    return render(request, "rooms/direct_new.html", {"form": form, "your_rooms": your_rooms},
+                  status=400 if form.is_bound else 200)
