@@ -6,6 +6,8 @@ where the rest goes: out-of-band swaps and HX-Retarget/HX-Reswap (docs/live-upda
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
@@ -137,6 +139,8 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: selectors.Page, watermark: int,
                form: MessageForm, *, latest: bool) -> dict:
     is_member = any(r.room_id == room.room_id for r in your_rooms or ())
+    if room.kind == DIRECT:  # each person sees it under the other people's names, as in their sidebar
+        room = next((replace(room, name=r.name) for r in your_rooms or () if r.room_id == room.room_id), room)
     return {"room": room, "history": history, "watermark": live.watermark_for(room, watermark),
             "form": form, "latest": latest,
             "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS,

@@ -258,6 +258,7 @@ def test_the_conversation_page_is_three_calls_and_both_people_post_to_it(client,
     assert [m.comment for m in selectors.room_history(room_id=conversation).items] == ["hi alice"]
     entry = next(r for r in response.context["your_rooms"] if r.room_id == conversation)
     assert entry.name == "Alice Moreau" and entry.kind == DIRECT
+    assert '<h1 id="room-heading">Alice Moreau</h1>' in response.content.decode()  # the other person's name
 
 
 # --- the user page and the New message form -------------------------------------------------------------
