@@ -11,7 +11,7 @@ from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services, validators
@@ -331,3 +331,13 @@ def test_list_members_and_export_room_work_on_a_direct_conversation(people, tmp_
     path = tmp_path / "dm.json"
     call_command("export_room", room_id, "--output", str(path), stdout=StringIO())
     assert '"kind": "direct"' in path.read_text()
+    with pytest.raises(CommandError, match="not public or private"):  # its people are not in the export
+        call_command("import_room", str(path), "--room", "copy", stdout=StringIO())
+
+
+def test_a_deleted_conversation_leaves_both_sidebars_and_starts_afresh(people):
+    room_id = services.direct_start(starter=starter("alice"), usernames=["bob"])
+    services.room_delete(room_id=room_id, sleep=lambda seconds: None)
+    assert sidebar("alice") == {} and sidebar("bob") == {}
+    assert services.direct_start(starter=starter("bob"), usernames=["alice"]) == room_id
+    assert sidebar("alice") == {room_id: ("Bob Okafor", "direct")}
