@@ -30,7 +30,7 @@ def test_two_people_start_a_direct_conversation_and_talk_live(site, new_context,
     bob.locator("#messages").get_by_role("link", name="Alice Moreau").click()
     bob.wait_for_url("**/u/alice/")
     expect(bob.get_by_role("heading", name="Alice Moreau")).to_be_visible()
-    bob.get_by_role("button", name="Message Alice Moreau").click()
+    bob.get_by_role("button", name="Message", exact=True).click()
     bob.wait_for_url(re.compile(r".*/rooms/dm-[0-9a-f]{32}/$"))
     conversation = bob.url
     expect(bob.get_by_role("heading", level=1)).to_have_text("Alice Moreau")
