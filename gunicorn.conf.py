@@ -35,8 +35,9 @@ def post_worker_init(worker):
     gthread runs every request, /healthz included, on one pool of threads. If DynamoDB stalls,
     each request holds its thread for up to attempts × timeouts; without a limit all threads end
     up waiting and the load balancer's /healthz queues behind them. With it two threads stay free:
-    /healthz and static files keep answering, and requests past the limit get the 503 page at once
-    (chatsite.middleware.limit_concurrent_requests, docs/deploy.md).
+    /healthz and static files keep answering. Requests past the limit wait for a slot, or get the
+    503 page at once while DynamoDB is stalled (chatsite.middleware.limit_concurrent_requests,
+    docs/deploy.md).
     """
     if worker.cfg.threads > 2:
         from chatsite import middleware

@@ -385,8 +385,59 @@ def _before_call(model, **kwargs) -> None:
 def _instrument(dynamodb) -> None:
     global _instrumented_client
     if dynamodb is not _instrumented_client:  # a new client: first use, configure(), lost credentials
-        dynamodb.meta.events.register("before-call.dynamodb", _before_call, unique_id="chatsite.dynamodb.calls")
+        events = dynamodb.meta.events
+        events.register("before-call.dynamodb", _before_call, unique_id="chatsite.dynamodb.calls")
+        events.register("before-send.dynamodb", _attempt_started, unique_id="chatsite.dynamodb.attempt-started")
+        events.register("response-received.dynamodb", _attempt_ended, unique_id="chatsite.dynamodb.attempt-ended")
         _instrumented_client = dynamodb
+
+
+# --- is DynamoDB stalled? HTTP attempts in flight, from botocore's per-attempt events ---------------
+#
+# botocore's Endpoint emits before-send before each HTTP attempt (retries included) and
+# response-received after it, with ``exception`` set when no response came (timeout, reset, ...).
+# A thread makes one attempt at a time, so attempts are keyed by thread.
+
+_attempts_lock = threading.Lock()
+_attempts_started: dict[int, float] = {}  # thread id -> time.monotonic() its attempt was sent
+_last_answer = float("-inf")  # time.monotonic() DynamoDB last answered an attempt (any HTTP status)
+
+
+def _attempt_started(**kwargs) -> None:
+    # Must return None: a value returned from before-send would stand in for the HTTP response.
+    with _attempts_lock:
+        _attempts_started[threading.get_ident()] = time.monotonic()
+
+
+def _attempt_ended(exception=None, **kwargs) -> None:
+    global _last_answer
+    with _attempts_lock:
+        _attempts_started.pop(threading.get_ident(), None)
+        if exception is None:
+            _last_answer = time.monotonic()
+
+
+def stalled_for() -> float | None:
+    """How long the oldest DynamoDB HTTP attempt of this process has been waiting, if DynamoDB is
+    stalled: that attempt has waited longer than STALL_PATIENCE_SECONDS and no attempt has been
+    answered for as long. None otherwise (idle, or answering)."""
+    now = time.monotonic()
+    # An attempt can't outlive its timeouts; one that did lost its response-received (a thread
+    # killed mid-call) and must not look stalled forever.
+    longest = settings.DYNAMODB_CONNECT_TIMEOUT + settings.DYNAMODB_READ_TIMEOUT + 5
+    with _attempts_lock:
+        for thread, started in list(_attempts_started.items()):
+            if now - started > longest:
+                del _attempts_started[thread]
+        oldest = min(_attempts_started.values(), default=None)
+        last_answer = _last_answer
+    if oldest is None or now - oldest <= STALL_PATIENCE_SECONDS or now - last_answer <= STALL_PATIENCE_SECONDS:
+        return None
+    return now - oldest
+
+
+def stalled() -> bool:
+    return stalled_for() is not None
 
 
 observe_calls(_count_for_thread)

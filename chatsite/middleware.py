@@ -39,16 +39,22 @@ class DynamoDBUnavailableMiddleware:
         return unavailable_response(request, exception, cause=cause)
 
 
-# Healthy requests take milliseconds; once every slot is held by a request older than this, the
-# process is stalled (on DynamoDB, or on a lock held by a thread that waits on it) and more
-# requests are refused at once instead of queueing.
+# While every slot is held a request waits for one, unless DynamoDB itself is stalled (an HTTP
+# attempt unanswered for STALL_PATIENCE_SECONDS and no answer meanwhile: dynamodb.stalled_for()).
+# Then it is refused at once, and so is every request for BULKHEAD_STALLED_SECONDS after: each
+# wait holds one of the threads /healthz needs. Slots held by slow healthy work (CPU) just queue.
 BULKHEAD_PATIENCE_SECONDS = dynamodb.STALL_PATIENCE_SECONDS
 BULKHEAD_STALLED_SECONDS = 5
+# How often a waiting request looks again at DynamoDB, so a stall that starts while it waits
+# frees its thread within about the patience time.
+BULKHEAD_RECHECK_SECONDS = 0.1
+# A healthy queue is never refused; this only bounds a wait that something else broke.
+BULKHEAD_MAX_WAIT_SECONDS = 25
 
 
 class Bulkhead:
-    """At most ``size`` requests of this process in the application at once. More wait while the
-    slots turn over, and are refused once no slot has for BULKHEAD_PATIENCE_SECONDS."""
+    """At most ``size`` requests of this process in the application at once. More wait for a slot,
+    and are refused only while DynamoDB is stalled (or a wait passes BULKHEAD_MAX_WAIT_SECONDS)."""
 
     def __init__(self, size: int):
         self.size = size
@@ -58,20 +64,20 @@ class Bulkhead:
 
     def acquire(self) -> tuple[object | None, str]:
         """(slot, "") or (None, why it was refused)."""
+        arrived = time.monotonic()
         with self._changed:
             while len(self._started) >= self.size:
                 now = time.monotonic()
-                newest = max(self._started.values())
-                # Slots turning over is a healthy queue: wait. None turned over for the patience
-                # time: the holders are stuck, and so would this request be. Having seen that,
-                # don't wait at all for a while: each wait holds one of the free threads.
-                give_up = newest + BULKHEAD_PATIENCE_SECONDS
-                if now >= give_up or now < self._stalled_until:
-                    if now >= give_up:
-                        self._stalled_until = now + BULKHEAD_STALLED_SECONDS
-                    return None, (f"busy: all {self.size} request slots of this worker held, "
-                                  f"the newest for {now - newest:.1f} s")
-                self._changed.wait(give_up - now)
+                held = f"busy: all {self.size} request slots of this worker held"
+                stalled_for = dynamodb.stalled_for()
+                if stalled_for is not None:
+                    self._stalled_until = now + BULKHEAD_STALLED_SECONDS
+                    return None, f"{held}, a DynamoDB call in flight for {stalled_for:.1f} s unanswered"
+                if now < self._stalled_until:
+                    return None, f"{held}, DynamoDB stalled {BULKHEAD_STALLED_SECONDS - (self._stalled_until - now):.1f} s ago"
+                if now - arrived >= BULKHEAD_MAX_WAIT_SECONDS:
+                    return None, f"{held}, waited {now - arrived:.0f} s"
+                self._changed.wait(BULKHEAD_RECHECK_SECONDS)
             slot = object()
             self._started[slot] = time.monotonic()
             return slot, ""
@@ -92,8 +98,8 @@ def limit_concurrent_requests(size: int | None) -> None:
     arrival order. When DynamoDB stalls each request holds its thread for up to attempts ×
     timeouts, and live polls wait on the feed refresh that is stuck on it; without a limit every
     thread ends up waiting and /healthz queues behind them. gunicorn.conf.py sets this to
-    threads − 2 per worker, so two threads stay free: /healthz and static files keep answering and
-    requests past the limit get the 503 page at once.
+    threads − 2 per worker, so two threads stay free: /healthz and static files keep answering.
+    Requests past the limit wait for a slot, or get the 503 page at once while DynamoDB is stalled.
     """
     global _bulkhead
     _bulkhead = Bulkhead(size) if size else None

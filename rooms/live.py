@@ -249,7 +249,12 @@ class RoomFeed:
             return
         # Wait for another thread's refresh only as long as a healthy one takes: when DynamoDB
         # stalls, polls must not queue behind it, each holding a worker thread (/healthz waits too).
+        # Memory is a correct answer with its own watermark (as between refreshes), so a poll that
+        # waited that long answers from it while the last good refresh is recent, and is refused
+        # only when the feed has gone stale.
         if not self._refresh_lock.acquire(timeout=STALL_PATIENCE_SECONDS):
+            if self._memory_is_recent():
+                return
             raise Stalled(f"room {self.room_id}: its feed refresh is stuck")
         try:
             if time.monotonic() - self.refreshed_at < settings.CHAT_LIVE_REFRESH_SECONDS:
@@ -261,6 +266,12 @@ class RoomFeed:
                 self.refreshed_at = started
         finally:
             self._refresh_lock.release()
+
+    def _memory_is_recent(self) -> bool:
+        """The last successful refresh started less than half the overlap ago (server clock)."""
+        with self._state_lock:
+            watermark = self.watermark_ms
+        return watermark is not None and self.clock() - watermark <= self.overlap_ms // 2
 
     def _refresh(self) -> None:
         started = self.clock()

@@ -215,7 +215,9 @@ def test_requests_beyond_the_bulkhead_get_the_503_page_at_once_while_dynamodb_st
         elapsed = time.monotonic() - started
         for thread in stalled:
             thread.join()
-    assert elapsed < 0.25  # not another 2 s timeout: refused at once
+    # Refused at once, not after another 2 s read timeout. Far below that, not tight: the machine
+    # may be loaded, and speed is measured by benchmarks, not timed tests.
+    assert elapsed < 1.0
     assert refused.status_code == 503 and refused["Retry-After"].isdigit() and DB_DOWN in refused.content
     lines = [r.getMessage() for r in _warnings(caplog)]  # one per request: the refused one and the 2 stalled
     assert sorted(line.split(" (")[1].split(":")[0].split(")")[0] for line in lines) == [
