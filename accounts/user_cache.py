@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare
@@ -17,6 +18,8 @@ from accounts import selectors
 from accounts.auth import session_auth_hash
 from accounts.models import UserRecord
 from chatsite import caches
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,22 @@ class UserCache:
         if entry is not None and entry[0] > now:
             return entry[1], False
         record = selectors.user_get(user_id=user_id)
+        return self._store(user_id, record, now, generation), True
+
+    def read_through(self, user_id: str, read: Callable[[], tuple[UserRecord | None, T]]) -> T:
+        """Run ``read`` (a consistent read of the user item with something else from the same
+        partition, e.g. the sidebar's Query), cache the item it returns as get() would have, and
+        return the rest. So request.user, evaluated afterwards, costs no read of its own and is
+        checked (password hash, is_active, is_staff) against an item read within this request."""
+        now = time.monotonic()
+        with self._lock:
+            generation = self._generation
+        record, rest = read()
+        self._store(user_id, record, now, generation)
+        return rest
+
+    def _store(self, user_id: str, record: UserRecord | None, now: float, generation: int) -> UserSnapshot | None:
+        """Cache what a read begun at ``now`` found, unless a forget() happened since it began."""
         snapshot = UserSnapshot.of(record) if record is not None else None
         with self._lock:
             if generation == self._generation:
@@ -73,7 +92,7 @@ class UserCache:
                     if len(self._entries) >= self.MAX_ENTRIES:
                         self._entries.clear()
                 self._entries[user_id] = (now + settings.ACCOUNTS_USER_RECHECK_SECONDS, snapshot)
-        return snapshot, True
+        return snapshot
 
     def forget(self, user_id: str) -> None:
         with self._lock:

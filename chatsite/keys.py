@@ -69,6 +69,12 @@ def room_id_from_user_room_sk(sk: str) -> str:
     return sk.removeprefix(USER_ROOM_PREFIX)
 
 
+# The user's own item and their rooms, and nothing else in `User:<id>`: messages (timestamps,
+# digits) sort before "meta", and room ids are [a-z0-9-], all before "~".
+USER_AND_ROOMS_SK_MIN = META
+USER_AND_ROOMS_SK_MAX = f"{USER_ROOM_PREFIX}~"
+
+
 def message_sk(created_at: str, message_id: str) -> str:
     """A message under its author's partition: the seed's `<timestamp>`, made unique."""
     return f"{created_at}#{message_id}"

@@ -9,6 +9,7 @@ from typing import Iterator
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
+from accounts.models import UserRecord
 from chatsite import caches, keys, pagination
 from chatsite.pagination import Page
 from rooms.models import (ChatMessage, Deletion, Member, MemberRecord, MessageRecord, Room, RoomDirectoryEntry,
@@ -85,6 +86,26 @@ def user_rooms(*, user_id: str) -> list[UserRoom]:
     records = UserRoomRecord.query(keys.user_pk(user_id), UserRoomRecord.SK.startswith(keys.USER_ROOM_PREFIX),
                                    consistent_read=True)
     return sorted((UserRoom.from_record(r) for r in records), key=lambda r: (r.name.casefold(), r.room_id))
+
+
+def user_with_rooms(*, user_id: str) -> tuple[UserRecord | None, list[UserRoom]]:
+    """The user's own item and their rooms (the sidebar) together, for pages that show the sidebar
+    to a signed-in user: ONE Query `PK = User:<id> AND SK BETWEEN meta AND room#~`, consistent.
+    Both live in the user's partition and sort next to each other (messages sort before "meta"),
+    so request.user can be built from this item (accounts.user_cache.read_through) at no extra read.
+    Rooms as user_rooms (sorted by name); None for a user with no item."""
+    user, rooms = None, []
+    query = UserRoomRecord.query(keys.user_pk(user_id),
+                                 UserRoomRecord.SK.between(keys.USER_AND_ROOMS_SK_MIN, keys.USER_AND_ROOMS_SK_MAX),
+                                 consistent_read=True)
+    for page in query.page_iter:  # raw items: two kinds of item in one answer
+        for raw in page.get("Items", []):
+            sk = raw["SK"]["S"]
+            if sk == keys.META:
+                user = UserRecord.from_raw_data(raw)
+            elif sk.startswith(keys.USER_ROOM_PREFIX):
+                rooms.append(UserRoom.from_record(UserRoomRecord.from_raw_data(raw)))
+    return user, sorted(rooms, key=lambda r: (r.name.casefold(), r.room_id))
 
 
 def user_room_get(*, user_id: str, room_id: str) -> UserRoom | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib import messages as flash
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from django_htmx.middleware import HtmxDetails
 from accounts import selectors as user_selectors
 from accounts.auth import redirect_to_sign_in
 from accounts.request_info import client_ip
+from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite.pagination import InvalidCursor
 from rooms import live, permissions, selectors, services, validators
@@ -48,14 +50,27 @@ def _room_or_404(room_id: str) -> Room:
 # To anyone who is not a member, a private room answers exactly as a room id never created: the
 # same 404 (this one exception, so the same page), from the same reads. Pages that show the sidebar
 # read the user's rooms for every room kind and decide from that list; requests without a sidebar
-# (posting, deleting, renewing a live grant) read the user's one membership item, for non-public
-# rooms only, where a never-created id reads the room item instead: one read either way.
+# (posting, deleting, renewing a live grant, join, leave, invite, remove, settings) read the session
+# first, whatever the room, then the user's one membership item for a non-public room, where a
+# never-created id reads the room item instead. The room itself comes from the per-process room
+# cache, which never holds a missing id: docs/data-model.md ("Private rooms") lists what differs.
+
+
+def _signed_in_sidebar(request) -> list[UserRoom] | None:
+    """The signed-in user's rooms (the sidebar), or None. Call before request.user is first used:
+    the user item comes in the same Query (selectors.user_with_rooms) and request.user is built
+    from it (user_cache.read_through), checked as always, so the user costs no read of its own."""
+    user_id = request.session.get(SESSION_KEY)
+    your_rooms = None
+    if user_id:
+        your_rooms = user_cache.read_through(str(user_id), lambda: selectors.user_with_rooms(user_id=str(user_id)))
+    return your_rooms if request.user.is_authenticated else None
 
 
 def _readable_room(request, room_id: str) -> tuple[Room, list[UserRoom] | None]:
     """The room and, for a signed-in user, their rooms (one Query, made before the room is looked
     up so a missing room costs the same). 404 for a room the user may not read."""
-    your_rooms = selectors.user_rooms(user_id=request.user.id) if request.user.is_authenticated else None
+    your_rooms = _signed_in_sidebar(request)
     room = _room_or_404(room_id)
     if not room.is_public and not any(r.room_id == room.room_id for r in your_rooms or ()):
         raise Http404("No such room")
@@ -65,8 +80,11 @@ def _readable_room(request, room_id: str) -> tuple[Room, list[UserRoom] | None]:
 def _member_room(request, room_id: str) -> Room:
     """The room, for a request without the sidebar: a non-public room is 404 unless the signed-in
     user has it among their rooms (one consistent GetItem)."""
+    # The session is read before the room: else a missing room (404 at once) would skip the read
+    # that a private room's membership check makes.
+    signed_in = request.user.is_authenticated
     room = _room_or_404(room_id)
-    if not room.is_public and not (request.user.is_authenticated
+    if not room.is_public and not (signed_in
                                    and selectors.user_room_get(user_id=request.user.id, room_id=room.room_id)):
         raise Http404("No such room")
     return room
@@ -197,14 +215,17 @@ def room_invite(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if room.is_public and selectors.user_room_get(user_id=request.user.id, room_id=room.room_id) is None:
         raise PermissionDenied("Join the room to invite people to it.")
     form = InviteForm(request.POST)
-    if not form.is_valid():
+    username = str(request.POST.get("username", "")).strip()
+    if not username:
         flash.error(request, "Type the username of the person to invite.")
         return _back_to_room(room)
-    username = form.cleaned_data["username"]
     try:
-        member = services.room_invite(room=room, username=username)
+        if not form.is_valid():  # longer than the form allows: no username is that long
+            raise services.NoSuchUser(username)
+        member = services.room_invite(room=room, username=form.cleaned_data["username"])
     except services.NoSuchUser:
-        flash.error(request, f"There is no user named “{username}”. Check the spelling: it is the name they sign "
+        shown = username if len(username) <= 60 else username[:59] + "…"
+        flash.error(request, f"There is no user named “{shown}”. Check the spelling: it is the name they sign "
                              f"in with.")
     except services.AlreadyMember as exc:
         flash.info(request, f"{exc} is already a member of {room.name}.")
@@ -320,11 +341,17 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if not request.htmx:
         return redirect(_room_url(room) + "#latest")
     # The message for the page to merge (static/js/chat/merge.js); out of band, the composer's
-    # fresh key and cleared errors.
-    return render(request, "rooms/_posted.html", {
-        "room": room, "message": result.message if result else None,
-        "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined,
-    })
+    # fresh key and cleared errors, and after a join the sidebar and the membership controls, from a
+    # fresh read of the user's rooms (one Query, on this first post only) so the join shows at once.
+    context = {"room": room, "message": result.message if result else None,
+               "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined}
+    if joined:
+        your_rooms = selectors.user_rooms(user_id=request.user.id)
+        is_member = any(r.room_id == room.room_id for r in your_rooms)
+        context.update({"your_rooms": your_rooms, "current_room_id": room.room_id, "is_member": is_member,
+                        "can_join": not is_member, "can_invite": is_member, "invite_form": InviteForm(),
+                        "can_manage": is_member and permissions.may_manage_room(request.user, room)})
+    return render(request, "rooms/_posted.html", context)
 
 
 def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> HttpResponse:
@@ -433,14 +460,14 @@ def room_live_grant(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 def user_page(request: HtmxHttpRequest, username: str) -> HttpResponse:
     """A person's page: their names and, for anyone else signed in, the **Message** button. Signed
     out: the sign-in page first (who has an account is not shown to the public). 3 calls: the
-    session, the sidebar, the user."""
+    session, the signed-in user with the sidebar, the person."""
+    your_rooms = _signed_in_sidebar(request)
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, request.get_full_path())
     try:
         user_id = validate_username(username)
     except ValidationError:
         raise Http404("No such user") from None
-    your_rooms = selectors.user_rooms(user_id=request.user.id)
     person = user_selectors.user_get(user_id=user_id)
     if person is None or not person.is_active:
         raise Http404("No such user")
@@ -452,6 +479,8 @@ def user_page(request: HtmxHttpRequest, username: str) -> HttpResponse:
 def direct_new(request: HtmxHttpRequest) -> HttpResponse:
     """The **New message** form (a **People** field), and where every **Message** button posts:
     opens the conversation of the signed-in user and those people, creating it on first use."""
+    # The form page reads the sidebar with the user; a post reads it only if the form comes back.
+    your_rooms = _signed_in_sidebar(request) if request.method != "POST" else None
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, reverse("rooms:direct_new"))
     form = DirectForm(request.POST if request.method == "POST" else None)
@@ -465,6 +494,7 @@ def direct_new(request: HtmxHttpRequest) -> HttpResponse:
             form.add_error("people", "This conversation is being deleted. Try again in a minute.")
         else:
             return redirect("rooms:room", room_id)
-    your_rooms = selectors.user_rooms(user_id=request.user.id)
+    if your_rooms is None:
+        your_rooms = selectors.user_rooms(user_id=request.user.id)
     return render(request, "rooms/direct_new.html", {"form": form, "your_rooms": your_rooms},
                   status=400 if form.is_bound else 200)
