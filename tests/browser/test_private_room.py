@@ -1,7 +1,7 @@
 """A private room in Chromium: the owner creates it with the "Private (invite only)" checkbox and
 invites a third person, who then finds it in their sidebar, reads its history and keeps receiving
-live across grant renewals; a fourth person gets a 404; once removed, the member's open tab stops
-and reloads into the 404 within the grant (2 s here)."""
+live across grant renewals; a fourth person gets a 404 on every URL of it; once removed, the
+member's open tab stops and reloads into the 404 within the grant (2 s here)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.integration.test_private_rooms_http import urls
 from tests.support.browser import sign_up
 
 GRANT_SECONDS = 2
@@ -47,6 +48,17 @@ def test_owner_invites_a_member_who_reads_live_until_removed(site, new_context, 
     assert carol.goto(site.url + "/rooms/den/").status == 404
     carol.goto(site.url + "/")
     assert "/rooms/den/" not in carol.content()
+    # Every other URL of the room too, from carol's browser (her cookies, her CSRF token), with
+    # alice's live grant in carol's hands: each is the 404 of a room that does not exist.
+    w = alice.locator("[data-watermark]").first.get_attribute("data-watermark")
+    token = next(c["value"] for c in carol.context.cookies() if c["name"] == "csrftoken")
+    for method, path, data, headers in urls("den", w, "not-checked-before-the-room"):
+        if method == "POST":
+            answer = carol.request.post(site.url + path, form={"csrfmiddlewaretoken": token, **data},
+                                        headers={"Referer": site.url + "/", **headers}, max_redirects=0)
+        else:
+            answer = carol.request.fetch(site.url + path, method=method, headers=headers, max_redirects=0)
+        assert answer.status == 404, (method, path, answer.status)
 
     time.sleep(GRANT_SECONDS + 1)  # bob's first grant has run out: the tab renews it and goes on
     say(alice, "after a renewal")
