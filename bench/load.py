@@ -5,7 +5,7 @@ library) through the plan's phases one after another, measuring only inside each
 
 Every virtual user behaves like a browser tab: it holds a signed-in session's cookies, reads the
 CSRF token and the composer's idempotency key from the page it loaded, posts as HTMX does, and
-polls live updates with the cursor static/js/chat.js keeps (watermark + the refs it holds).
+polls live updates with the cursor static/js/chat/cursor.js keeps (watermark + the refs it holds).
 Nothing here imports Django: this process only speaks HTTP to gunicorn.
 """
 
@@ -32,7 +32,7 @@ from locust.event import Events
 
 CALLS_HEADER = "X-DynamoDB-Calls"  # bench/middleware.py
 PROCESS_HEADER = "X-Bench-Process"
-MAX_SEEN = 120  # static/js/chat.js: MAX_SEEN
+MAX_SEEN = 120  # static/js/chat/cursor.js: MAX_SEEN
 
 _CSRF_RE = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')
 _INPUT_RE = re.compile(r"<input\b[^>]*>")
@@ -239,7 +239,7 @@ class BrowserTab(FastHttpUser):
         return 200 <= (response.status_code or 0) < 300
 
     def poll(self, name: str = "live tick") -> str:
-        """One live-update poll as chat.js makes it; returns the new HTML ('' for 204)."""
+        """One live-update poll as the page makes it; returns the new HTML ('' for 204)."""
         if self.cursor is None:
             self.open_room()
             if self.cursor is None:
@@ -248,7 +248,7 @@ class BrowserTab(FastHttpUser):
                                    headers=self.headers(**{"HX-Request": "true",
                                                            "HX-Current-URL": PLAN["host"] + PHASE["room_path"]}))
         if response.headers.get("HX-Refresh") == "true":
-            self.cursor = None  # chat.js reloads the page; the next poll starts from a fresh one
+            self.cursor = None  # the page reloads; the next poll starts from a fresh one
             return ""
         text = (response.text or "") if response.status_code == 200 else ""
         self.cursor.advance(response.headers.get("Chat-Watermark"), text)
@@ -256,7 +256,7 @@ class BrowserTab(FastHttpUser):
 
 
 class LiveCursor:
-    """The live-update cursor static/js/chat.js keeps: a watermark W (the server time of the answer
+    """The live-update cursor static/js/chat/cursor.js keeps: a watermark W (the server time of the answer
     that last reached us, as the server signed it: "<ms>.<signature>") and the refs of events it
     holds at times > W − overlap."""
 
@@ -279,7 +279,7 @@ class LiveCursor:
         return cls(attrs.get("data-watermark", ""), int(attrs.get("data-overlap-ms", "10000")), held)
 
     def query(self) -> str:
-        """chat.js's seenRefs(): newest messages first, then deletions, at most MAX_SEEN refs."""
+        """cursor.js's seenRefs(): newest messages first, then deletions, at most MAX_SEEN refs."""
         floor = self.watermark_ms - self.overlap_ms
         newest_first = sorted(((at, ref) for ref, at in self.held.items() if at > floor), reverse=True)
         messages = [ref for _, ref in newest_first if ref.startswith("m-")]

@@ -316,7 +316,7 @@ def markdown(results: dict, png_name: str) -> str:
         "answer). The post rate limit is lifted for the run (CHAT_POST_RATE_LIMIT=1000000, "
         "CHAT_POST_RATE_WINDOW_SECONDS=2) so the success path is measured with a guard item no bigger than real "
         "use makes; the guard's UpdateItem runs on every post either way.",
-        f"- *live tick*: closed-loop polls of `/rooms/<id>/updates` with the cursor chat.js keeps, while one "
+        f"- *live tick*: closed-loop polls of `/rooms/<id>/updates` with the cursor static/js/chat/cursor.js keeps, while one "
         f"poster adds a message every {config['live_post_interval']:g} s.",
     ]
     if page and floor and floor["rps"]:

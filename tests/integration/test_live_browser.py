@@ -1,4 +1,4 @@
-"""chat.js in a real browser: Chromium → gunicorn (2 workers) → dynalite, two people in one room.
+"""The room page's live updates (static/js/chat/) in a real browser: Chromium → gunicorn (2 workers) → dynalite, two people in one room.
 
 Playwright runs in a thread of its own, so its event loop never meets the browser harness's
 session-wide one (tests/browser), and this file needs none of that harness's fixtures.

@@ -25,7 +25,7 @@ def room(dynalite_tables, settings):
 
 
 class Tab:
-    """A browser tab running chat.js's protocol over the test client."""
+    """A browser tab running the page's live-update protocol (static/js/chat/cursor.js) over the test client."""
 
     def __init__(self, client: Client, watermark: int, room_id: str = "art"):
         self.client, self.watermark, self.room_id = client, watermark, room_id

@@ -249,7 +249,7 @@ def test_polls_answer_204_then_200_with_new_messages_and_400_for_a_bad_cursor(cl
     news = client.get("/rooms/art/updates", {"w": watermark}, **HX)
     assert news.status_code == 200 and "message 000" in news.content.decode()
     assert f'id="m-{message.message_id}"' in news.content.decode()
-    assert 'class="delete-form"' in news.content.decode() and " hidden>" in news.content.decode()  # for chat.js
+    assert 'class="delete-form"' in news.content.decode() and " hidden>" in news.content.decode()  # for static/js/chat/permissions.js
     seen = client.get("/rooms/art/updates", {"w": watermark, "seen": f"m-{message.message_id}"}, **HX)
     assert seen.status_code == 204
     assert client.get("/rooms/art/updates", {"w": "123"}, **HX).status_code == 400

@@ -88,7 +88,7 @@ class Person:
                               timeout=15, allow_redirects=False)
 
     def watermark(self, room_path: str) -> str:
-        """The signed live-update watermark a fresh room page hands out (what chat.js starts from)."""
+        """The signed live-update watermark a fresh room page hands out (what static/js/chat/cursor.js starts from)."""
         page = self.get(room_path)
         assert page.status_code == 200
         return re.search(r'data-watermark="([^"]+)"', page.text).group(1)
