@@ -95,6 +95,11 @@ class UserRoomRecord(Model):
     kind = UnicodeAttribute()
     role = UnicodeAttribute()
     joined_at = UnicodeAttribute()
+    # What a member's room page needs of the room, so it reads no room record (absent on items
+    # written before these were: the page then reads the room).
+    room_description = UnicodeAttribute(null=True)
+    room_created_by = UnicodeAttribute(null=True)
+    room_created_at = UnicodeAttribute(null=True)
 
 
 class RoomMessagesIndex(GlobalSecondaryIndex):
@@ -189,15 +194,27 @@ class UserRoom:
     kind: str
     role: str
     joined_at: str
+    description: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
 
     @property
     def url(self) -> str:
         return reverse("rooms:room", args=[self.room_id])
 
+    def as_room(self) -> Room | None:
+        """The room as its member's page shows it, from this entry alone (a direct conversation
+        under the other people's names); None for an entry written without the room's details."""
+        if self.description is None or self.created_by is None or self.created_at is None:
+            return None
+        return Room(room_id=self.room_id, name=self.name, description=self.description, created_by=self.created_by,
+                    created_at=self.created_at, kind=self.kind)
+
     @classmethod
     def from_record(cls, record: UserRoomRecord) -> UserRoom:
         return cls(room_id=keys.room_id_from_user_room_sk(record.SK), name=record.room_name, kind=record.kind,
-                   role=record.role, joined_at=record.joined_at)
+                   role=record.role, joined_at=record.joined_at, description=record.room_description,
+                   created_by=record.room_created_by, created_at=record.room_created_at)
 
 
 @dataclass(frozen=True)

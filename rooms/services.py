@@ -155,7 +155,8 @@ def membership_add(*, room: Room, user_id: str, display_name: str, role: str = M
     added = _put_if_absent(MemberRecord(keys.room_pk(room.room_id), keys.member_sk(user_id),
                                         display_name=display_name, role=role, joined_at=now))
     _put_if_absent(UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room.room_id), room_name=room.name,
-                                  kind=room.kind, role=role, joined_at=now))
+                                  kind=room.kind, role=role, joined_at=now, room_description=room.description,
+                                  room_created_by=room.created_by, room_created_at=room.created_at))
     return added
 
 
@@ -230,8 +231,9 @@ def member_remove(*, room: Room, actor, user_id: str) -> bool:
 def room_update(*, room: Room, actor, name: str, description: str) -> Room:
     """The owner (or staff) renames the room or edits its description. The id (its address) stays.
     UpdateItem `Room:<id>` / `meta` (conditional: open), the directory entry again (public rooms),
-    then each member's sidebar copy of the name (a Query of the member list, one UpdateItem per
-    member: renaming costs O(members), which keeps every page's sidebar at one Query)."""
+    then each member's sidebar copy of the name and description (a Query of the member list, one
+    UpdateItem per member: renaming costs O(members), which keeps every page's sidebar at one Query
+    and a member's room page free of a room read)."""
     if room.kind == DIRECT:
         raise MembershipFixed(room.room_id)
     if not permissions.may_manage_room(actor, room):
@@ -250,11 +252,14 @@ def room_update(*, room: Room, actor, name: str, description: str) -> Room:
     updated = Room.from_record(record)
     if updated.is_public:
         _put_directory_entry(updated)
-    if name != room.name:
+    if name != room.name or description != room.description:
         for member in selectors.all_room_members(room_id=room.room_id):
             try:
                 UserRoomRecord(keys.user_pk(member.user_id), keys.user_room_sk(room.room_id)).update(
-                    actions=[UserRoomRecord.room_name.set(name)], condition=UserRoomRecord.PK.exists())
+                    actions=[UserRoomRecord.room_name.set(name), UserRoomRecord.room_description.set(description),
+                             UserRoomRecord.room_created_by.set(updated.created_by),
+                             UserRoomRecord.room_created_at.set(updated.created_at)],
+                    condition=UserRoomRecord.PK.exists())
             except UpdateError as exc:  # left meanwhile: nothing to rename
                 if not dynamodb.is_conditional_check_failed(exc):
                     raise

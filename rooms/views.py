@@ -71,7 +71,10 @@ def _readable_room(request, room_id: str) -> tuple[Room, list[UserRoom] | None]:
     """The room and, for a signed-in user, their rooms (one Query, made before the room is looked
     up so a missing room costs the same). 404 for a room the user may not read."""
     your_rooms = _signed_in_sidebar(request)
-    room = _room_or_404(room_id)
+    # A member's sidebar entry carries the room (services.membership_add), so their page reads no
+    # room record even with a cold room cache; everyone else reads (or the cache holds) the room.
+    entry = next((r for r in your_rooms or () if r.room_id == room_id), None)
+    room = (entry.as_room() if entry else None) or _room_or_404(room_id)
     if not room.is_public and not any(r.room_id == room.room_id for r in your_rooms or ()):
         raise Http404("No such room")
     return room, your_rooms
