@@ -32,6 +32,10 @@ export function createComposer(form) {
 
   return {
     form,
+    // Arriving, the reader can type at once; not on touch screens, where it would open the keyboard.
+    focusOnArrival() {
+      if (!window.matchMedia("(pointer: coarse)").matches) textarea.focus({ preventScroll: true });
+    },
     configRequest(parameters) {
       // The idempotency key makes a resend of the SAME text exactly-once. If a send failed (or
       // its answer was lost) and the user then edits the text, the edit is a different message:

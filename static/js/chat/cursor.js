@@ -4,9 +4,10 @@
 
 const MAX_SEEN = 120; // keeps the poll URL short; anything left out is deduplicated by DOM id
 
-export function createCursor(poller, messages) {
+export function createCursor(poller, messages, backoff) {
   const overlapMs = Number(poller.dataset.overlapMs) || 10000;
   let watermark = poller.dataset.watermark || ""; // "<ms>.<signature>", bound to this room
+  let renewing = false; // a private room's live grant is being renewed: no polls meanwhile
 
   function floorMs() {
     return (Number(String(watermark).split(".")[0]) || 0) - overlapMs;
@@ -26,6 +27,35 @@ export function createCursor(poller, messages) {
     return refs;
   }
 
+  // A private room's watermark is also a short-lived grant; once it expires the poll answers 403.
+  // The server renews it after checking the session and the membership: "renewed", "gone" (404:
+  // no access any more, e.g. removed from the room) or "failed".
+  async function renew(url) {
+    try {
+      const response = await fetch(url + "?w=" + encodeURIComponent(watermark),
+        { credentials: "same-origin", cache: "no-store" });
+      const next = response.headers.get("Chat-Watermark");
+      if (response.ok && next) {
+        watermark = next;
+        return "renewed";
+      }
+      return response.status === 404 ? "gone" : "failed";
+    } catch (error) {
+      return "failed";
+    }
+  }
+
+  async function renewGrant() {
+    renewing = true;
+    const outcome = await renew(poller.dataset.grantUrl);
+    renewing = false;
+    if (outcome === "renewed") backoff.succeeded();
+    else if (outcome === "gone") { // no longer a member: the page itself is gone for this reader
+      backoff.stop("You no longer have access to this room.");
+      window.location.reload();
+    } else backoff.failed(null);
+  }
+
   return {
     addTo(parameters) {
       parameters.w = watermark;
@@ -35,22 +65,14 @@ export function createCursor(poller, messages) {
       const next = xhr.getResponseHeader("Chat-Watermark");
       if (next) watermark = next;
     },
-    // A private room's watermark is also a short-lived grant; once it expires the poll answers 403.
-    // The server renews it after checking the session and the membership: "renewed", "gone" (404:
-    // no access any more, e.g. removed from the room) or "failed".
-    async renew(url) {
-      try {
-        const response = await fetch(url + "?w=" + encodeURIComponent(watermark),
-          { credentials: "same-origin", cache: "no-store" });
-        const next = response.headers.get("Chat-Watermark");
-        if (response.ok && next) {
-          watermark = next;
-          return "renewed";
-        }
-        return response.status === 404 ? "gone" : "failed";
-      } catch (error) {
-        return "failed";
-      }
+    renewingGrant() {
+      return renewing;
+    },
+    // True when the poll failed on an expired grant, which this then renews (one renewal at a time).
+    grantExpired(xhr) {
+      if (!(xhr && xhr.status === 403 && poller.dataset.grantUrl)) return false;
+      if (!renewing) renewGrant();
+      return true;
     },
   };
 }

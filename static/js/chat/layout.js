@@ -62,3 +62,13 @@ export function arrange(li) {
 export function arrangeAll(list) {
   list.querySelectorAll(":scope > li.message").forEach(arrange);
 }
+
+// Past midnight, "Today" becomes "Yesterday": relabel when the reader's date changes.
+export function relabelAtMidnight(list) {
+  let today = new Date().toDateString();
+  window.setInterval(() => {
+    const now = new Date().toDateString();
+    if (now !== today) arrangeAll(list);
+    today = now;
+  }, 60 * 1000);
+}

@@ -9,41 +9,13 @@ import { createAnnouncer } from "./announce.js";
 import { createBackoff } from "./backoff.js";
 import { createComposer } from "./composer.js";
 import { createCursor } from "./cursor.js";
-import { arrangeAll } from "./layout.js";
+import { createJump } from "./jump.js";
+import { arrangeAll, relabelAtMidnight } from "./layout.js";
 import { createMessageList, parse } from "./merge.js";
 import { revealDelete } from "./permissions.js";
 import { createScroller } from "./scroll.js";
 import { startSidebar } from "./sidebar.js";
 import { localizeTimes } from "./times.js";
-
-// "Jump to latest": shown while the reader is scrolled up and messages arrived below, with their count.
-function createJump(button, scroller) {
-  let unseen = 0;
-  function show() {
-    button.hidden = unseen === 0;
-    button.textContent = "Jump to latest" + (unseen ? " (" + unseen + " new)" : "");
-  }
-  if (button) {
-    button.addEventListener("click", () => {
-      scroller.toBottom();
-      unseen = 0;
-      show();
-    });
-    scroller.onScroll(() => {
-      if (unseen && scroller.atBottom()) {
-        unseen = 0;
-        show();
-      }
-    });
-  }
-  return {
-    arrived(count) {
-      if (!button || !count) return;
-      unseen += count;
-      show();
-    },
-  };
-}
 
 function start(room, list) {
   const poller = document.getElementById("live");
@@ -56,13 +28,13 @@ function start(room, list) {
   const jump = createJump(document.getElementById("jump-latest"), scroller);
   const messages = createMessageList(list, (li) => revealDelete(li, deleteScope));
   const announce = createAnnouncer(document.getElementById("announcer"), viewer);
-  const cursor = poller && createCursor(poller, messages);
   const composer = composerForm && createComposer(composerForm);
 
   function setStatus(text) {
     if (liveStatus && liveStatus.textContent !== text) liveStatus.textContent = text;
   }
   const backoff = createBackoff(setStatus);
+  const cursor = poller && createCursor(poller, messages, backoff);
 
   function mergeAnswer(xhr, { scroll = false, quiet = false, older = false } = {}) {
     const stayAtBottom = scroll || scroller.atBottom();
@@ -84,21 +56,9 @@ function start(room, list) {
     else if (cursor && elt === poller) cursor.addTo(event.detail.parameters);
   });
 
-  let renewing = false; // a private room's live grant is being renewed: no polls meanwhile
-  async function renewGrant() {
-    renewing = true;
-    const outcome = await cursor.renew(poller.dataset.grantUrl);
-    renewing = false;
-    if (outcome === "renewed") backoff.succeeded();
-    else if (outcome === "gone") { // no longer a member: the page itself is gone for this reader
-      backoff.stop("You no longer have access to this room.");
-      window.location.reload();
-    } else backoff.failed(null);
-  }
-
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     const elt = source(event);
-    if (elt === poller && (renewing || backoff.paused())) event.preventDefault();
+    if (cursor && elt === poller && (cursor.renewingGrant() || backoff.paused())) event.preventDefault();
     if (composer && elt === composer.form) composer.sending();
   });
 
@@ -125,9 +85,9 @@ function start(room, list) {
   function failed(event) {
     const elt = source(event);
     const xhr = event.type === "htmx:responseError" ? event.detail.xhr : null;
-    if (elt === poller && xhr && xhr.status === 403 && poller.dataset.grantUrl) { if (!renewing) renewGrant(); }
-    else if (elt === poller) backoff.failed(xhr);
-    else if (composer && elt === composer.form) composer.failed(event);
+    if (cursor && elt === poller) {
+      if (!cursor.grantExpired(xhr)) backoff.failed(xhr); // an expired grant is renewed, not backed off
+    } else if (composer && elt === composer.form) composer.failed(event);
     else setStatus("That didn't work (" + (xhr ? "error " + xhr.status : "no connection") + "). Try again.");
   }
   ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach((name) => {
@@ -137,17 +97,8 @@ function start(room, list) {
   arrangeAll(list);
   localizeTimes(document);
   if (poller) scroller.toBottom();
-  // Past midnight, "Today" becomes "Yesterday": relabel when the reader's date changes.
-  let today = new Date().toDateString();
-  window.setInterval(() => {
-    const now = new Date().toDateString();
-    if (now !== today) arrangeAll(list);
-    today = now;
-  }, 60 * 1000);
-  // Arriving, the reader can type at once; not on touch screens, where it would open the keyboard.
-  if (composer && !window.matchMedia("(pointer: coarse)").matches) {
-    composer.form.querySelector("textarea").focus({ preventScroll: true });
-  }
+  relabelAtMidnight(list);
+  if (composer) composer.focusOnArrival();
 }
 
 const sidebar = document.getElementById("sidebar");
