@@ -293,7 +293,7 @@ def markdown(results: dict, png_name: str) -> str:
         "",
         "## Against the targets",
         "",
-        _md_table(["target (issues 5 and 7)", "measured", ""], targets(results)),
+        _md_table(["target", "measured", ""], targets(results)),
         "",
         "## Per endpoint",
         "",
