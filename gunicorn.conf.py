@@ -1,7 +1,10 @@
 """gunicorn settings, shared by `make run`, the browser tests and the benchmark.
 
-Live updates are short HTMX polls answered from a per-process cache (docs/live-updates.md), so
-plain threaded workers suffice: no long-lived connections pin a worker.
+gevent workers: each open tab holds one live stream (Server-Sent Events, docs/live-updates.md),
+idle nearly all the time. Under gevent an idle stream is a parked greenlet (a few KB), not a thread,
+so one worker holds thousands (docs/deploy.md, "Worker class", says why this and not an ASGI
+worker). GUNICORN_WORKER_CLASS=gthread still works: streams are then not served (rooms.streams.enabled)
+and pages fall back to polling.
 """
 
 import multiprocessing
@@ -9,8 +12,10 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # gthread only
+# gevent: connections (greenlets) per worker; open streams count. Past it gunicorn stops accepting.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "4000"))
 # DynamoDB calls have bounded retries and timeouts (settings.DYNAMODB_*) well inside this.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
@@ -39,7 +44,11 @@ def post_worker_init(worker):
     503 page at once while DynamoDB is stalled (chatsite.middleware.limit_concurrent_requests,
     docs/deploy.md).
     """
-    if worker.cfg.threads > 2:
-        from chatsite import middleware
+    from chatsite import middleware
 
+    if worker.cfg.worker_class_str == "gevent":
+        # Greenlets don't run out the way threads do, but a stalled DynamoDB would still pile up
+        # requests: the same limit, on requests in the application (streams hold no slot once open).
+        middleware.limit_concurrent_requests(int(os.environ.get("GUNICORN_APP_CONCURRENCY", "64")))
+    elif worker.cfg.threads > 2:
         middleware.limit_concurrent_requests(worker.cfg.threads - 2)

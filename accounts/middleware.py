@@ -54,3 +54,18 @@ class AuthenticationMiddleware:
                 session.expect_new_link()
         request.user = SimpleLazyObject(lambda: get_user(request))
         return self.get_response(request)
+
+
+def session_still_signs_in(*, session_key: str, user_id: str) -> bool:
+    """For a long-lived request (a live stream) that checked its session when it began: does the
+    session still exist and sign in ``user_id``, with the user still active and the password
+    unchanged? One session read, and the user item through the user cache."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    if str(store.get(SESSION_KEY) or "") != str(user_id):
+        return False
+    snapshot, _ = user_cache.get(str(user_id))
+    return snapshot is not None and snapshot.admits(store.get(HASH_SESSION_KEY))

@@ -109,6 +109,27 @@ def tombstone_sk_from(deleted_at: str) -> str:
 
 TOMBSTONE_SK_MAX = f"{TOMBSTONE_PREFIX}~"
 
+# Live events: what happened in a room, in the room's own partition, read with consistent Queries
+# (no index lag on the live path). `<ref>` is `m-<message id>` (a message), `d-<message id>` (a
+# deletion), `p-<user id>` (presence), `t-<user id>` (typing).
+LIVE_EVENT_PREFIX = "ev#"
+LIVE_EVENT_SK_MAX = f"{LIVE_EVENT_PREFIX}~"
+
+
+def live_event_sk(at: str, ref: str) -> str:
+    return f"{LIVE_EVENT_PREFIX}{at}#{ref}"
+
+
+def live_event_sk_parts(sk: str) -> tuple[str, str]:
+    """(at, ref) of a live event's SK."""
+    _, at, ref = sk.split("#", 2)
+    return at, ref
+
+
+def live_event_sk_from(at: str) -> str:
+    """Lower bound for a room's live events at or after ``at`` (a Query range)."""
+    return f"{LIVE_EVENT_PREFIX}{at}"
+
 
 def counter_pk(scope: str, subject: str) -> str:
     """Rate-limit and throttle counters: `Counter:<scope>:<subject>`, one item per window."""

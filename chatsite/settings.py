@@ -212,6 +212,18 @@ CHAT_LIVE_RESUME_MAX_SECONDS = float(os.environ.get("CHAT_LIVE_RESUME_MAX_SECOND
 CHAT_LIVE_CATCHUP_LIMIT = int(os.environ.get("CHAT_LIVE_CATCHUP_LIMIT", "30"))
 CHAT_LIVE_CATCHUP_WINDOW_SECONDS = int(os.environ.get("CHAT_LIVE_CATCHUP_WINDOW_SECONDS", "60"))
 CHAT_TOMBSTONE_TTL_SECONDS = 24 * 3600  # deletion events outlive any resumable cursor
+# Pushed live delivery (rooms/streams.py, docs/live-updates.md). "auto": streams are served when
+# the process runs under gevent (gunicorn's gevent worker, gunicorn.conf.py), where an idle stream
+# holds no thread; "on"/"off" force it. Without streams the page polls, as before.
+CHAT_LIVE_STREAMS = os.environ.get("CHAT_LIVE_STREAMS", "auto")
+CHAT_LIVE_PUSH_REFRESH_SECONDS = float(os.environ.get("CHAT_LIVE_PUSH_REFRESH_SECONDS", "0.2"))
+CHAT_LIVE_HEARTBEAT_SECONDS = float(os.environ.get("CHAT_LIVE_HEARTBEAT_SECONDS", "15"))
+# Session and membership are checked again this often while a stream stays open (at most 60 s).
+CHAT_LIVE_STREAM_RECHECK_SECONDS = min(60.0, float(os.environ.get("CHAT_LIVE_STREAM_RECHECK_SECONDS", "60")))
+CHAT_LIVE_STREAM_RETRY_MS = int(os.environ.get("CHAT_LIVE_STREAM_RETRY_MS", "2000"))
+# A stream whose client stops reading is dropped once a write has waited this long.
+CHAT_LIVE_SEND_TIMEOUT_SECONDS = float(os.environ.get("CHAT_LIVE_SEND_TIMEOUT_SECONDS", "30"))
+CHAT_LIVE_EVENT_TTL_SECONDS = 3600  # live events outlive any resumable cursor (CHAT_LIVE_RESUME_MAX_SECONDS)
 CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
 # delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.
 CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SECONDS", "10"))

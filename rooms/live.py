@@ -23,16 +23,19 @@ from typing import Callable
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from chatsite import caches, counters
-from chatsite.dynamodb import STALL_PATIENCE_SECONDS, Stalled
+from chatsite import caches, counters, keys
+from chatsite.dynamodb import STALL_PATIENCE_SECONDS, Stalled  # noqa: F401 - streams use both
 from rooms import selectors
 from rooms.models import ChatMessage, Deletion
-from rooms.timestamps import iso_from_ms, now_ms
+from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_REF_PREFIX = "m-"
 DELETION_REF_PREFIX = "d-"
+PRESENCE_REF_PREFIX = "p-"
+TYPING_REF_PREFIX = "t-"
+SIGNAL_PREFIXES = (PRESENCE_REF_PREFIX, TYPING_REF_PREFIX)
 DIRECT_QUERY_LIMIT = 500  # a resuming client owed more than this reloads the page instead
 
 
@@ -53,6 +56,17 @@ class Event:
     @property
     def order(self) -> tuple[int, int, str]:
         return self.at_ms, int(self.is_deletion), self.message_id
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Presence (`p-`) or typing (`t-`) of one user in a room, at ``at_ms``: the feed keeps the
+    latest of each per user; they are not part of the exactly-once message stream."""
+    at_ms: int
+    kind: str
+    user_id: str
+    name: str = ""
+    state: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,10 +204,31 @@ def admit_catch_up(client: str) -> None:
 
 
 def query_events(room_id: str, since_ms: int, limit: int | None = None) -> tuple[list[ChatMessage], list[Deletion]]:
-    """The two Queries behind a refresh: the room index (messages) and the room's tombstones."""
-    since = iso_from_ms(since_ms)
-    return (selectors.messages_since(room_id=room_id, since=since, limit=limit),
-            selectors.deletions_since(room_id=room_id, since=since, limit=limit))
+    """The one Query behind a refresh: the room's live events since ``since_ms``, read
+    consistently from the room's partition (selectors.live_events_since), as messages and deletions.
+    Presence and typing events are read by the same Query and kept by the feed as signals."""
+    messages, deletions, _ = query_room_events(room_id, since_ms, limit)
+    return messages, deletions
+
+
+def query_room_events(room_id: str, since_ms: int, limit: int | None = None
+                      ) -> tuple[list[ChatMessage], list[Deletion], list[Signal]]:
+    messages: list[ChatMessage] = []
+    deletions: list[Deletion] = []
+    signals: list[Signal] = []
+    for record in selectors.live_events_since(room_id=room_id, since=iso_from_ms(since_ms), limit=limit):
+        at, ref = keys.live_event_sk_parts(record.SK)
+        kind, subject = ref[:2], ref[2:]
+        if kind == MESSAGE_REF_PREFIX and record.author and record.message_sk:
+            messages.append(ChatMessage(room_id=room_id, author_id=record.author, sk=record.message_sk,
+                                        message_id=subject, created_at=record.posted_at or at,
+                                        author_name=record.author_name or "", comment=record.comment or ""))
+        elif kind == DELETION_REF_PREFIX:
+            deletions.append(Deletion(room_id=room_id, message_id=subject, deleted_at=at))
+        elif kind in SIGNAL_PREFIXES:
+            signals.append(Signal(at_ms=ms_from_iso(at), kind=kind, user_id=subject,
+                                  name=record.author_name or "", state=record.state or ""))
+    return messages, deletions, signals
 
 
 def _events(messages: list[ChatMessage], deletions: list[Deletion]) -> dict[str, Event]:
@@ -230,10 +265,40 @@ class RoomFeed:
     last_used: float = field(default_factory=time.monotonic)
 
     def __post_init__(self):
-        self.source = self.source or query_events
+        self.source = self.source or query_room_events
         self.clock = self.clock or now_ms
         self._refresh_lock = threading.Lock()  # single flight: one refresh at a time
         self._state_lock = threading.Lock()
+        self.signals: dict[tuple[str, str], Signal] = {}  # (kind, user id) -> the latest
+        self.revision = 0  # grows whenever the events or signals change: streams wake on it
+
+    def add_local(self, event: Event) -> None:
+        """An event this process has just written (a post, a deletion): its streams get it now,
+        before any refresh. The next refresh reads it again; merging by ref keeps it once."""
+        with self._state_lock:
+            if self.watermark_ms is None:
+                return  # nothing to add to yet: the first refresh will read it
+            if event.is_deletion:
+                self.events.pop(MESSAGE_REF_PREFIX + event.message_id, None)
+            elif DELETION_REF_PREFIX + event.message_id in self.events:
+                return
+            self.events[event.ref] = event
+            self.revision += 1
+
+    def add_signal(self, signal: Signal) -> None:
+        with self._state_lock:
+            self._merge_signals([signal])
+
+    def _merge_signals(self, signals) -> bool:
+        changed = False
+        for signal in signals:
+            current = self.signals.get((signal.kind, signal.user_id))
+            if current is None or signal.at_ms > current.at_ms:
+                self.signals[(signal.kind, signal.user_id)] = signal
+                changed = True
+        if changed:
+            self.revision += 1
+        return changed
 
     @property
     def overlap_ms(self) -> int:
@@ -280,7 +345,8 @@ class RoomFeed:
         # First refresh, or nobody polled for a while: start over rather than replay the gap.
         restart = watermark is None or covered_from is None or started - watermark > self.span_ms - self.overlap_ms
         since = started - self.span_ms if restart else watermark - self.overlap_ms
-        messages, deletions = self.source(self.room_id, since)
+        messages, deletions, *more = self.source(self.room_id, since)
+        signals = more[0] if more else []
         events = {} if restart else dict(current)
         for ref, event in _events(messages, deletions).items():
             if event.is_deletion:
@@ -288,15 +354,35 @@ class RoomFeed:
             events[ref] = event
         horizon = started - self.span_ms
         with self._state_lock:
-            self.events = {ref: e for ref, e in events.items() if e.at_ms > horizon}
+            kept = {ref: e for ref, e in events.items() if e.at_ms > horizon}
+            # Events added locally meanwhile (add_local) stay until a refresh reads them.
+            for ref, event in self.events.items():
+                if ref not in kept and event.at_ms > horizon and not (
+                        event.message is not None and DELETION_REF_PREFIX + event.message_id in kept):
+                    kept[ref] = event
+            if kept.keys() != self.events.keys():
+                self.revision += 1
+            self.events = kept
+            self._merge_signals(signals)
             self.covered_from_ms = horizon if restart else max(covered_from, horizon)
             self.watermark_ms = started
 
-    def updates(self, *, watermark_ms: int, seen: frozenset[str]) -> Updates | None:
+    def refresh_now(self) -> None:
+        """One refresh, whatever the age of the last (a stream channel's refresher calls this)."""
+        with self._refresh_lock:
+            started = time.monotonic()
+            try:
+                self._refresh()
+            finally:
+                self.refreshed_at = started
+
+    def updates(self, *, watermark_ms: int, seen: frozenset[str] | set[str], refresh: bool = True) -> Updates | None:
         """What a client with this cursor is owed, from memory; None if the feed can't tell
-        (its memory doesn't reach back to the client's window)."""
+        (its memory doesn't reach back to the client's window). ``refresh=False``: a stream,
+        whose channel's refresher keeps the feed fresh."""
         self.last_used = time.monotonic()
-        self.refresh_if_stale()
+        if refresh:
+            self.refresh_if_stale()
         with self._state_lock:
             after = watermark_ms - self.overlap_ms
             if self.watermark_ms is None or self.covered_from_ms is None or after < self.covered_from_ms:
@@ -344,6 +430,11 @@ def feed_for(room_id: str) -> RoomFeed:
                 del _feeds[stale]
             feed = _feeds[room_id] = RoomFeed(room_id)
         return feed
+
+
+def existing_feed(room_id: str) -> RoomFeed | None:
+    with _feeds_lock:
+        return _feeds.get(room_id)
 
 
 def updates(*, room_id: str, watermark_ms: int, seen: frozenset[str], client: str | None = None) -> Updates:

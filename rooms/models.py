@@ -6,7 +6,8 @@ Python names are snake_case, mapped with attr_name.
 - Room:        `Room:<room id>` / `meta`        name, description, CreatedBy, created time
 - Directory:   `Rooms` / `Room:<room id>`       one entry per room, so listing rooms is a Query
 - Message:     `User:<author id>` / `<CreatedAt>#<message id>`  RoomID, Comment, CreatedAt, AuthorName
-- Tombstone:   `Room:<room id>` / `deleted#<DeletedAt>#<message id>`  a deletion, for live updates
+- Tombstone:   `Room:<room id>` / `deleted#<DeletedAt>#<message id>`  a deletion (before live events; expiring)
+- Live event:  `Room:<room id>` / `ev#<at>#<ref>`  a message, deletion, presence beat or typing signal
 - Member:      `Room:<room id>` / `member#<user id>`  display name, role, joined time (the member list)
 - User's room: `User:<user id>` / `room#<room id>`  room name, kind, role, joined time (the sidebar)
 
@@ -143,6 +144,28 @@ class TombstoneRecord(Model):
     SK = UnicodeAttribute(range_key=True)
     message_id = UnicodeAttribute()
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
+
+
+@bind_to(CHAT)
+class LiveEventRecord(Model):
+    """One thing that happened in a room, for live delivery: written next to the message (or the
+    deletion, presence beat, typing signal) in the room's own partition, so live feeds read it with
+    a consistent Query and never wait for the index. Expires by TTL; reads filter by time too
+    (dynalite never deletes). Carries no RoomID/CreatedAt, so it stays out of the index."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
+    # A message event: enough to render the message without reading it.
+    author = UnicodeAttribute(null=True)  # user id (messages, presence, typing)
+    message_sk = UnicodeAttribute(null=True)
+    posted_at = UnicodeAttribute(null=True)  # the message's CreatedAt
+    comment = UnicodeAttribute(null=True)
+    author_name = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)  # presence: "here" or "away"
 
 
 # --- what pages, feeds and commands see (plain values, no DynamoDB attached) -------------------

@@ -12,8 +12,8 @@ from pynamodb.exceptions import DoesNotExist
 from accounts.models import UserRecord
 from chatsite import caches, keys, pagination
 from chatsite.pagination import Page
-from rooms.models import (ChatMessage, Deletion, Member, MemberRecord, MessageRecord, Room, RoomDirectoryEntry,
-                          RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
+from rooms.models import (ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, MessageRecord, Room,
+                          RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
 
 
 class RoomNotFound(LookupError):
@@ -178,6 +178,17 @@ def deletions_since(*, room_id: str, since: str, limit: int | None = None) -> li
         limit=limit,
     )
     return [Deletion.from_record(r) for r in result]
+
+
+def live_events_since(*, room_id: str, since: str, limit: int | None = None) -> list[LiveEventRecord]:
+    """A room's live events at or after ``since``, oldest first: one consistent Query `PK = Room:<id>`,
+    SK between `ev#<since>` and `ev#~` (base table: what was written before the Query started is in
+    it, no index lag). All pages, up to ``limit`` items."""
+    return list(LiveEventRecord.query(
+        keys.room_pk(room_id),
+        LiveEventRecord.SK.between(keys.live_event_sk_from(since), keys.LIVE_EVENT_SK_MAX),
+        consistent_read=True, limit=limit,
+    ))
 
 
 def room_messages(*, room_id: str) -> Iterator[ChatMessage]:

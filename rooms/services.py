@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import counters, dynamodb, keys
-from chatsite.batch import Progress, batch_delete_keys
-from rooms import permissions, post_guard, selectors, validators
+from chatsite.batch import Progress, batch_delete_keys, batch_put_items
+from rooms import live, permissions, post_guard, selectors, streams, validators
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
-from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, Member, MemberRecord, MessageRecord,
+from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord, MessageRecord,
                           Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -393,6 +393,14 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     # this one as new.
     record = MessageRecord(keys.user_pk(author.id), claim.planned_sk, room_id=room.room_id, created_at=created_at,
                            comment=comment, author_name=author.display_name or author.username)
+    message = ChatMessage.from_record(record)
+    if not claim.duplicate:
+        # A fresh random SK: nothing can be there, so the message and its live event go in one
+        # BatchWriteItem (dynalite has no transactions; a batch is one call, two write units).
+        batch_put_items([record.serialize(), _message_event(message, now)], max_attempts=4)
+        streams.publish(room.room_id, live.Event(at_ms=message.created_ms, message_id=message.message_id,
+                                                 message=message))
+        return PostResult(message=message, duplicate=False)
     try:
         record.save(condition=MessageRecord.PK.does_not_exist())
     except PutError as exc:
@@ -404,7 +412,16 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
         if existing.room_id != room.room_id:  # not a retry of that message: don't drop this text
             raise IdempotencyKeyUsedElsewhere() from None
         return PostResult(message=existing, duplicate=True)
-    return PostResult(message=ChatMessage.from_record(record), duplicate=claim.duplicate)
+    # The first attempt died before putting: this is its message, new to every live feed.
+    batch_put_items([_message_event(message, now)], max_attempts=4)
+    return PostResult(message=message, duplicate=True)
+
+
+def _message_event(message: ChatMessage, now: int) -> dict:
+    return LiveEventRecord(keys.room_pk(message.room_id), keys.live_event_sk(message.created_at, f"m-{message.message_id}"),
+                           expires_at=now // 1000 + settings.CHAT_LIVE_EVENT_TTL_SECONDS, author=message.author_id,
+                           message_sk=message.sk, posted_at=message.created_at, comment=message.comment,
+                           author_name=message.author_name).serialize()
 
 
 def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
@@ -422,13 +439,17 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
         raise MessageNotFound(sk) from None
-    write_tombstone(room_id=room_id, message_id=message_id)
+    deleted_ms = write_tombstone(room_id=room_id, message_id=message_id)
+    streams.publish(room_id, live.Event(at_ms=deleted_ms, message_id=message_id))
 
 
-def write_tombstone(*, room_id: str, message_id: str) -> None:
+def write_tombstone(*, room_id: str, message_id: str) -> int:
+    """The deletion's live event `Room:<id>` / `ev#<DeletedAt>#d-<message id>` (one PutItem): every
+    feed drops the message, and a catch-up never shows it again while the event lives."""
     now = now_ms()
-    TombstoneRecord(keys.room_pk(room_id), keys.tombstone_sk(iso_from_ms(now), message_id), message_id=message_id,
+    LiveEventRecord(keys.room_pk(room_id), keys.live_event_sk(iso_from_ms(now), f"d-{message_id}"),
                     expires_at=now // 1000 + settings.CHAT_TOMBSTONE_TTL_SECONDS).save()
+    return now
 
 
 # --- bulk operations (management commands) ----------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("rooms/<room_id:room_id>/messages", views.message_post, name="post"),
     path("rooms/<room_id:room_id>/messages/delete", views.message_delete, name="delete"),
     path("rooms/<room_id:room_id>/updates", views.room_updates, name="updates"),
+    path("rooms/<room_id:room_id>/stream", views.room_stream, name="stream"),
     path("rooms/<room_id:room_id>/updates/grant", views.room_live_grant, name="live_grant"),
     path("rooms/<room_id:room_id>/join", views.room_join, name="join"),
     path("rooms/<room_id:room_id>/leave", views.room_leave, name="leave"),

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib import messages as flash
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -23,11 +23,12 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts import selectors as user_selectors
 from accounts.auth import redirect_to_sign_in
+from accounts.middleware import session_still_signs_in
 from accounts.request_info import client_ip
 from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite.pagination import InvalidCursor
-from rooms import live, permissions, selectors, services, validators
+from rooms import live, permissions, selectors, services, streams, validators
 from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import now_ms
@@ -416,17 +417,12 @@ def room_updates(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
                          "altered. Reload the page to get a fresh one.") from None
     except live.GrantExpired:
         return HttpResponse("Renew the live-update grant.", status=403, content_type="text/plain; charset=utf-8")
-    seen = frozenset(ref for ref in request.GET.get("seen", "").split(",") if ref)
-    if len(seen) > MAX_SEEN_REFS or not all(ref[:2] in ("m-", "d-") and validators.is_token(ref[2:]) for ref in seen):
-        raise BadRequest("Malformed live-update cursor (seen).")
+    seen = _seen_refs(request.GET.get("seen", "").split(","))
     try:
         answer = live.updates(room_id=room_id, watermark_ms=watermark, seen=seen,
                               client=client_ip(request, network=True))
     except live.CatchUpLimited as exc:
-        response = HttpResponse(f"Too many catch-ups from your network. Live updates resume in "
-                                f"{exc.retry_after} seconds.", status=429, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        return _catch_up_limited(exc)
     if answer.reload:
         return HttpResponseClientRefresh()
     if answer.events:
@@ -434,6 +430,74 @@ def room_updates(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     else:
         response = HttpResponse(status=204)
     response["Chat-Watermark"] = live.watermark_for(room, answer.watermark_ms, grant_expires=grant_expires)
+    return response
+
+
+@never_cache
+@require_GET
+def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """The tab's one live stream (Server-Sent Events, rooms/streams.py): the room's messages and
+    deletions as they happen, with presence and typing. Resumes from ``Last-Event-ID`` (the
+    signed watermark and the refs the tab holds) or, on first open, from the page's ``w`` and
+    ``seen``, like a poll. The session is read when it opens (a non-public room: the membership
+    too, else the 404 of a room that does not exist) and again every
+    CHAT_LIVE_STREAM_RECHECK_SECONDS; a revoked session or a removed member gets a "reload" event
+    and the stream ends. Where streams are not served (no gevent), 204: the page polls."""
+    if not streams.enabled():
+        return HttpResponse(status=204)
+    room = _member_room(request, room_id)
+    user = request.user if request.user.is_authenticated else None
+    session_key = request.session.session_key if user else None
+    resume = request.headers.get("Last-Event-ID", "")
+    token, refs = streams.parse_id(resume) if resume else (request.GET.get("w", ""),
+                                                          request.GET.get("seen", "").split(","))
+    try:
+        watermark, _ = live.read_watermark(room, token, allow_expired=True)  # access: checked above
+    except live.InvalidWatermark:
+        raise BadRequest("This live-update cursor was not issued for this room by this site, or was "
+                         "altered. Reload the page to get a fresh one.") from None
+    seen = _seen_refs(refs)
+    client = client_ip(request, network=True)
+    try:
+        channel, first = streams.open_stream(room_id=room.room_id, watermark_ms=watermark, seen=seen,
+                                             admit=lambda: live.admit_catch_up(client))
+    except live.CatchUpLimited as exc:
+        return _catch_up_limited(exc)
+
+    def still_allowed() -> bool:
+        try:
+            selectors.room_get(room_id=room.room_id)
+            if user is None:
+                return True
+            if not session_still_signs_in(session_key=session_key, user_id=user.id):
+                return False
+            return room.is_public or selectors.user_room_get(user_id=user.id, room_id=room.room_id) is not None
+        except selectors.RoomNotFound:
+            return False
+
+    def render(events) -> str:
+        return loader.render_to_string("rooms/_updates.html", {
+            "updates": live.Updates(events=events, watermark_ms=0), "room_id": room.room_id})
+
+    body = streams.stream(channel=channel, first=first, cursor=streams.Cursor(watermark, {ref: now_ms() for ref in seen}),
+                          render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed)
+    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    response["X-Accel-Buffering"] = "no"  # nginx-style proxies: pass each event on at once
+    streams.limit_send_wait(request)
+    return response
+
+
+def _seen_refs(refs) -> frozenset[str]:
+    seen = frozenset(ref for ref in refs if ref)
+    if len(seen) > MAX_SEEN_REFS or not all(ref[:2] in ("m-", "d-") and validators.is_token(ref[2:]) for ref in seen):
+        raise BadRequest("Malformed live-update cursor (seen).")
+    return seen
+
+
+def _catch_up_limited(exc: live.CatchUpLimited) -> HttpResponse:
+    response = HttpResponse(f"Too many catch-ups from your network. Live updates resume in "
+                            f"{exc.retry_after} seconds.", status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 

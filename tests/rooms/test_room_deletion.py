@@ -131,8 +131,8 @@ def test_closing_a_missing_room_creates_nothing(moto_tables):
     assert RoomRecord.count(keys.room_pk("ghost")) == 0
 
 
-def test_the_post_path_still_costs_an_update_and_a_put(room):
+def test_the_post_path_still_costs_an_update_and_a_batch_write(room):
     selectors.room_get(room_id="art")
     with count_calls() as calls:
         post(selectors.room_get(room_id="art"), "hi")
-    assert calls == {"UpdateItem": 1, "PutItem": 1}
+    assert calls == {"UpdateItem": 1, "BatchWriteItem": 1}

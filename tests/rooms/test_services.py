@@ -4,7 +4,7 @@ from pynamodb.exceptions import PutError
 
 from chatsite import batch, keys
 from chatsite.dynamodb import count_calls
-from rooms import post_guard, selectors, services, validators
+from rooms import live, post_guard, selectors, services, validators
 from rooms.models import MessageRecord, RoomDirectoryEntry, RoomRecord, TombstoneRecord
 from tests.support.sessions import request_user
 
@@ -52,10 +52,14 @@ def test_post_stores_message_under_author_with_room_and_time(room):
     assert not result.duplicate
 
 
-def test_post_costs_one_update_and_one_put(room):
+def test_post_costs_one_update_and_one_batch_write_of_the_message_and_its_live_event(room):
     with count_calls() as calls:
-        post(room)
-    assert calls == {"UpdateItem": 1, "PutItem": 1}
+        message = post(room).message
+    assert calls == {"UpdateItem": 1, "BatchWriteItem": 1}
+    (event,) = selectors.live_events_since(room_id="art", since="2000-01-01T00:00:00.000Z")
+    assert event.SK == keys.live_event_sk(message.created_at, f"m-{message.message_id}")
+    assert (event.author, event.message_sk, event.comment) == ("alice", message.sk, message.comment)
+    assert event.expires_at > 0 and not hasattr(event, "room_id")  # never in the room index
 
 
 def test_two_messages_in_the_same_millisecond_both_survive(room, monkeypatch):
@@ -87,15 +91,15 @@ def test_key_still_deduplicates_in_the_next_window(room, monkeypatch, settings):
 
 def test_retry_finishes_a_first_attempt_that_died_after_claiming_its_key(room, monkeypatch):
     key = validators.new_token()
-    real_save = MessageRecord.save
+    real_batch = services.batch_put_items
 
-    def outage(self, *args, **kwargs):
+    def outage(*args, **kwargs):
         raise PutError("simulated outage")
 
-    monkeypatch.setattr(MessageRecord, "save", outage)
+    monkeypatch.setattr(services, "batch_put_items", outage)
     with pytest.raises(PutError):
         post(room, "lost?", key=key)
-    monkeypatch.setattr(MessageRecord, "save", real_save)
+    monkeypatch.setattr(services, "batch_put_items", real_batch)
     retried = post(room, "lost?", key=key)
     assert retried.duplicate
     assert [m.comment for m in room_messages("art")] == ["lost?"]
@@ -104,7 +108,8 @@ def test_retry_finishes_a_first_attempt_that_died_after_claiming_its_key(room, m
 
 def test_concurrent_duplicates_race_to_one_message(room, monkeypatch):
     """Attempt B sees the key claimed but the message not yet put (A is between its two calls):
-    B puts under A's planned SK, and A's own put then finds it there."""
+    B puts under A's planned SK; A's own write then lands on that same item (its batch write is
+    unconditional), so there is still one message, under one SK, and live feeds see it once."""
     key = validators.new_token()
     claimed = {}
     real_claim = post_guard.claim
@@ -120,7 +125,10 @@ def test_concurrent_duplicates_race_to_one_message(room, monkeypatch):
     a = post(room, "double click", key=key)
     assert len(room_messages("art")) == 1
     assert a.message.sk == claimed["b"].message.sk
-    assert a.duplicate and claimed["b"].duplicate
+    assert claimed["b"].duplicate
+    feed = live.RoomFeed("art")
+    feed.refresh_now()
+    assert list(feed.events) == [a.message.dom_id]
 
 
 def test_rate_limit_holds_and_resets_next_window(room, monkeypatch, settings):
@@ -166,14 +174,17 @@ def test_invalid_comment_and_key_are_rejected_before_any_write(room):
     assert sum(calls.values()) == 0
 
 
-def test_author_can_delete_and_a_tombstone_is_written(room):
+def test_author_can_delete_and_a_deletion_event_is_written(room):
     message = post(room).message
     services.message_delete(room_id="art", actor=ALICE, author_id="alice", sk=message.sk)
     assert room_messages("art") == []
-    (tombstone,) = TombstoneRecord.query(keys.room_pk("art"), TombstoneRecord.SK.startswith(keys.TOMBSTONE_PREFIX))
-    assert tombstone.message_id == message.message_id and tombstone.expires_at > 0
-    deletions = selectors.deletions_since(room_id="art", since="2000-01-01T00:00:00.000Z")
-    assert [d.message_id for d in deletions] == [message.message_id]
+    events = selectors.live_events_since(room_id="art", since="2000-01-01T00:00:00.000Z")
+    assert [keys.live_event_sk_parts(e.SK)[1] for e in events] == [f"m-{message.message_id}",
+                                                                   f"d-{message.message_id}"]
+    assert events[1].expires_at > 0
+    feed = live.RoomFeed("art")
+    feed.refresh_now()
+    assert list(feed.events) == [f"d-{message.message_id}"]
 
 
 def test_staff_can_delete_others_cannot(room):
