@@ -45,6 +45,7 @@ class Channel:
         self.last_stream_left = time.monotonic()
         self._refresher: threading.Thread | None = None
         self.failures = 0
+        self.closed = False  # the registry dropped it (tests, a cache reset): refresher and streams end
 
     # --- streams --------------------------------------------------------------------------------
 
@@ -72,6 +73,11 @@ class Channel:
         with self._changed:
             self._changed.notify_all()
 
+    def close(self) -> None:
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
     def wait_until_ready(self, timeout: float) -> bool:
         """The feed has had a successful refresh (its memory means something)."""
         deadline = time.monotonic() + timeout
@@ -87,7 +93,8 @@ class Channel:
         interval = settings.CHAT_LIVE_PUSH_REFRESH_SECONDS
         while True:
             with self._changed:
-                if self.streams <= 0 and time.monotonic() - self.last_stream_left > CHANNEL_LINGER_SECONDS:
+                if self.closed or (self.streams <= 0
+                                   and time.monotonic() - self.last_stream_left > CHANNEL_LINGER_SECONDS):
                     self._refresher = None
                     return
             before = self.feed.revision
@@ -113,7 +120,10 @@ _channels_lock = threading.Lock()
 @caches.register
 def clear_channels() -> None:
     with _channels_lock:
+        closing = list(_channels.values())
         _channels.clear()
+    for channel in closing:
+        channel.close()
 
 
 def channel_for(room_id: str) -> Channel:
@@ -275,6 +285,8 @@ def _stream(*, channel, first, cursor, render, token, still_allowed, render_sign
                 return
         timeout = min(config.heartbeat_seconds - (now - last_sent), config.recheck_seconds - (now - last_check))
         revision = channel.wait(revision, max(0.01, timeout))
+        if channel.closed:
+            return
         answer = feed.updates(watermark_ms=cursor.watermark_ms, seen=cursor.seen(), refresh=False)
 
 

@@ -125,15 +125,16 @@ def test_two_messages_sharing_a_timestamp_both_arrive(client, room, monkeypatch)
     tab.assert_exactly_once()
 
 
-def test_index_lag_delays_but_does_not_lose(client, room, monkeypatch):
+def test_a_late_visible_event_is_delayed_but_not_lost(client, room, monkeypatch):
+    """An event that a refresh doesn't see yet (a slow put; before live events, index lag)."""
     hidden = set()
-    real = live.query_events
+    real = live.query_room_events
 
-    def lagging_index(room_id, since_ms, limit=None):
-        messages, deletions = real(room_id, since_ms, limit)
-        return [m for m in messages if m.message_id not in hidden], deletions
+    def lagging_source(room_id, since_ms, limit=None):
+        messages, deletions, signals = real(room_id, since_ms, limit)
+        return [m for m in messages if m.message_id not in hidden], deletions, signals
 
-    monkeypatch.setattr(live, "query_events", lagging_index)
+    monkeypatch.setattr(live, "query_room_events", lagging_source)
     tab = Tab(client, now_ms())
     message = post(room, "late").message
     hidden.add(message.message_id)
