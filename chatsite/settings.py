@@ -224,6 +224,14 @@ CHAT_LIVE_STREAM_RETRY_MS = int(os.environ.get("CHAT_LIVE_STREAM_RETRY_MS", "200
 # A stream whose client stops reading is dropped once a write has waited this long.
 CHAT_LIVE_SEND_TIMEOUT_SECONDS = float(os.environ.get("CHAT_LIVE_SEND_TIMEOUT_SECONDS", "30"))
 CHAT_LIVE_EVENT_TTL_SECONDS = 3600  # live events outlive any resumable cursor (CHAT_LIVE_RESUME_MAX_SECONDS)
+# Presence ("Here now") and typing (rooms/presence.py, docs/live-updates.md). A tab beats every
+# ~20 s while it is visible and in use; a member whose last beat is older than the window drops off.
+CHAT_PRESENCE_WINDOW_SECONDS = float(os.environ.get("CHAT_PRESENCE_WINDOW_SECONDS", "45"))
+CHAT_PRESENCE_WRITE_SECONDS = float(os.environ.get("CHAT_PRESENCE_WRITE_SECONDS", "15"))  # per process, same state
+# A typist's signal shows this long; tabs send one at most every 3 s while typing.
+CHAT_TYPING_WINDOW_SECONDS = float(os.environ.get("CHAT_TYPING_WINDOW_SECONDS", "5"))
+CHAT_TYPING_WRITE_SECONDS = float(os.environ.get("CHAT_TYPING_WRITE_SECONDS", "3"))
+CHAT_SIGNAL_TTL_SECONDS = 300  # presence and typing items; reads filter by time anyway
 CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
 # delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.
 CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SECONDS", "10"))

@@ -68,6 +68,15 @@ class Signal:
     name: str = ""
     state: str = ""
 
+    def expired(self, now_ms: int) -> bool:
+        return now_ms - self.at_ms >= signal_window_ms(self.kind)
+
+
+def signal_window_ms(kind: str) -> int:
+    """How long a presence beat or a typing signal counts after its time (server clock)."""
+    seconds = settings.CHAT_TYPING_WINDOW_SECONDS if kind == TYPING_REF_PREFIX else settings.CHAT_PRESENCE_WINDOW_SECONDS
+    return int(seconds * 1000)
+
 
 @dataclass(frozen=True)
 class Updates:
@@ -289,9 +298,42 @@ class RoomFeed:
         with self._state_lock:
             self._merge_signals([signal])
 
+    def live_signals(self) -> list[Signal]:
+        """The signals still within their window (server clock), whatever the last expiry pass."""
+        now = self.clock()
+        with self._state_lock:
+            return [s for s in self.signals.values() if not s.expired(now)]
+
+    def last_posts(self) -> dict[str, int]:
+        """Each author's latest message time in memory: a typist whose message arrived is done."""
+        latest: dict[str, int] = {}
+        with self._state_lock:
+            for event in self.events.values():
+                if event.message is not None and event.at_ms > latest.get(event.message.author_id, -1):
+                    latest[event.message.author_id] = event.at_ms
+        return latest
+
+    def expire_signals(self) -> bool:
+        """Drop signals past their window; the revision grows if any went, so streams re-render
+        (a member whose beats stopped leaves Here now). A channel's refresher calls this."""
+        now = self.clock()
+        with self._state_lock:
+            return self._drop_expired(now)
+
+    def _drop_expired(self, now: int) -> bool:
+        gone = [k for k, s in self.signals.items() if s.expired(now)]
+        for k in gone:
+            del self.signals[k]
+        if gone:
+            self.revision += 1
+        return bool(gone)
+
     def _merge_signals(self, signals) -> bool:
         changed = False
+        now = self.clock()
         for signal in signals:
+            if signal.expired(now):
+                continue  # read again by an overlapping Query, or never deleted (dynalite): ignore
             current = self.signals.get((signal.kind, signal.user_id))
             if current is None or signal.at_ms > current.at_ms:
                 self.signals[(signal.kind, signal.user_id)] = signal
@@ -344,7 +386,9 @@ class RoomFeed:
             watermark, covered_from, current = self.watermark_ms, self.covered_from_ms, self.events
         # First refresh, or nobody polled for a while: start over rather than replay the gap.
         restart = watermark is None or covered_from is None or started - watermark > self.span_ms - self.overlap_ms
-        since = started - self.span_ms if restart else watermark - self.overlap_ms
+        # A restart reads back far enough for the presence window too: who is here shows at once.
+        since = (started - max(self.span_ms, signal_window_ms(PRESENCE_REF_PREFIX)) if restart
+                 else watermark - self.overlap_ms)
         messages, deletions, *more = self.source(self.room_id, since)
         signals = more[0] if more else []
         events = {} if restart else dict(current)
@@ -364,6 +408,7 @@ class RoomFeed:
                 self.revision += 1
             self.events = kept
             self._merge_signals(signals)
+            self._drop_expired(self.clock())  # polled feeds too: memory stays bounded
             self.covered_from_ms = horizon if restart else max(covered_from, horizon)
             self.watermark_ms = started
 

@@ -107,6 +107,7 @@ class Channel:
                 if self.failures in (1, 10) or self.failures % 100 == 0:
                     logger.warning("live refresh of room %s failed (%d in a row)", self.room_id, self.failures,
                                    exc_info=True)
+            self.feed.expire_signals()  # a member whose beats stopped drops off, a refresh or not
             if self.feed.revision != before:
                 self.wake()  # only on change: idle streams sleep until their heartbeat
             pause = interval * min(2 ** self.failures, 20) if self.failures else interval

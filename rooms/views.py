@@ -28,7 +28,7 @@ from accounts.request_info import client_ip
 from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite.pagination import InvalidCursor
-from rooms import live, permissions, selectors, services, streams, validators
+from rooms import live, permissions, presence, selectors, services, streams, validators
 from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import now_ms
@@ -172,7 +172,10 @@ def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: 
             "can_manage": is_member and permissions.may_manage_room(request.user, room),
             "can_join": request.user.is_authenticated and not is_member and room.is_public,
             "can_invite": is_member and room.kind != DIRECT,
-            "invite_form": InviteForm()}
+            "invite_form": InviteForm(),
+            # Here now and the typing line, from this process's feed (no DynamoDB call).
+            **(presence.page_context(room.room_id, viewer=request.user if request.user.is_authenticated else None,
+                                     viewer_is_member=is_member) if latest else {})}
 
 
 # --- membership -----------------------------------------------------------------------------------
@@ -479,8 +482,10 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return loader.render_to_string("rooms/_updates.html", {
             "updates": live.Updates(events=events, watermark_ms=0), "room_id": room.room_id})
 
+    viewer_id = user.id if user else None
     body = streams.stream(channel=channel, first=first, cursor=streams.Cursor(watermark, {ref: now_ms() for ref in seen}),
-                          render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed)
+                          render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed,
+                          render_signals=lambda feed: presence.render_signals(feed, viewer_id=viewer_id))
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
     response["X-Accel-Buffering"] = "no"  # nginx-style proxies: pass each event on at once
     streams.limit_send_wait(request)
@@ -518,6 +523,44 @@ def room_live_grant(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     response = HttpResponse(status=204)
     response["Chat-Watermark"] = live.watermark_for(room, watermark)
     return response
+
+
+# --- presence and typing ---------------------------------------------------------------------------
+
+
+def _signal_refused(message: str) -> HttpResponse:
+    # A fetch from static/js/chat/presence.js or typing.js: a plain 403 (a redirect to the sign-in
+    # page would look like a success to it). Private rooms never get here: theirs is the 404.
+    return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+
+
+@require_POST
+def room_presence(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """A tab's presence beat, ``state`` = here | away (rooms/presence.py): 204. The session, then
+    for a non-public room the membership (else the 404 of a room that does not exist); in a public
+    room, members only (403 otherwise). Throttled per process: most beats write nothing."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return _signal_refused("Sign in to show that you are here.")
+    state = request.POST.get("state", presence.HERE)
+    if state not in presence.STATES:
+        raise BadRequest("state is here or away.")
+    try:
+        presence.beat(room=room, user=request.user, state=state)
+    except presence.NotMember:
+        return _signal_refused("Join the room to show that you are here.")
+    return HttpResponse(status=204)
+
+
+@require_POST
+def room_typing(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """The user is typing (rooms/presence.py): 204. Whoever may post here: signed in, and a member
+    of a non-public room (else its 404). At most one write per user per room per 3 s per process."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return _signal_refused("Sign in to post in this room.")
+    presence.typing(room=room, user=request.user)
+    return HttpResponse(status=204)
 
 
 # --- direct conversations and people's pages ------------------------------------------------------
