@@ -65,6 +65,10 @@ export function createCursor(poller, messages, backoff) {
       const next = xhr.getResponseHeader("Chat-Watermark");
       if (next) watermark = next;
     },
+    // The stream's events carry the server's next watermark in their SSE id (stream.js).
+    setWatermark(token) {
+      if (token) watermark = token;
+    },
     renewingGrant() {
       return renewing;
     },

@@ -1,7 +1,8 @@
 /* The room page. htmx makes every request, and the server says where its answers go (out-of-band
  * swaps, HX-Retarget). These modules do what htmx cannot: the ordered merge by (CreatedAt, id),
- * the live-update cursor, backoff, Enter-to-send, scroll keeping and "Jump to latest", the live
- * announcer, local times, day dividers and author groups, and the sidebar.
+ * the live stream and the cursor and backoff of the polls it falls back to, Enter-to-send, scroll
+ * keeping and "Jump to latest", the live announcer, local times, day dividers and author groups,
+ * and the sidebar.
  * No inline script and no eval: the CSP is script-src 'self' and htmx runs with allowEval=false.
  * docs/live-updates.md, "The browser", describes it.
  */
@@ -13,9 +14,12 @@ import { createJump } from "./jump.js";
 import { arrangeAll, relabelAtMidnight } from "./layout.js";
 import { createMessageList, parse } from "./merge.js";
 import { revealDelete } from "./permissions.js";
+import { startPresence } from "./presence.js";
 import { createScroller } from "./scroll.js";
 import { startSidebar } from "./sidebar.js";
+import { createStream } from "./stream.js";
 import { localizeTimes } from "./times.js";
+import { startTyping } from "./typing.js";
 
 function start(room, list) {
   const poller = document.getElementById("live");
@@ -36,13 +40,17 @@ function start(room, list) {
   const backoff = createBackoff(setStatus);
   const cursor = poller && createCursor(poller, messages, backoff);
 
-  function mergeAnswer(xhr, { scroll = false, quiet = false, older = false } = {}) {
+  // ``doc``: a parsed answer (a poll's, a post's, an older page, a stream's "updates" event).
+  function mergeAnswer(doc, { scroll = false, quiet = false, older = false } = {}) {
     const stayAtBottom = scroll || scroller.atBottom();
-    const added = messages.merge(parse(xhr));
+    const added = messages.merge(doc);
     if (added.length && !quiet) announce(added);
     if (stayAtBottom) scroller.toBottom();
     else if (!older) jump.arrived(added.length); // the view stays where the reader is
   }
+
+  const stream = cursor && createStream(poller, cursor,
+    { merge: (doc) => mergeAnswer(doc), setStatus, recovered: () => backoff.succeeded() });
 
   // The element that made the request. event.detail.elt is not always it: when the server
   // swaps the element out (the "load older" link), htmx reports to its nearest remaining parent.
@@ -58,7 +66,9 @@ function start(room, list) {
 
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     const elt = source(event);
-    if (cursor && elt === poller && (cursor.renewingGrant() || backoff.paused())) event.preventDefault();
+    if (cursor && elt === poller && (stream.holding() || cursor.renewingGrant() || backoff.paused())) {
+      event.preventDefault(); // the stream delivers, a grant is being renewed, or backing off
+    }
     if (composer && elt === composer.form) composer.sending();
   });
 
@@ -69,16 +79,16 @@ function start(room, list) {
     if (!event.detail.successful) return; // failures: below
     if (elt === poller) {
       backoff.succeeded();
-      if (xhr.status === 200) mergeAnswer(xhr);
+      if (xhr.status === 200) mergeAnswer(parse(xhr));
       cursor.advance(xhr);
     } else if (composer && elt === composer.form) {
-      mergeAnswer(xhr, { scroll: true, quiet: true }); // the poster's message at once, from the POST
+      mergeAnswer(parse(xhr), { scroll: true, quiet: true }); // the poster's message at once, from the POST
       composer.posted();
     } else if (elt.matches(".delete-form")) {
       const li = elt.closest("li.message");
       if (li) messages.applyDeletion(li.id.slice(2), Date.now());
     } else if (elt.matches("#load-older-link")) { // the next link came out of band already
-      scroller.keepingPlace(() => mergeAnswer(xhr, { quiet: true, older: true }));
+      scroller.keepingPlace(() => mergeAnswer(parse(xhr), { quiet: true, older: true }));
     }
   });
 
@@ -99,6 +109,11 @@ function start(room, list) {
   if (poller) scroller.toBottom();
   relabelAtMidnight(list);
   if (composer) composer.focusOnArrival();
+  const hereNow = document.getElementById("here-now");
+  if (hereNow) startPresence(hereNow, composerForm);
+  const typingLine = document.getElementById("typing");
+  if (typingLine) startTyping(typingLine, composerForm);
+  if (stream) stream.start();
 }
 
 const sidebar = document.getElementById("sidebar");

@@ -6,7 +6,11 @@ import { localizeTimes } from "./times.js";
 
 // DOMParser documents are inert: nothing in a response runs.
 export function parse(xhr) {
-  return new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+  return parseHtml(xhr.responseText);
+}
+
+export function parseHtml(text) {
+  return new DOMParser().parseFromString(text || "", "text/html");
 }
 
 function sortKey(li) {
