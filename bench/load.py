@@ -6,6 +6,8 @@ library) through the plan's phases one after another, measuring only inside each
 Every virtual user behaves like a browser tab: it holds a signed-in session's cookies, reads the
 CSRF token and the composer's idempotency key from the page it loaded, posts as HTMX does, and
 polls live updates with the cursor static/js/chat/cursor.js keeps (watermark + the refs it holds).
+Stream phases (kind "stream") hold one Server-Sent Events stream per tab instead: cheap clients,
+a greenlet and a raw socket each (bench/streams.py), with the same live poster as the poll phases.
 Nothing here imports Django: this process only speaks HTTP to gunicorn.
 """
 
@@ -25,14 +27,18 @@ from http.cookiejar import Cookie
 from urllib.parse import urlencode
 
 import gevent
+import gevent.lock
 import psutil
 from locust import FastHttpUser, between, constant, constant_pacing
 from locust.env import Environment
 from locust.event import Events
 
+from bench import streams as stream_clients
+
 CALLS_HEADER = "X-DynamoDB-Calls"  # bench/middleware.py
 PROCESS_HEADER = "X-Bench-Process"
 MAX_SEEN = 120  # static/js/chat/cursor.js: MAX_SEEN
+READ_OPS = ("GetItem", "Query", "BatchGetItem", "Scan")
 
 _CSRF_RE = re.compile(r'"X-CSRFToken":\s*"([^"]+)"')
 _INPUT_RE = re.compile(r"<input\b[^>]*>")
@@ -80,6 +86,7 @@ class Recorder:
         self.process_first: dict[str, tuple[float, Counter]] = {}
         self.process_last: dict[str, tuple[float, Counter]] = {}
         self.window: tuple[float, float] | None = None
+        self.idle_requests = 0  # every request, recording or not (the idle window's count)
 
     def begin(self) -> None:
         self.window = (time.monotonic(), 0.0)
@@ -91,6 +98,7 @@ class Recorder:
 
     def on_request(self, request_type, name, response_time, response_length, response=None, exception=None,
                    **kwargs) -> None:
+        self.idle_requests += 1
         if not self.recording:
             return
         self.latencies[name].append(response_time)
@@ -184,9 +192,13 @@ class LiveState:
         self.seq = itertools.count()
         self.posted_at: dict[str, float] = {}  # marker -> monotonic time of the post's 2xx
         self.in_window: set[str] = set()
-        self.sightings: list[tuple[str, float]] = []  # (marker, monotonic time a watcher got it)
+        self.post_pid: dict[str, str] = {}  # marker -> the worker that handled its post ("pid=123")
+        # (marker, monotonic time a watcher got it, which watcher, the worker that served it), first
+        # sightings only, in arrival order
+        self.sightings: list[tuple[str, float, int, str | None]] = []
         self.duplicates = 0
         self.watchers = 0
+        self.watcher_numbers = itertools.count()
 
 
 LIVE = LiveState()
@@ -205,6 +217,7 @@ class BrowserTab(FastHttpUser):
     def on_start(self) -> None:
         self.csrf = ""
         self.next_key = ""
+        self.last_pid: str | None = None
         self.cursor: LiveCursor | None = None
         if self.signed_in:
             sessions = PLAN["sessions"]
@@ -227,13 +240,17 @@ class BrowserTab(FastHttpUser):
                 self.next_key = value.group(1) if value else ""
         self.cursor = LiveCursor.from_page(page)
 
-    def post(self, comment: str, name: str) -> bool:
+    def post(self, comment: str, name: str, *, new_connection: bool = False) -> bool:
+        """``new_connection``: Connection: close, so the next post may land on the other worker
+        (a kept-alive connection stays with one gunicorn process)."""
         key = self.next_key or secrets.token_urlsafe(15)
+        extra = {"Connection": "close"} if new_connection else {}
         response = self.client.post(
             PHASE["post_path"], name=name,
             data={"csrfmiddlewaretoken": self.csrf, "idempotency_key": key, "comment": comment},
             headers=self.headers(**{"HX-Request": "true", "HX-Current-URL": PLAN["host"] + PHASE["room_path"],
-                                    "X-CSRFToken": self.csrf}))
+                                    "X-CSRFToken": self.csrf, **extra}))
+        self.last_pid = stream_clients.process_header_pid(response.headers.get(PROCESS_HEADER))
         found = _NEXT_KEY_RE.search(response.text or "")
         self.next_key = found.group(1) if found else ""
         return 200 <= (response.status_code or 0) < 300
@@ -247,6 +264,7 @@ class BrowserTab(FastHttpUser):
         response = self.client.get(f"{PHASE['updates_path']}?{self.cursor.query()}", name=name,
                                    headers=self.headers(**{"HX-Request": "true",
                                                            "HX-Current-URL": PLAN["host"] + PHASE["room_path"]}))
+        self.last_pid = stream_clients.process_header_pid(response.headers.get(PROCESS_HEADER))
         if response.headers.get("HX-Refresh") == "true":
             self.cursor = None  # the page reloads; the next poll starts from a fresh one
             return ""
@@ -361,7 +379,9 @@ class Ticker(BrowserTab):
 
 
 class LivePoster(BrowserTab):
-    """Posts a marked message every ``post_interval`` s while the phase lasts."""
+    """Posts a marked message every ``post_interval`` s while the phase lasts, each on a new
+    connection so the posts spread over both gunicorn processes (a stream or a poll then learns
+    of a post either in-process or from DynamoDB; the summary splits delivery by which)."""
 
     abstract = True
     fixed_count = 1
@@ -376,9 +396,10 @@ class LivePoster(BrowserTab):
             gevent.sleep(0.1)
             return
         marker = f"bench-live-{next(LIVE.seq)}-{secrets.token_hex(4)}"
-        if self.post(f"{marker} says hello", name="post (live poster)"):
+        if self.post(f"{marker} says hello", name="post (live poster)", new_connection=True):
             now = time.monotonic()
             LIVE.posted_at[marker] = now
+            LIVE.post_pid[marker] = self.last_pid
             if RECORDER.recording:
                 LIVE.in_window.add(marker)
 
@@ -393,6 +414,7 @@ class Watcher(BrowserTab):
         super().on_start()
         self.open_room()
         self.seen_markers: set[str] = set()
+        self.number = next(LIVE.watcher_numbers)
         LIVE.watchers += 1
 
     @locust.task
@@ -404,7 +426,7 @@ class Watcher(BrowserTab):
                 LIVE.duplicates += 1
                 continue
             self.seen_markers.add(marker)
-            LIVE.sightings.append((marker, now))
+            LIVE.sightings.append((marker, now, self.number, self.last_pid))
 
 
 def _poster_wait(phase: dict):
@@ -433,22 +455,94 @@ def _user_classes(phase: dict) -> list[type]:
     raise ValueError(f"unknown phase kind {kind!r}")
 
 
+def _seq(marker: str) -> int:
+    return int(marker.split("-")[2])
+
+
 def _live_summary(phase: dict) -> dict:
     posted = {m: LIVE.posted_at[m] for m in LIVE.in_window}
-    delivered = [(m, t) for m, t in LIVE.sightings if m in posted]
-    delays = [max(0.0, t - posted[m]) * 1000 for m, t in delivered]
+    delivered = [(m, t, w, pid) for m, t, w, pid in LIVE.sightings if m in posted]
+    delays = [max(0.0, t - posted[m]) * 1000 for m, t, _, _ in delivered]
+    # Same worker as the post (woken in-process) or the other one (learns it from DynamoDB).
+    same = [max(0.0, t - posted[m]) * 1000 for m, t, _, pid in delivered if pid and pid == LIVE.post_pid.get(m)]
+    other = [max(0.0, t - posted[m]) * 1000 for m, t, _, pid in delivered if pid and pid != LIVE.post_pid.get(m)]
+    # In order: the poster waits for each post's answer before the next, so every watcher must see
+    # this phase's markers in posting order. A marker arriving after a later one is out of order.
+    out_of_order, newest = 0, {}
+    for m, _, w, _ in LIVE.sightings:
+        if m not in LIVE.posted_at:
+            continue  # an earlier phase's message still inside the overlap
+        if _seq(m) < newest.get(w, -1):
+            out_of_order += 1
+        newest[w] = max(newest.get(w, -1), _seq(m))
     expected = len(posted) * LIVE.watchers
     return {
         "watchers": LIVE.watchers,
         "posts": len(posted),
+        "posts_by_worker": dict(Counter(LIVE.post_pid.get(m) or "?" for m in posted)),
         "deliveries": len(delivered),
         "expected_deliveries": expected,
         "missing": expected - len(delivered),
         "duplicates": LIVE.duplicates,
+        "out_of_order": out_of_order,
         "delivery_p50_ms": percentile(delays, 50),
         "delivery_p95_ms": percentile(delays, 95),
         "delivery_max_ms": max(delays) if delays else None,
+        "same_worker": {"deliveries": len(same), "p50_ms": percentile(same, 50), "p95_ms": percentile(same, 95)},
+        "other_worker": {"deliveries": len(other), "p50_ms": percentile(other, 50), "p95_ms": percentile(other, 95)},
     }
+
+
+# --- every worker's DynamoDB call totals, and their RSS ----------------------------------------
+
+
+def probe_workers(workers: int, tries: int = 60) -> dict[str, tuple[float, Counter]]:
+    """The call totals of every worker: /healthz on new connections until each has answered."""
+    host, port = PLAN["host"].split("//", 1)[1].split(":")
+    found: dict[str, tuple[float, Counter]] = {}
+    for _ in range(tries):
+        answer = stream_clients.probe_pid(host, int(port), PLAN["user_agent"])
+        if answer:
+            pid, at, totals = answer
+            found.setdefault(pid, (at, parse_counts(totals)))
+        if len(found) >= workers:
+            break
+        gevent.sleep(0.02)  # a gevent worker accepts many connections per wake-up: let the other one in
+    return found
+
+
+def reads_per_second(first: dict, last: dict) -> float | None:
+    """Reads/s summed over the workers probed at both ends, or None if one went unseen."""
+    if not first or first.keys() != last.keys():
+        return None
+    rate = 0.0
+    for pid, (t0, before) in first.items():
+        t1, after = last[pid]
+        if t1 - t0 < 0.5:
+            return None
+        rate += sum(after[op] - before[op] for op in READ_OPS) / (t1 - t0)
+    return rate
+
+
+def worker_rss(cpu: CpuWatch) -> dict[str, float]:
+    out = {}
+    for process in cpu.groups["gunicorn"][1:]:  # the workers (the master is first)
+        try:
+            out[f"pid={process.pid}"] = process.memory_info().rss / 2**20
+        except psutil.Error:
+            pass
+    return out
+
+
+def _worker_cpu(cpu: CpuWatch) -> float:
+    total = 0.0
+    for process in cpu.groups["gunicorn"][1:]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
 
 
 def run_phase(phase: dict, cpu: CpuWatch) -> dict:
@@ -461,14 +555,20 @@ def run_phase(phase: dict, cpu: CpuWatch) -> dict:
     users = phase["users"] + (1 if phase["kind"] == "watch" or phase.get("post_interval") else 0)
     runner.start(users, spawn_rate=phase.get("spawn_rate", users))
     gevent.sleep(phase["warmup"])
+    watching = phase["kind"] == "watch"
+    probes_before = probe_workers(PLAN["workers"]) if watching else {}
     before = cpu.snapshot()
     RECORDER.begin()
     gevent.sleep(phase["duration"])
     RECORDER.end()
     after = cpu.snapshot()
-    if phase["kind"] == "watch":
+    probes_after = probe_workers(PLAN["workers"]) if watching else {}
+    idle = None
+    if watching:
         LIVE.posting = False
         gevent.sleep(phase.get("tail", 3.0))  # let the last posts reach every watcher
+        if phase.get("idle"):
+            idle = _idle_window(phase, cpu, requests=lambda: RECORDER.idle_requests, tabs=LIVE.watchers)
     runner.quit()
     result = {"phase": phase, **RECORDER.summary(phase["endpoint"])}
     n = result["requests"] + sum(len(v) for k, v in RECORDER.latencies.items() if k != phase["endpoint"])
@@ -480,8 +580,172 @@ def run_phase(phase: dict, cpu: CpuWatch) -> dict:
     result["other_requests"] = {k: RECORDER.summary(k) for k in RECORDER.latencies if k != phase["endpoint"]}
     result["failures"] = dict(RECORDER.failures.most_common(5))
     result["load_generator_cpu_warning"] = bool(getattr(runner, "cpu_warning_emitted", False))
-    if phase["kind"] == "watch":
+    if watching:
         result["live"] = _live_summary(phase)
+        probed = reads_per_second(probes_before, probes_after)
+        result["live_reads_per_second_probed"] = None if probed is None else max(
+            0.0, probed - sum(request_reads_per_second_of(RECORDER, name) for name in RECORDER.latencies
+                              if name != phase["endpoint"]))
+        result["idle"] = idle
+    return result
+
+
+def request_reads_per_second_of(recorder: Recorder, name: str) -> float:
+    """Reads/s of one kind of request recorded in the window (posts, page loads), from their header."""
+    seconds = recorder.window[1] - recorder.window[0]
+    return sum(n for op, n in recorder.calls.get(name, Counter()).items() if op in READ_OPS) / seconds
+
+
+def _idle_window(phase: dict, cpu: CpuWatch, *, requests, tabs: int) -> dict:
+    """Nothing posted: what the open tabs cost by themselves. HTTP requests the tabs made, the
+    workers' CPU, and DynamoDB reads, over ``phase['idle']`` seconds."""
+    probes_before = probe_workers(PLAN["workers"])
+    requests_before, cpu_before, started = requests(), _worker_cpu(cpu), time.monotonic()
+    machine_before = cpu.snapshot()
+    gevent.sleep(phase["idle"])
+    seconds = time.monotonic() - started
+    requests_made, cpu_seconds = requests() - requests_before, _worker_cpu(cpu) - cpu_before
+    machine_after = cpu.snapshot()
+    probes_after = probe_workers(PLAN["workers"])
+    ours = sum(machine_after[g] - machine_before[g] for g in machine_after if g != "machine")
+    return {
+        "seconds": seconds,
+        "tabs": tabs,
+        "requests": requests_made,
+        "requests_per_tab_per_second": requests_made / tabs / seconds if tabs else None,
+        "worker_cpu_seconds": cpu_seconds,
+        "worker_cpu_seconds_per_tab": cpu_seconds / tabs if tabs else None,
+        "reads_per_second": reads_per_second(probes_before, probes_after),
+        "other_processes_cpu_share": max(0.0, (machine_after["machine"] - machine_before["machine"]) - ours)
+        / (seconds * (psutil.cpu_count() or 1)),
+    }
+
+
+# --- stream phases ------------------------------------------------------------------------------
+
+
+class CursorSource:
+    """The cursor a freshly loaded room page has (``w`` and ``seen``), for tabs opening their
+    stream: one anonymous page load at most every ``max_age`` s, shared by the tabs opening then
+    (the catch-up allowance is per network, so a stale cursor for each of 1,000 tabs would be
+    refused; a fresh page's cursor is always answered from the feed's memory)."""
+
+    def __init__(self, path: str, max_age: float = 2.0):
+        self.path, self.max_age = path, max_age
+        self.query, self.at = "", float("-inf")
+        self._lock = gevent.lock.Semaphore()
+
+    def __call__(self) -> str:
+        with self._lock:
+            if time.monotonic() - self.at > self.max_age:
+                import requests
+
+                page = requests.get(PLAN["host"] + self.path, headers={"User-Agent": PLAN["user_agent"]},
+                                    timeout=15).text
+                cursor = LiveCursor.from_page(page)
+                if cursor is None:
+                    raise RuntimeError(f"no live-update element on {self.path}: has room.html changed?")
+                self.query, self.at = cursor.query(), time.monotonic()
+            return self.query
+
+
+def run_stream_phase(phase: dict, cpu: CpuWatch) -> dict:
+    """Open ``users`` streams (signed in, round-robin over the sessions, or anonymous), then the
+    same live poster as the poll phases; delivery, then an idle window, RSS with the streams open."""
+    global PHASE, RECORDER, LIVE
+    PHASE, RECORDER, LIVE = phase, Recorder("post (live poster)"), LiveState()
+    LIVE.posting = False
+    host, port = PLAN["host"].split("//", 1)[1].split(":")
+    cursor = CursorSource(phase["room_path"])
+    sessions = PLAN["sessions"] if phase.get("signed_in", True) else [{}]
+    rss_before = worker_rss(cpu)
+
+    def on_marker(tab: stream_clients.StreamTab, marker: str, now: float) -> None:
+        if marker in tab.seen_markers:
+            LIVE.duplicates += 1
+            return
+        tab.seen_markers.add(marker)
+        LIVE.sightings.append((marker, now, tab.number, tab.pid))
+
+    tabs = []
+    for i in range(phase["users"]):
+        cookie = "; ".join(f"{k}={v}" for k, v in sessions[i % len(sessions)].items())
+        tab = stream_clients.StreamTab(i, host=host, port=int(port), path=phase["stream_path"], cursor=cursor,
+                                       cookie=cookie, user_agent=PLAN["user_agent"], on_marker=on_marker)
+        tab.seen_markers = set()
+        tabs.append(tab)
+    opening = time.monotonic()
+    greenlets = []
+    for i, tab in enumerate(tabs):
+        greenlets.append(gevent.spawn(tab.run))
+        # One at a time: a gevent worker takes every connection pending when it wakes, so a burst
+        # of opens lands on one process (browsers open their tabs one by one, too).
+        gevent.sleep(1 / phase["open_rate"])
+    deadline = time.monotonic() + phase.get("open_timeout", 120)
+    while time.monotonic() < deadline and any(not t.statuses and not t.stopping for t in tabs):
+        gevent.sleep(0.1)
+    open_seconds = time.monotonic() - opening
+    gevent.sleep(phase["settle"])  # the last streams' first events; the channels' refreshers start
+    LIVE.watchers = sum(1 for t in tabs if t.opened)
+
+    env = Environment(user_classes=[type("LivePosterUser", (LivePoster,), {"wait_time": _poster_wait(phase)})],
+                      host=PLAN["host"], events=Events())
+    env.events.request.add_listener(RECORDER.on_request)
+    runner = env.create_local_runner()
+    LIVE.posting = True
+    runner.start(1, spawn_rate=1)
+    gevent.sleep(phase["warmup"])
+    probes_before = probe_workers(PLAN["workers"])
+    before = cpu.snapshot()
+    requests_before = sum(t.requests for t in tabs)
+    RECORDER.begin()
+    gevent.sleep(phase["duration"])
+    RECORDER.end()
+    after = cpu.snapshot()
+    probes_after = probe_workers(PLAN["workers"])
+    requests_in_window = sum(t.requests for t in tabs) - requests_before
+    LIVE.posting = False
+    gevent.sleep(phase.get("tail", 3.0))
+    runner.quit()
+    beats_before = sum(t.events["beat"] for t in tabs)
+    idle = _idle_window(phase, cpu, requests=lambda: sum(t.requests for t in tabs), tabs=LIVE.watchers) \
+        if phase.get("idle") else None
+    if idle is not None:
+        idle["beats_per_tab"] = (sum(t.events["beat"] for t in tabs) - beats_before) / max(1, LIVE.watchers)
+    rss_open = worker_rss(cpu)
+    for tab in tabs:
+        tab.stop()
+    gevent.joinall(greenlets, timeout=10)
+    gevent.killall(greenlets, block=False)
+
+    name = "post (live poster)"
+    result = {"phase": phase, **RECORDER.summary(name)}
+    result["cpu_seconds"] = {g: after[g] - before[g] for g in after}
+    ours = sum(s for g, s in result["cpu_seconds"].items() if g != "machine")
+    result["cpu_seconds"]["other processes"] = max(0.0, result["cpu_seconds"].pop("machine") - ours)
+    result["process_call_rates"] = RECORDER.process_rates()
+    result["other_requests"] = {}
+    result["failures"] = dict(RECORDER.failures.most_common(5))
+    result["load_generator_cpu_warning"] = bool(getattr(runner, "cpu_warning_emitted", False))
+    result["live"] = _live_summary(phase)
+    probed = reads_per_second(probes_before, probes_after)
+    result["live_reads_per_second_probed"] = None if probed is None else max(
+        0.0, probed - request_reads_per_second_of(RECORDER, name))
+    result["streams"] = {
+        "tabs": len(tabs),
+        "open": LIVE.watchers,
+        "open_seconds": open_seconds,
+        "by_worker": dict(Counter(t.pid or "?" for t in tabs if t.opened)),
+        "statuses": {str(k): v for k, v in sorted(sum((t.statuses for t in tabs), Counter()).items())},
+        "events": dict(sum((t.events for t in tabs), Counter())),
+        "drops": sum(t.drops for t in tabs),
+        "requests_in_window": requests_in_window,
+        "requests_per_tab_per_second": requests_in_window / max(1, LIVE.watchers) / (
+            RECORDER.window[1] - RECORDER.window[0]),
+        "rss_mb_before": rss_before,
+        "rss_mb_open": rss_open,
+    }
+    result["idle"] = idle
     return result
 
 
@@ -493,7 +757,7 @@ def main(argv: list[str]) -> int:
     results = []
     for phase in PLAN["phases"]:
         started = time.monotonic()
-        result = run_phase(phase, cpu)
+        result = run_stream_phase(phase, cpu) if phase["kind"] == "stream" else run_phase(phase, cpu)
         results.append(result)
         p95 = "–" if result["p95_ms"] is None else f"{result['p95_ms']:.0f}"
         print(f"  {phase['label']:<34} {result['rps']:8.1f} req/s  p95 {p95:>6} ms  "

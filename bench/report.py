@@ -11,6 +11,12 @@ FLOOR_RATIO_TARGET = 0.5
 LIVE_P95_TARGET_MS = 1500
 HISTORY_TOLERANCE = 0.10
 RSS_TARGET_MB = 120
+# Pushed delivery (one Server-Sent Events stream per tab, rooms/streams.py), judged beside polls.
+STREAM_P50_TARGET_MS = 150
+STREAM_P95_TARGET_MS = 400  # at 200 watchers
+STREAM_P95_BIG_TARGET_MS = 600  # at 1,000 open streams
+STREAM_READS_FLAT = 0.10
+STREAM_RSS_TARGET_MB = 150
 MAIN_PHASES = ["room_list", "room_page", "room_page_big", "room_page_private", "floor", "post", "live_tick"]
 READ_OPS = ("GetItem", "Query", "BatchGetItem", "Scan")
 
@@ -176,6 +182,7 @@ def targets(results: dict) -> list[list[str]]:
                 + f" (design bound: {workers} workers × 2 Queries per refresh ÷ 0.5 s = {workers * 4}/s; one "
                   "watcher keeps only one worker's feed awake)",
                 live_reads_per_second(last) <= 1.1 * live_reads_per_second(before) + 0.5)
+    rows += stream_targets(results)
     ab = history_ab(results)
     if ab:
         small, big = ab
@@ -192,6 +199,216 @@ def targets(results: dict) -> list[list[str]]:
         add(f"worker RSS ≤ {RSS_TARGET_MB} MB after the run", f"{worst:.0f} MB (largest of "
             f"{len(results['workers'])} workers)", worst <= RSS_TARGET_MB)
     return rows
+
+
+# --- pushed delivery beside polls ---------------------------------------------------------------
+
+
+def stream_phases(results: dict) -> list[dict]:
+    return sorted((p for p in results["phases"] if p["phase"]["kind"] == "stream"), key=lambda p: p["phase"]["users"])
+
+
+def poll_phases(results: dict) -> list[dict]:
+    return sorted((p for p in results["phases"] if p["phase"]["kind"] == "watch"), key=lambda p: p["phase"]["users"])
+
+
+def _nearest(phases: list[dict], users: int) -> dict | None:
+    """The phase with ``users`` tabs, else the largest below it, else the smallest."""
+    below = [p for p in phases if p["phase"]["users"] <= users]
+    return below[-1] if below else (phases[0] if phases else None)
+
+
+def _ms(value) -> str:
+    return _num(value, 0)
+
+
+def _flawless(live: dict) -> bool:
+    return live["missing"] == 0 and live["duplicates"] == 0 and live.get("out_of_order", 0) == 0
+
+
+def _faults(live: dict) -> str:
+    return f"{live['missing']}/{live['duplicates']}/{live.get('out_of_order', '–')}"
+
+
+def _probed_reads(phase: dict):
+    return phase.get("live_reads_per_second_probed")
+
+
+def _rss_open(phase: dict) -> dict:
+    return (phase.get("streams") or {}).get("rss_mb_open") or {}
+
+
+def stream_targets(results: dict) -> list[list[str]]:
+    streams, polls = stream_phases(results), poll_phases(results)
+    if not streams:
+        return []
+    rows = []
+
+    def add(target: str, measured: str, ok) -> None:
+        rows.append([target, measured, ok if isinstance(ok, str) else "–" if ok is None
+                     else ("met" if ok else "**not met**")])
+
+    signed_in = [p for p in streams if p["phase"].get("signed_in")] or streams
+    mid = _nearest(signed_in, 200)
+    poll_mid = _nearest(polls, mid["phase"]["users"])
+    live, n = mid["live"], mid["live"]["watchers"]
+    beside = (f"; polls in the same run at {poll_mid['live']['watchers']}: p50 {_ms(poll_mid['live']['delivery_p50_ms'])}"
+              f", p95 {_ms(poll_mid['live']['delivery_p95_ms'])} ms" if poll_mid else "")
+    add(f"streams: delivery p50 ≤ {STREAM_P50_TARGET_MS} ms and p95 ≤ {STREAM_P95_TARGET_MS} ms at {n} watchers",
+        f"p50 {_ms(live['delivery_p50_ms'])} ms, p95 {_ms(live['delivery_p95_ms'])} ms{beside}",
+        None if live["delivery_p95_ms"] is None else
+        live["delivery_p50_ms"] <= STREAM_P50_TARGET_MS and live["delivery_p95_ms"] <= STREAM_P95_TARGET_MS)
+    big = streams[-1]
+    if big is not mid:
+        live = big["live"]
+        add(f"streams: delivery p95 ≤ {STREAM_P95_BIG_TARGET_MS} ms at {live['watchers']} open streams",
+            f"p95 {_ms(live['delivery_p95_ms'])} ms (p50 {_ms(live['delivery_p50_ms'])} ms)",
+            None if live["delivery_p95_ms"] is None else live["delivery_p95_ms"] <= STREAM_P95_BIG_TARGET_MS)
+    add("streams: 0 missing, 0 duplicated, 0 out of order (every stream phase)",
+        "; ".join(f"{_faults(p['live'])} at {p['live']['watchers']}" for p in streams)
+        + (" (polls: " + "; ".join(f"{_faults(p['live'])} at {p['live']['watchers']}" for p in polls) + ")"
+           if polls else ""),
+        all(_flawless(p["live"]) and p["live"]["deliveries"] for p in streams))
+    idle = [p for p in streams if p.get("idle")]
+    if idle:
+        worst = max(p["idle"]["requests_per_tab_per_second"] or 0 for p in idle)
+        poll_idle = next((p["idle"] for p in reversed(polls) if p.get("idle")), None)
+        add("HTTP requests per idle tab: 0 per second beyond the heartbeat",
+            "streams: " + "; ".join(f"{p['idle']['requests_per_tab_per_second']:.3f}/s at {p['idle']['tabs']} "
+                                    f"({p['idle'].get('beats_per_tab', 0):.2f} heartbeats per tab in "
+                                    f"{p['idle']['seconds']:.0f} s)" for p in idle)
+            + (f"; polls: {poll_idle['requests_per_tab_per_second']:.2f}/s at {poll_idle['tabs']}" if poll_idle else ""),
+            worst == 0)
+    if len(streams) > 1 and all(_probed_reads(p) is not None for p in (streams[0], streams[-1])):
+        first, last = streams[0], streams[-1]
+        change = _probed_reads(last) / _probed_reads(first) - 1 if _probed_reads(first) else None
+        poll_reads = " → ".join(f"{_num(_probed_reads(p))}/s at {p['live']['watchers']}" for p in polls
+                                if _probed_reads(p) is not None)
+        add(f"DynamoDB reads/s flat from {first['live']['watchers']} to {last['live']['watchers']} watchers "
+            f"(within {STREAM_READS_FLAT:.0%})",
+            "streams: " + " → ".join(f"{_num(_probed_reads(p))}/s at {p['live']['watchers']} "
+                                     f"({_workers_holding(p)} workers holding streams)" for p in streams)
+            + ("" if change is None else f" ({change:+.0%}); design: 1 Query per "
+               f"{first['phase'].get('push_refresh_seconds', 0.2):g} s per worker holding a stream of the room")
+            + (f"; polls: {poll_reads}" if poll_reads else ""),
+            None if change is None else abs(change) <= STREAM_READS_FLAT)
+    rss = _rss_open(big)
+    if rss:
+        by_worker = big["streams"]["by_worker"]
+        add(f"worker RSS ≤ {STREAM_RSS_TARGET_MB} MB each with {big['live']['watchers']} open streams",
+            ", ".join(f"{mb:.0f} MB ({by_worker.get(pid, 0)} streams)" for pid, mb in sorted(rss.items()))
+            + " (before opening them: " + ", ".join(f"{mb:.0f}" for _, mb in sorted(
+                big["streams"]["rss_mb_before"].items())) + " MB)",
+            max(rss.values()) <= STREAM_RSS_TARGET_MB)
+    if big.get("idle"):
+        i = big["idle"]
+        add("CPU per idle stream reported",
+            f"{1000 * i['worker_cpu_seconds_per_tab']:.2f} ms of worker CPU per stream over {i['seconds']:.0f} s idle "
+            f"({100 * i['worker_cpu_seconds'] / i['seconds']:.1f}% of one core for {i['tabs']} streams)", "reported")
+    return rows
+
+
+STREAM_HEADER = ["tabs", "who", "streams by worker", "opened in s", "posts by worker", "delivered",
+                 "missing / dup / out of order", "p50 ms", "p95 ms", "same worker p50 / p95 ms",
+                 "other worker p50 / p95 ms", "reads/s (posting)", "reads/s (idle)", "HTTP req per tab per s (idle)",
+                 "heartbeats per tab (idle)", "worker CPU ms per tab (idle)", "worker RSS MB open",
+                 "drops", "other processes' CPU"]
+
+
+def _split(counts: dict, pids=()) -> str:
+    """Counts per worker, in pid order, a worker with none included (``pids``: every worker)."""
+    every = sorted(set(pids) | {pid for pid in counts if pid != "?"})
+    return " + ".join(str(counts.get(pid, 0)) for pid in every) or "–"
+
+
+def _workers_holding(phase: dict) -> int:
+    return sum(1 for pid, n in phase["streams"]["by_worker"].items() if n and pid != "?")
+
+
+def stream_rows(results: dict) -> list[list[str]]:
+    rows = []
+    for p in stream_phases(results):
+        live, st, idle = p["live"], p["streams"], p.get("idle") or {}
+        rows.append([
+            str(p["phase"]["users"]), "signed in" if p["phase"].get("signed_in") else "anonymous",
+            _split(st["by_worker"], st["rss_mb_before"]), _num(st["open_seconds"]),
+            _split(live.get("posts_by_worker", {}), st["rss_mb_before"]),
+            f"{live['deliveries']}/{live['expected_deliveries']}", _faults(live),
+            _ms(live["delivery_p50_ms"]), _ms(live["delivery_p95_ms"]),
+            f"{_ms(live['same_worker']['p50_ms'])} / {_ms(live['same_worker']['p95_ms'])}",
+            f"{_ms(live['other_worker']['p50_ms'])} / {_ms(live['other_worker']['p95_ms'])}",
+            _num(_probed_reads(p)), _num(idle.get("reads_per_second")),
+            _num(idle.get("requests_per_tab_per_second"), 3), _num(idle.get("beats_per_tab"), 2),
+            _num(None if idle.get("worker_cpu_seconds_per_tab") is None else 1000 * idle["worker_cpu_seconds_per_tab"], 2),
+            " + ".join(f"{mb:.0f}" for _, mb in sorted(st["rss_mb_open"].items())),
+            str(st["drops"]), _other_cpu(results, p)])
+    return rows
+
+
+POLL_COMPARE_HEADER = ["watchers", "posts by worker", "delivered", "missing / dup / out of order", "p50 ms", "p95 ms",
+                       "same worker p50 / p95 ms", "other worker p50 / p95 ms", "reads/s (posting)",
+                       "reads/s (idle)", "HTTP req per tab per s (idle)", "worker CPU ms per tab (idle)",
+                       "other processes' CPU"]
+
+
+def poll_compare_rows(results: dict) -> list[list[str]]:
+    rows = []
+    for p in poll_phases(results):
+        live, idle = p["live"], p.get("idle") or {}
+        same, other = live.get("same_worker"), live.get("other_worker")
+        rows.append([
+            str(live["watchers"]), _split(live.get("posts_by_worker", {})),
+            f"{live['deliveries']}/{live['expected_deliveries']}", _faults(live),
+            _ms(live["delivery_p50_ms"]), _ms(live["delivery_p95_ms"]),
+            f"{_ms(same['p50_ms'])} / {_ms(same['p95_ms'])}" if same else "–",
+            f"{_ms(other['p50_ms'])} / {_ms(other['p95_ms'])}" if other else "–",
+            _num(_probed_reads(p)), _num(idle.get("reads_per_second")),
+            _num(idle.get("requests_per_tab_per_second"), 3),
+            _num(None if idle.get("worker_cpu_seconds_per_tab") is None else 1000 * idle["worker_cpu_seconds_per_tab"], 2),
+            _other_cpu(results, p)])
+    return rows
+
+
+def stream_markdown(results: dict) -> list[str]:
+    streams = stream_phases(results)
+    if not streams:
+        return []
+    config = results["config"]
+    first = streams[0]["phase"]
+    signed = [str(p["phase"]["users"]) for p in streams if p["phase"].get("signed_in")]
+    anon = [str(p["phase"]["users"]) for p in streams if not p["phase"].get("signed_in")]
+    who = (f"signed in at {', '.join(signed)} tabs (the benchmark's sessions, round-robin)" if signed else "") + \
+        ("; " if signed and anon else "") + \
+        (f"anonymous at {', '.join(anon)} tabs (one public room: the stream of a tab nobody signed in to, which "
+         "skips the session read when it opens)" if anon else "")
+    return [
+        "", "## Pushed delivery: streams beside polls", "",
+        "The same room, the same poster and the same two gunicorn processes as the live-delivery phases above, "
+        "in the same run; only the tabs differ. Each tab holds one Server-Sent Events stream "
+        "(`/rooms/<id>/stream`, rooms/streams.py) opened with a fresh page's cursor, read by a greenlet on a raw "
+        "socket in the load process (bench/streams.py: chunked HTTP/1.1, resume with Last-Event-ID like "
+        f"EventSource). Tabs are {who}. The poster posts a marked message every "
+        f"{config['live_post_interval']:g} s on average, each on a new connection, so posts land on both "
+        "workers: a stream on the post's worker is woken in-process at once (*same worker*), one on the other "
+        f"worker learns of it from its channel's refresher, one consistent Query every "
+        f"{first.get('push_refresh_seconds', 0.2):g} s (*other worker*). Delivery is post 2xx → the `updates` "
+        f"event carrying it, per (message, tab), one clock; {config['stream_duration']:g} s measured with posts, "
+        f"then {config['watch_tail']:g} s for the last, then {config['stream_idle']:g} s idle (nothing posted; "
+        f"the heartbeat is every {first.get('heartbeat_seconds', 15):g} s). The largest poll phase gets the same "
+        f"idle window ({config['poll_idle']:g} s).",
+        "",
+        "*Reads/s* are every DynamoDB read the workers made in the window (each worker's running totals, read "
+        "with `GET /healthz` on new connections at both ends of the window, bench/middleware.py), less the "
+        "posts' own reads (their `X-DynamoDB-Calls` header): what keeping the tabs live costs. *Out of order*: "
+        "a tab got a message after one posted later (the poster waits for each answer before the next post). "
+        "*Worker CPU per tab (idle)*: both workers' CPU seconds over the idle window ÷ open tabs. *Worker RSS "
+        "open*: each worker's RSS with the streams still open, after the idle window. The load generator "
+        "(up to 1,000 greenlets) shares the two cores with gunicorn and dynalite; *other processes' CPU* is "
+        "what the rest of the machine used during the measured window.",
+        "", "Streams:", "", _md_table(STREAM_HEADER, stream_rows(results)),
+        "", "Polls (the live-delivery phases above, same poster):", "",
+        _md_table(POLL_COMPARE_HEADER, poll_compare_rows(results)),
+    ]
 
 
 def _text_table(header: list[str], rows: list[list[str]]) -> str:
@@ -211,6 +428,9 @@ def table(results: dict) -> str:
     watchers = watcher_rows(results)
     if watchers:
         parts += ["", "Live delivery:", _text_table(WATCHER_HEADER, watchers)]
+    if stream_phases(results):
+        parts += ["", "Live streams:", _text_table(STREAM_HEADER, stream_rows(results)),
+                  "", "Polls beside them:", _text_table(POLL_COMPARE_HEADER, poll_compare_rows(results))]
     parts += ["", "Targets:", _text_table(["target", "measured", ""], targets(results))]
     profile = results.get("profile") or {}
     for label, prof in profile.items():
@@ -254,14 +474,27 @@ def plot(results: dict, path: Path) -> None:
         right.plot(counts, [p["live"]["delivery_p50_ms"] for p in watches], "o-", label="delivery p50")
         right.plot(counts, [p["live"]["delivery_p95_ms"] for p in watches], "s--", label="delivery p95")
         right.axhline(LIVE_P95_TARGET_MS, color="r", linewidth=0.8, linestyle=":", label="p95 target")
+        pushed = stream_phases(results)
+        if pushed:
+            tabs = [p["live"]["watchers"] for p in pushed]
+            right.plot(tabs, [p["live"]["delivery_p50_ms"] for p in pushed], "o-", color="tab:cyan",
+                       label="streams p50")
+            right.plot(tabs, [p["live"]["delivery_p95_ms"] for p in pushed], "s--", color="tab:cyan",
+                       label="streams p95")
         reads_axis = right.twinx()
         reads_axis.plot(counts, [live_reads_per_second(p) for p in watches], "g^-", alpha=0.6,
-                        label="DynamoDB reads/s")
+                        label="DynamoDB reads/s (polls)")
+        reads = [live_reads_per_second(p) for p in watches]
+        if pushed and all(_probed_reads(p) is not None for p in pushed):
+            reads_axis.plot(tabs, [_probed_reads(p) for p in pushed], "g^:", alpha=0.6,
+                            label="DynamoDB reads/s (streams)")
+            reads += [_probed_reads(p) for p in pushed]
         reads_axis.set_ylabel("DynamoDB reads/s (all workers)", color="g")
-        reads_axis.set_ylim(bottom=0, top=max(10.0, 2 * max(live_reads_per_second(p) for p in watches)))
+        reads_axis.set_ylim(bottom=0, top=max(10.0, 2 * max(reads)))
+        ticks = sorted(set(counts) | {p["live"]["watchers"] for p in pushed})
         right.set_xscale("log")
-        right.set_xticks(counts, [str(c) for c in counts])
-        right.set_xlabel("concurrent watchers (tabs polling the room)")
+        right.set_xticks(ticks, [str(c) for c in ticks])
+        right.set_xlabel("concurrent watchers (tabs polling the room, or holding a stream)")
         right.set_ylabel("post 2xx → seen by a watcher (ms)")
         right.set_ylim(bottom=0)
         right.set_title("Live delivery against watchers")
@@ -340,6 +573,7 @@ def markdown(results: dict, png_name: str) -> str:
             "workers (every thread, from the `X-Bench-Process` totals) less those of the posts and page loads.",
             "", _md_table(WATCHER_HEADER, watchers),
         ]
+    out += stream_markdown(results)
     points = sweep_points(results)
     if len(points) > 1:
         out += ["", "## Room page against load", "",
@@ -405,8 +639,8 @@ def markdown(results: dict, png_name: str) -> str:
             f"- `{results['command'].strip()}` (what `make bench` runs, from the repository root with "
             "`.venv/bin/python`); CI runs the 10-second `python -m bench --smoke` (tests/test_bench_smoke.py).",
             f"- dynalite: `{results['servers']['dynalite']}`",
-            f"- gunicorn: `{results['servers']['gunicorn']}` (the checked-in gunicorn.conf.py: gthread, "
-            "8 threads per worker; access log off)",
+            f"- gunicorn: `{results['servers']['gunicorn']}` (the checked-in gunicorn.conf.py: "
+            f"{results['servers'].get('worker_class', 'gthread, 8 threads per worker')}; access log off)",
             f"- load: `{results['servers']['load']}`, a separate process on 127.0.0.1",
             f"- data: {len(seeded['users'])} users (signed in over HTTP, one session each, shared round-robin by "
             f"the virtual users), {seeded['room_count']} rooms (each user a member of "

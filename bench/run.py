@@ -57,16 +57,26 @@ class Config:
     live_post_interval: float  # seconds between the live poster's messages
     profile_requests: int
     alternate_users: int  # the A/B history phase: few users, so latency is service time, not queueing
+    # Pushed delivery: open streams per phase (signed in up to STREAMS_SIGNED_IN_MAX, anonymous on the
+    # public live room above), with the poll phases' poster; then an idle window with nothing posted.
+    streams: list[int]
+    stream_warmup: float
+    stream_duration: float
+    stream_idle: float  # longer than CHAT_LIVE_HEARTBEAT_SECONDS, so every stream beats once
+    poll_idle: float  # the same idle window for the largest poll phase
 
 
 FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=16, warmup=3, duration=15,
               sweep=[1, 4, 32, 64], sweep_warmup=2, sweep_duration=8, watchers=[1, 50, 200], watch_warmup=6,
               watch_duration=15, watch_tail=3, live_post_interval=0.5, profile_requests=200,
-              alternate_users=4)
+              alternate_users=4, streams=[50, 200, 1000], stream_warmup=3, stream_duration=15, stream_idle=20,
+              poll_idle=10)
 SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=0.3, duration=0.7,
                sweep=[], sweep_warmup=0, sweep_duration=0, watchers=[1, 10], watch_warmup=1,
                watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30,
-               alternate_users=2)
+               alternate_users=2, streams=[10, 30], stream_warmup=0.5, stream_duration=1.2, stream_idle=1.5,
+               poll_idle=1.5)
+STREAMS_SIGNED_IN_MAX = 200  # more streams than this are anonymous tabs (one public room, say so)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -135,7 +145,8 @@ def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
     return sessions
 
 
-def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions: list[dict], pids: dict) -> dict:
+def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions: list[dict], pids: dict,
+               workers: int) -> dict:
     from django.conf import settings
     from django.urls import reverse
 
@@ -172,14 +183,27 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
     for watchers in config.watchers:
         phases.append({"users": watchers, "warmup": config.watch_warmup, "duration": config.watch_duration,
                        "tail": config.watch_tail, "spawn_rate": max(20, watchers / 3),
+                       "idle": config.poll_idle if watchers == max(config.watchers) else 0,
                        "key": f"watch_{watchers}", "label": f"live delivery, {watchers} watchers", "kind": "watch",
                        "endpoint": "live tick", "room_path": room("live"),
                        "updates_path": reverse("rooms:updates", args=[rooms["live"]]),
                        "post_path": reverse("rooms:post", args=[rooms["live"]]),
                        "post_interval": config.live_post_interval,
                        "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
+    for tabs in config.streams:
+        phases.append({"users": tabs, "warmup": config.stream_warmup, "duration": config.stream_duration,
+                       "tail": config.watch_tail, "idle": config.stream_idle, "settle": 2.0,
+                       "open_rate": 200, "signed_in": tabs <= STREAMS_SIGNED_IN_MAX,
+                       "key": f"stream_{tabs}", "label": f"live streams, {tabs} tabs", "kind": "stream",
+                       "endpoint": "post (live poster)", "room_path": room("live"),
+                       "stream_path": reverse("rooms:stream", args=[rooms["live"]]),
+                       "post_path": reverse("rooms:post", args=[rooms["live"]]),
+                       "post_interval": config.live_post_interval,
+                       "heartbeat_seconds": settings.CHAT_LIVE_HEARTBEAT_SECONDS,
+                       "push_refresh_seconds": settings.CHAT_LIVE_PUSH_REFRESH_SECONDS,
+                       "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
     return {"host": base_url, "cookie_domain": "127.0.0.1", "user_agent": data.USER_AGENT,
-            "sessions": sessions, "pids": pids, "phases": phases}
+            "sessions": sessions, "pids": pids, "phases": phases, "workers": workers}
 
 
 def check_sidebar(plan: dict, expected: int) -> None:
@@ -317,12 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         gunicorn.start()
         sessions = sign_in(gunicorn.url, seeded.users)
         plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
-                          pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid})
+                          pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
+                          workers=int(gunicorn_env["GUNICORN_WORKERS"]))
         check_sidebar(plan, seeded.sidebar_rooms)
         prime(plan, rounds=8)
         plan_path, results_path = work / "plan.json", work / "results.json"
         plan_path.write_text(json.dumps(plan, indent=1))
-        budget = sum(p["warmup"] + p["duration"] + p.get("tail", 0) + 5 for p in plan["phases"]) + 120
+        budget = sum(p["warmup"] + p["duration"] + p.get("tail", 0) + p.get("idle", 0) + 5
+                     + (p["users"] / p["open_rate"] + p["settle"] + 30 if p["kind"] == "stream" else 0)
+                     for p in plan["phases"]) + 120
         print(f"load: {len(plan['phases'])} phases, about {budget - 120:.0f} s", flush=True)
         load_started = time.monotonic()
         subprocess.run([sys.executable, "-m", "bench.load", str(plan_path), str(results_path)],
@@ -368,7 +395,10 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn": " ".join(f"{k}={'<generated>' if k == 'DJANGO_SECRET_KEY' else v}"
                                  for k, v in gunicorn_env.items() if k != "DYNAMODB_ENDPOINT_URL")
                         + " GUNICORN_BIND=127.0.0.1:<free> GUNICORN_ACCESSLOG= gunicorn --config gunicorn.conf.py",
-            "load": "python -m bench.load <plan.json> <results.json>  (locust as a library, FastHttpUser)",
+            "load": "python -m bench.load <plan.json> <results.json>  (locust as a library, FastHttpUser; "
+                    "streams: a greenlet and a raw socket per tab, bench/streams.py)",
+            "worker_class": gunicorn_env.get("GUNICORN_WORKER_CLASS", "gevent")
+                            + " workers (GUNICORN_WORKER_CLASS), worker_connections 4000",
         },
     }
     print(report.table(results))

@@ -41,6 +41,19 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     watches = [p for p in results["phases"] if p["phase"]["kind"] == "watch"]
     assert watches and all(p["live"]["posts"] > 0 and p["live"]["deliveries"] > 0 for p in watches)
     assert all(p["live"]["duplicates"] == 0 for p in watches)
+    # Pushed delivery in miniature: streams opened, every marked post reached every stream once and
+    # in order, idle streams made no HTTP request, and the report puts them beside the polls.
+    streams = [p for p in results["phases"] if p["phase"]["kind"] == "stream"]
+    assert len(streams) == 2
+    for phase in streams:
+        live, opened = phase["live"], phase["streams"]
+        assert opened["open"] == phase["phase"]["users"] and opened["statuses"] == {"200": opened["open"]}, opened
+        assert live["posts"] > 0 and live["deliveries"] == live["expected_deliveries"], live
+        assert (live["missing"], live["duplicates"], live["out_of_order"]) == (0, 0, 0), live
+        assert phase["idle"]["requests"] == 0 and opened["drops"] == 0, (phase["idle"], opened)
+        assert phase["live_reads_per_second_probed"] is not None
+        assert len(opened["rss_mb_open"]) == 2 and all(mb > 0 for mb in opened["rss_mb_open"].values())
+    assert watches[-1]["idle"]["requests"] > 0  # the polls beside them do poll while idle
     assert results["workers"] and all(w["rss_mb"] > 0 for w in results["workers"])
     assert set(results["profile"]) == {"room page", "floor"}
 
@@ -51,5 +64,10 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
         assert row is not None, label
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert all(re.fullmatch(r"[\d,]+(\.\d+)?", c) for c in cells[1:6]), row  # users, req/s, p50, p95, p99
+    assert "## Pushed delivery: streams beside polls" in table
+    for target in ["streams: delivery p50", "streams: 0 missing", "HTTP requests per idle tab",
+                   "DynamoDB reads/s flat", "worker RSS ≤ 150 MB each with 30 open streams",
+                   "CPU per idle stream"]:
+        assert any(line.startswith(f"| {target}") for line in table.splitlines()), target
     assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
     assert "Per endpoint" in run.stdout  # the table is printed too
