@@ -376,3 +376,16 @@ def test_a_stream_does_not_resend_unchanged_signals(client, art, streaming):
     typing_events = [c for c in reader.chunks if c.startswith("event: typing")]
     assert len(presence_events) == 2 and len(typing_events) == 1, reader.chunks  # the first, then alice
     reader.close()
+
+
+@pytest.mark.parametrize("path", ["presence", "typing"])
+def test_a_signed_in_non_member_pays_the_same_reads_for_a_private_and_a_missing_room(client, den, path):
+    sign_in(client, "mallory")
+    client.get("/")  # her user item cached, like any signed-in visitor's
+    selectors.room_get(room_id="den")  # and the room, as any page of it leaves it in the room cache
+    counts = []
+    for room_id in ("den", "never-made"):
+        with count_calls() as calls:
+            assert client.post(f"/rooms/{room_id}/{path}", {"state": "here"}).status_code == 404
+        counts.append(dict(calls))
+    assert counts[0] == counts[1] == {"Query": 1, "GetItem": 1}, counts  # the session; membership / the room
