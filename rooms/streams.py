@@ -184,6 +184,17 @@ class Cursor:
     watermark_ms: int
     held: dict[str, int] = field(default_factory=dict)  # ref -> event time (ms)
 
+    @classmethod
+    def resumed(cls, watermark_ms: int, seen: frozenset[str], feed: RoomFeed) -> Cursor:
+        """A tab's cursor as it (re)opens its stream. Its refs come without their events' times:
+        each takes its event's time from the feed's memory, else (an event this feed has not read
+        yet, written by a server whose clock may be ahead) one overlap, the bound on clock skew,
+        past this server's now. Dropped before its event's time leaves the window, a ref's event
+        would be sent again."""
+        events = feed.events
+        unknown = feed.clock() + feed.overlap_ms
+        return cls(watermark_ms, {ref: event.at_ms if (event := events.get(ref)) else unknown for ref in seen})
+
     def seen(self) -> frozenset[str]:
         return frozenset(self.held)
 

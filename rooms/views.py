@@ -483,7 +483,8 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
             "updates": live.Updates(events=events, watermark_ms=0), "room_id": room.room_id})
 
     viewer_id = user.id if user else None
-    body = streams.stream(channel=channel, first=first, cursor=streams.Cursor(watermark, {ref: now_ms() for ref in seen}),
+    cursor = streams.Cursor.resumed(watermark, seen, channel.feed)
+    body = streams.stream(channel=channel, first=first, cursor=cursor,
                           render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed,
                           render_signals=lambda feed: presence.render_signals(feed, viewer_id=viewer_id))
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
