@@ -61,8 +61,9 @@ def _claim_write(kind: str, room_id: str, user_id: str, state: str, now: int, ev
     key = (kind, room_id, user_id)
     with _last_write_lock:
         last = _last_write.get(key)
-        # A changed state ("away") goes at once, but a tab flipping states writes once a second at most.
-        if last is not None and now - last[0] < (every_ms if last[1] == state else STATE_CHANGE_MS):
+        # A changed state goes at once, so a reload's "here" follows its old page's "away"; but
+        # "away" waits a second after any write, so a tab flipping states writes twice a second at most.
+        if last is not None and now - last[0] < (every_ms if last[1] == state else STATE_CHANGE_MS if state == AWAY else 0):
             return False
         if len(_last_write) >= _LAST_WRITE_MAX:
             horizon = now - 2 * every_ms

@@ -1,7 +1,7 @@
 """Presence and typing in Chromium, through the tabs' streams: two people see each other in the
 list labelled "Here now", each sees "<name> is typing…" while the other types (in a polite live
 region), gone when the message arrives or a few seconds after the last keystroke, and a closed
-tab drops off Here now."""
+tab drops off Here now while a reloaded one stays."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def test_two_people_see_each_other_here_and_typing_live(site, new_context, page_
     stopped = time.monotonic()
     expect(bob.locator("#typing")).to_have_text("", timeout=8_000)
     assert time.monotonic() - stopped < 6.5  # gone within 6 s of the last keystroke (loose: shared host)
+
+    alice.reload()  # her old page says "away" on its way out, the new one "here" at once
+    time.sleep(3)
+    expect(here_now(bob).get_by_role("listitem")).to_have_text(["Alice", "Bob"], timeout=3_000)
 
     bob.close(run_before_unload=True)  # pagehide: the tab says "away" on its way out
     expect(here_now(alice).get_by_role("listitem")).to_have_text(["Alice"], timeout=10_000)

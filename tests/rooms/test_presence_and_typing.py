@@ -82,15 +82,19 @@ def test_beats_write_once_per_fifteen_seconds_per_process_unless_the_state_chang
     assert sum(calls.values()) == 0
     assert presence.beat(room=art, user=BOB, state="here", clock=clock)  # per user
     assert presence.beat(room=art, user=ALICE, state="away", clock=clock) is True  # the state changed
+    clock.advance(0.2)
+    assert presence.beat(room=art, user=ALICE, state="here", clock=clock) is True  # a reload: here again at once
     clock.advance(0.5)
-    assert presence.beat(room=art, user=ALICE, state="here", clock=clock) is False  # a flip within 1 s: later
+    assert presence.beat(room=art, user=ALICE, state="away", clock=clock) is False  # flipping: a second apart
     clock.advance(0.5)
+    assert presence.beat(room=art, user=ALICE, state="away", clock=clock) is True
+    clock.advance(0.1)
     assert presence.beat(room=art, user=ALICE, state="here", clock=clock) is True
     clock.advance(15)
     assert presence.beat(room=art, user=ALICE, state="here", clock=clock) is True
     mine = [keys.live_event_sk_parts(r.SK)[1] + ":" + r.state for r in events("art", clock.ms - 60_000)
             if r.author == "alice"]
-    assert mine == ["p-alice:here", "p-alice:away", "p-alice:here", "p-alice:here"]
+    assert mine == ["p-alice:here", "p-alice:away", "p-alice:here", "p-alice:away", "p-alice:here", "p-alice:here"]
 
 
 def test_typing_writes_at_most_once_per_three_seconds_per_typist(art):
