@@ -1,12 +1,14 @@
 """The room page and a refused poll, in Chromium: a 429 pauses live updates for the Retry-After the
 server asked for (the catch-up limit), a 400 (a cursor the server no longer accepts) stops them
-with a note to reload; and the signed watermark round-trips through the browser."""
+with a note to reload; and the signed watermark round-trips through the browser. The server here
+serves no streams (its 204 sends the page to polls at once), as these are the polls' rules."""
 
 from __future__ import annotations
 
 import re
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from rooms import services
@@ -25,6 +27,11 @@ def _watch_polls(page, answer):
 
     page.route(re.compile(r".*/rooms/art/updates\?.*"), handle)
     return polls
+
+
+@pytest.fixture
+def site(gunicorn_server):
+    return gunicorn_server(CHAT_LIVE_STREAMS="off")
 
 
 def test_a_429_pauses_polling_for_retry_after_then_resumes(site, new_context):

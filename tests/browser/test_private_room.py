@@ -1,7 +1,7 @@
 """A private room in Chromium: the owner creates it with the "Private (invite only)" checkbox and
 invites a third person, who then finds it in their sidebar, reads its history and keeps receiving
-live across grant renewals; a fourth person gets a 404 on every URL of it; once removed, the
-member's open tab stops and reloads into the 404 within the grant (2 s here)."""
+live; a fourth person gets a 404 on every URL of it; once removed, the member's open tab stops and
+reloads into the 404 within the stream's access recheck (2 s here; polls: within the grant, 2 s)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ GRANT_SECONDS = 2
 
 @pytest.fixture
 def site(gunicorn_server):
-    return gunicorn_server(CHAT_LIVE_GRANT_SECONDS=str(GRANT_SECONDS))
+    return gunicorn_server(CHAT_LIVE_GRANT_SECONDS=str(GRANT_SECONDS),
+                           CHAT_LIVE_STREAM_RECHECK_SECONDS=str(GRANT_SECONDS))
 
 
 def say(page, text: str) -> None:
