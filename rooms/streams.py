@@ -17,6 +17,7 @@ the wait and the access re-check are injected, so tests drive it without a serve
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -314,10 +315,15 @@ def enabled() -> bool:
     return monkey.is_module_patched("socket")
 
 
+SEND_BUFFER_BYTES = 64 * 1024  # per stream; Linux doubles it. Events are small, a catch-up a few RTTs.
+
+
 def limit_send_wait(request) -> None:
     """A client that stops reading fills its socket's buffer; then a write waits. Past
     CHAT_LIVE_SEND_TIMEOUT_SECONDS it fails and gunicorn drops the connection, so a stuck client
-    holds at most one buffer and one idle greenlet, briefly."""
+    holds at most one buffer and one idle greenlet, briefly. The buffer is capped: left to
+    autotuning, the kernel grows it to megabytes for a client that never reads."""
     sock = request.META.get("gunicorn.socket")
     if sock is not None:
         sock.settimeout(settings.CHAT_LIVE_SEND_TIMEOUT_SECONDS)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)

@@ -6,14 +6,27 @@ cursors compare. ``now_ms`` is the one clock rooms code reads, so tests can move
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timedelta, timezone
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+def _test_skew_ms() -> int:
+    """Tests only: CHAT_TEST_CLOCK_SKEW_MS moves this process's clock by that many ms, so two local
+    servers disagree the way real hosts' clocks can (tests/integration/test_stream_faults.py).
+    Ignored unless DJANGO_SECURE=0 (plain http on loopback), which no deployment behind TLS sets."""
+    if os.environ.get("DJANGO_SECURE") != "0":
+        return 0
+    return int(os.environ.get("CHAT_TEST_CLOCK_SKEW_MS", "0") or 0)
+
+
+_SKEW_MS = _test_skew_ms()
+
+
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // 1_000_000 + _SKEW_MS
 
 
 def iso_from_ms(epoch_ms: int) -> str:

@@ -50,3 +50,15 @@ def test_a_resumed_ref_written_by_a_server_ahead_is_not_sent_again(client, moto_
     sent = comments("".join(resumed.chunks))
     assert sent == [f"now {k}" for k in range(n)], sent[:5]
     resumed.close()
+
+
+def test_the_test_clock_skew_is_honoured_only_on_a_plain_http_test_rig(monkeypatch):
+    from rooms import timestamps
+
+    monkeypatch.setenv("CHAT_TEST_CLOCK_SKEW_MS", "2000")
+    monkeypatch.setenv("DJANGO_SECURE", "0")
+    assert timestamps._test_skew_ms() == 2000
+    monkeypatch.delenv("DJANGO_SECURE")
+    assert timestamps._test_skew_ms() == 0
+    monkeypatch.setenv("DJANGO_SECURE", "1")
+    assert timestamps._test_skew_ms() == 0
