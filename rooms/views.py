@@ -27,6 +27,7 @@ from accounts.middleware import session_still_signs_in
 from accounts.request_info import client_ip
 from accounts.user_cache import user_cache
 from accounts.validators import validate_username
+from chatsite import dynamodb
 from chatsite.pagination import InvalidCursor
 from rooms import live, permissions, presence, selectors, services, streams, validators
 from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
@@ -167,6 +168,7 @@ def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: 
             "form": form, "latest": latest,
             "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS,
             "overlap_ms": int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000),
+            "heartbeat_ms": int(settings.CHAT_LIVE_HEARTBEAT_SECONDS * 1000),  # a silent stream: buffered
             # The layout's sidebar (templates/rooms/_sidebar.html) and the membership controls.
             "your_rooms": your_rooms, "current_room_id": room.room_id, "is_member": is_member,
             "can_manage": is_member and permissions.may_manage_room(request.user, room),
@@ -477,6 +479,12 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
             return room.is_public or selectors.user_room_get(user_id=user.id, room_id=room.room_id) is not None
         except selectors.RoomNotFound:
             return False
+        except Exception as exc:
+            if not dynamodb.is_unavailable(exc):
+                raise
+            # DynamoDB is down: nothing can have been revoked meanwhile (that needs a write); keep
+            # the stream rather than send every tab into a reconnect storm. Checked again next time.
+            return True
 
     def render(events) -> str:
         return loader.render_to_string("rooms/_updates.html", {
