@@ -1,6 +1,7 @@
 """Shared fixtures.
 
-- ``moto_tables``: both tables under moto, in-process (unit tests).
+- ``moto_tables``: both tables under moto, in-process (unit tests); made once per process and
+  emptied for each test.
 - ``dynalite``: one real dynalite process for the whole run, on a free port, data on disk.
 - ``dynalite_tables``: fresh tables in that dynalite under a unique prefix (integration tests).
 - ``gunicorn_server``: a factory for real gunicorn servers (the checked-in gunicorn.conf.py)
@@ -26,6 +27,8 @@ import pytest  # noqa: E402
 
 from tests.support.botocore_data import share_botocore_data_loader  # noqa: E402
 from tests.support.hashers import fast_password_hashing  # noqa: E402
+from tests.support.moto_tables import SHARED as shared_moto_tables  # noqa: E402
+from tests.support.moto_tables import pause_unless_asked_for  # noqa: E402
 from tests.support.servers import DynaliteServer, GunicornServer, free_port  # noqa: E402
 
 
@@ -71,15 +74,19 @@ def _reset_process_caches():
 
 @pytest.fixture
 def moto_tables():
-    from moto import mock_aws
+    """Empty tables under moto: made once per process, emptied for each test (see
+    tests/support/moto_tables.py)."""
+    yield shared_moto_tables.start()
+    shared_moto_tables.finish()
 
-    from chatsite import dynamodb
 
-    with mock_aws():
-        dynamodb.configure(endpoint_url=None, prefix="test_")
-        dynamodb.ensure_tables(wait_seconds=5)
-        yield dynamodb
-    dynamodb.configure(endpoint_url=None, prefix="test_")
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    pause_unless_asked_for(item)  # before any of the test's fixtures
+
+
+def pytest_sessionfinish(session):
+    shared_moto_tables.pause()
 
 
 @pytest.fixture(scope="session")
