@@ -55,9 +55,10 @@ dynalite: node_modules/.installed
 	mkdir -p var/dynalite
 	node_modules/.bin/dynalite --host 127.0.0.1 --port $(DYNALITE_PORT) --path var/dynalite
 
-## The load benchmark: writes docs/benchmarks.md and .png in about 10 minutes on 2 cores, of which
-## the big room's BatchWriteItem seeding is ~4 (dynalite takes ~4,000 items/s here). BIG_ROOM=200000
-## makes a quicker run. bench-smoke: the ~10-second CI version (output in a temp dir).
+## The load benchmark: writes docs/benchmarks.md and .png in about 14 minutes on 2 cores, of which
+## the big room's BatchWriteItem seeding is ~4 (dynalite takes ~4,000 items/s here) and the live
+## streams (50, 200 and 1,000 tabs) ~2.5. BIG_ROOM=200000 makes a ~10-minute run. bench-smoke: the
+## CI version, ~35 s of load and ~75 s in all (output in a temp dir).
 BIG_ROOM ?= 1000000
 bench: $(VENV)/.installed-bench node_modules/.installed
 	$(PY) -m bench --big-room $(BIG_ROOM)

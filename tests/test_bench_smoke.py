@@ -1,4 +1,4 @@
-"""The benchmark's smoke run (`python -m bench --smoke`): about 10 s of load on tiny data.
+"""The benchmark's smoke run (`python -m bench --smoke`): about 35 s of load on tiny data.
 
 A smoke test, not a timed one: it checks the harness works end to end (servers, seeding, signed-in
 load with CSRF, every endpoint measured, the report written). It never asserts on speed.
