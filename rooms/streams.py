@@ -46,6 +46,7 @@ class Channel:
         self.last_stream_left = time.monotonic()
         self._refresher: threading.Thread | None = None
         self.failures = 0
+        self.stalled = False  # the last refresh failed: streams tell their tabs (a "status" event)
         self.closed = False  # the registry dropped it (tests, a cache reset): refresher and streams end
 
     # --- streams --------------------------------------------------------------------------------
@@ -100,16 +101,19 @@ class Channel:
                     return
             before = self.feed.revision
             started = time.monotonic()
+            was_stalled = self.stalled
             try:
                 self.feed.refresh_now()
                 self.failures = 0
+                self.stalled = False
             except Exception:  # noqa: BLE001 - DynamoDB down or slow: keep serving memory, back off
                 self.failures += 1
+                self.stalled = True
                 if self.failures in (1, 10) or self.failures % 100 == 0:
                     logger.warning("live refresh of room %s failed (%d in a row)", self.room_id, self.failures,
                                    exc_info=True)
             self.feed.expire_signals()  # a member whose beats stopped drops off, a refresh or not
-            if self.feed.revision != before:
+            if self.feed.revision != before or self.stalled != was_stalled:
                 self.wake()  # only on change: idle streams sleep until their heartbeat
             pause = interval * min(2 ** self.failures, 20) if self.failures else interval
             time.sleep(max(0.0, pause - (time.monotonic() - started)))
@@ -265,7 +269,11 @@ def _stream(*, channel, first, cursor, render, token, still_allowed, render_sign
     feed = channel.feed
     yield f"retry: {int(settings.CHAT_LIVE_STREAM_RETRY_MS)}\n\n"
     answer: Updates | None = first
-    last_sent = last_check = clock()
+    last_check = clock()
+    # A beat at once when nothing else is owed: the tab knows within a moment that the stream
+    # reaches it unbuffered (stream.js waits for a first event before trusting a stream).
+    last_sent = last_check - config.heartbeat_seconds
+    status_sent = "ok"
     signals_sent: list[tuple[str, str]] = []
     revision = feed.revision
     while True:
@@ -284,6 +292,10 @@ def _stream(*, channel, first, cursor, render, token, still_allowed, render_sign
             # Keeps proxies from closing an idle stream, and moves the tab's resume point forward.
             yield sse("beat", str(cursor.watermark_ms), format_id(token(cursor.watermark_ms), cursor.refs()))
             last_sent = now
+        status = "stalled" if channel.stalled else "ok"
+        if status != status_sent:  # DynamoDB can't be read: the tab says live updates are paused
+            yield sse("status", status)
+            status_sent = status
         if render_signals is not None:
             current = render_signals(feed)
             if current != signals_sent:

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.support.browser import create_room, sign_up
 from tests.support.proxy import Proxy
 from tests.support.stream_page import Watched
-from tests.support.web import Person
+from tests.support.web import Person, wait_until
 
 
 def _send(page, text: str) -> None:
@@ -43,8 +43,10 @@ def test_two_people_see_each_others_messages_through_their_streams(site, new_con
 
     for person in (alice, bob):
         expect(person.page.locator("#messages li.message .comment")).to_have_text(said)
-    # Each reader got the other's messages from the stream (its own came back too, already shown).
-    assert set(said) <= set(alice.streamed_comments()) and set(said) <= set(bob.streamed_comments())
+    # Each reader got the other's messages from the stream; its own come back too (already shown
+    # from the POST's answer), the last of them possibly a moment after this point.
+    wait_until(lambda: set(said) <= set(alice.streamed_comments()) and set(said) <= set(bob.streamed_comments()),
+               timeout=5, message="every message on both streams")
     assert alice.streams() == bob.streams() == 1  # one stream per tab, never reopened
     assert alice.polls() == bob.polls() == 0  # and no polls while it was open
     assert page_errors.errors == []

@@ -185,3 +185,24 @@ def test_opening_a_stream_costs_the_room_and_one_refresh_then_nothing_per_stream
     assert sum(calls.values()) == 0, calls  # room cached, feed warm: no DynamoDB call of its own
     first.close()
     second.close()
+
+
+def test_a_stream_says_stalled_while_its_room_cannot_be_read_and_ok_after(client, art, monkeypatch):
+    reader = Reader(open_stream(client))
+    reader.wait_for("event: beat")  # at once: nothing was owed
+    feed = streams.channel_for("art").feed
+    real = feed.source
+    down = {"now": True}
+
+    def failing(room_id, since_ms, limit=None):
+        if down["now"]:
+            raise ConnectionError("DynamoDB unreachable")
+        return real(room_id, since_ms, limit)
+
+    monkeypatch.setattr(feed, "source", failing)
+    reader.wait_for("event: status\ndata: stalled")
+    down["now"] = False
+    reader.wait_for("event: status\ndata: ok")
+    post(art, "after the outage")
+    reader.wait_for("after the outage")
+    reader.close()

@@ -110,6 +110,14 @@ export function createStream(live, cursor, { merge, setStatus, recovered }) {
       merge(parseHtml(event.data));
     });
     source.addEventListener("beat", delivered);
+    // The server can't read new events (DynamoDB slow or down): say so, as the poller would.
+    source.addEventListener("status", (event) => {
+      alive();
+      if (event.data === "stalled") {
+        saidPaused = true;
+        setStatus(PAUSED);
+      } else quiet();
+    });
     source.addEventListener("reload", () => { // too far behind, or access ended: a fresh page
       close();
       window.location.reload();
