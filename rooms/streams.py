@@ -20,6 +20,7 @@ import logging
 import socket
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -32,6 +33,7 @@ from rooms.live import Event, RoomFeed, Signal, Updates
 logger = logging.getLogger(__name__)
 
 MAX_ID_REFS = 120  # refs carried in an SSE id (a Last-Event-ID header stays well under 8 KB)
+RENDERED_KEPT = 64  # recently rendered event lists per channel (streams mostly get the same ones)
 CHANNEL_LINGER_SECONDS = 10  # a channel's refresher outlives its last stream this long (reloads)
 
 
@@ -47,6 +49,8 @@ class Channel:
         self._refresher: threading.Thread | None = None
         self.failures = 0
         self.stalled = False  # the last refresh failed: streams tell their tabs (a "status" event)
+        self._rendered: OrderedDict[tuple, str] = OrderedDict()  # events -> their `data:` fields
+        self._render_lock = threading.Lock()
         self.closed = False  # the registry dropped it (tests, a cache reset): refresher and streams end
 
     # --- streams --------------------------------------------------------------------------------
@@ -70,6 +74,19 @@ class Channel:
             if self.feed.revision == revision and timeout > 0:
                 self._changed.wait(timeout)
             return self.feed.revision
+
+    def rendered(self, events: list[Event], render: Callable[[list[Event]], str]) -> str:
+        """The `data:` fields of an `updates` event for ``events``, rendered once per channel: a
+        post reaches every stream of the room as the same list, so a thousand streams cost one
+        template render, not a thousand. ``render`` must not depend on the stream's viewer."""
+        key = tuple((event.ref, event.at_ms) for event in events)
+        with self._render_lock:  # held while rendering: the streams woken with it wait, then reuse
+            fields = self._rendered.get(key)
+            if fields is None:
+                fields = self._rendered[key] = data_fields(render(events))
+                while len(self._rendered) > RENDERED_KEPT:
+                    self._rendered.popitem(last=False)
+        return fields
 
     def wake(self) -> None:
         with self._changed:
@@ -165,11 +182,16 @@ def publish(room_id: str, event: Event | None = None, signal: Signal | None = No
 def sse(event: str, data: str, event_id: str | None = None) -> str:
     """One SSE message. Every line of ``data`` gets its own `data:` field (the format has no
     escaping); a carriage return would end a line too, so it becomes a space."""
-    lines = [f"event: {event}"]
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.extend(f"data: {line}" for line in data.replace("\r", " ").split("\n"))
-    return "\n".join(lines) + "\n\n"
+    return sse_fields(event, data_fields(data), event_id)
+
+
+def data_fields(data: str) -> str:
+    return "\n".join(f"data: {line}" for line in data.replace("\r", " ").split("\n"))
+
+
+def sse_fields(event: str, fields: str, event_id: str | None = None) -> str:
+    head = f"event: {event}\nid: {event_id}\n" if event_id is not None else f"event: {event}\n"
+    return f"{head}{fields}\n\n"
 
 
 def format_id(token: str, refs: list[str]) -> str:
@@ -286,7 +308,8 @@ def _stream(*, channel, first, cursor, render, token, still_allowed, render_sign
         cursor.advance(answer, config.overlap_ms)
         now = clock()
         if answer.events:
-            yield sse("updates", render(answer.events), format_id(token(cursor.watermark_ms), cursor.refs()))
+            yield sse_fields("updates", channel.rendered(answer.events, render),
+                             format_id(token(cursor.watermark_ms), cursor.refs()))
             last_sent = now
         elif now - last_sent >= config.heartbeat_seconds:
             # Keeps proxies from closing an idle stream, and moves the tab's resume point forward.

@@ -206,3 +206,26 @@ def test_a_stream_says_stalled_while_its_room_cannot_be_read_and_ok_after(client
     post(art, "after the outage")
     reader.wait_for("after the outage")
     reader.close()
+
+
+def test_a_post_is_rendered_once_for_all_the_streams_of_its_room(client, art, monkeypatch):
+    from rooms import views
+
+    renders = []
+    real = views.loader.render_to_string
+
+    def counting(template_name, *args, **kwargs):
+        if template_name == "rooms/_updates.html":
+            renders.append(template_name)
+        return real(template_name, *args, **kwargs)
+
+    monkeypatch.setattr(views.loader, "render_to_string", counting)
+    readers = [Reader(open_stream(client)) for _ in range(5)]
+    for reader in readers:
+        reader.wait_for("event: beat")
+    renders.clear()
+    post(art, "for everyone")
+    for reader in readers:
+        reader.wait_for("for everyone")
+        reader.close()
+    assert len(renders) == 1
