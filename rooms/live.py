@@ -67,6 +67,11 @@ class Signal:
     user_id: str
     name: str = ""
     state: str = ""
+    tab: str = ""  # presence is per tab: one tab's "away" never hides the same person's other tabs
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.user_id, self.tab
 
     def expired(self, now_ms: int) -> bool:
         return now_ms - self.at_ms >= signal_window_ms(self.kind)
@@ -235,7 +240,8 @@ def query_room_events(room_id: str, since_ms: int, limit: int | None = None
         elif kind == DELETION_REF_PREFIX:
             deletions.append(Deletion(room_id=room_id, message_id=subject, deleted_at=at))
         elif kind in SIGNAL_PREFIXES:
-            signals.append(Signal(at_ms=ms_from_iso(at), kind=kind, user_id=subject,
+            user_id, _, tab = subject.partition("#")
+            signals.append(Signal(at_ms=ms_from_iso(at), kind=kind, user_id=user_id, tab=tab,
                                   name=record.author_name or "", state=record.state or ""))
     return messages, deletions, signals
 
@@ -278,7 +284,7 @@ class RoomFeed:
         self.clock = self.clock or now_ms
         self._refresh_lock = threading.Lock()  # single flight: one refresh at a time
         self._state_lock = threading.Lock()
-        self.signals: dict[tuple[str, str], Signal] = {}  # (kind, user id) -> the latest
+        self.signals: dict[tuple[str, str, str], Signal] = {}  # (kind, user id, tab) -> the latest
         self.revision = 0  # grows whenever the events or signals change: streams wake on it
 
     def add_local(self, event: Event) -> None:
@@ -334,9 +340,9 @@ class RoomFeed:
         for signal in signals:
             if signal.expired(now):
                 continue  # read again by an overlapping Query, or never deleted (dynalite): ignore
-            current = self.signals.get((signal.kind, signal.user_id))
+            current = self.signals.get(signal.key)
             if current is None or signal.at_ms > current.at_ms:
-                self.signals[(signal.kind, signal.user_id)] = signal
+                self.signals[signal.key] = signal
                 changed = True
         if changed:
             self.revision += 1

@@ -1,7 +1,9 @@
 """Presence ("Here now") and typing: short-lived live events in the room's partition.
 
 A tab open on a room beats (``beat``) every ~20 s while it is visible and in use, and says
-"away" when it goes idle or closes. A typist's tab sends ``typing`` at most every 3 s. Each is one
+"away" when it goes idle or closes. Beats are per tab (a random id the tab makes on load): a
+person is here while any of their tabs is, so a reload's old page saying "away" late, or one of
+several tabs going idle, never hides them. A typist's tab sends ``typing`` at most every 3 s. Each is one
 PutItem of a live event `Room:<id>` / `ev#<at>#p-<user id>` (or `t-<user id>`), read by every
 process's feed with the same consistent Query as messages (rooms.live), so it reaches other
 people's streams by the same path and in the same time. Writes are throttled per process (one per
@@ -43,7 +45,7 @@ class NotMember(Exception):
 
 # --- writes, throttled per process -------------------------------------------------------------
 
-_last_write: dict[tuple[str, str, str], tuple[int, str]] = {}  # (kind, room, user) -> (ms, state)
+_last_write: dict[tuple[str, str, str], tuple[int, str]] = {}  # (kind, room, user#tab) -> (ms, state)
 _last_write_lock = threading.Lock()
 _LAST_WRITE_MAX = 50_000
 
@@ -80,32 +82,35 @@ def _release_write(kind: str, room_id: str, user_id: str, now: int) -> None:
             del _last_write[(kind, room_id, user_id)]
 
 
-def signal_put(*, room_id: str, kind: str, user_id: str, name: str, state: str, at_ms: int) -> None:
-    """One PutItem `Room:<id>` / `ev#<at>#<p-|t-><user id>` with a CHAT_SIGNAL_TTL_SECONDS TTL."""
-    LiveEventRecord(keys.room_pk(room_id), keys.live_event_sk(iso_from_ms(at_ms), f"{kind}{user_id}"),
+def signal_put(*, room_id: str, kind: str, user_id: str, name: str, state: str, at_ms: int, tab: str = "") -> None:
+    """One PutItem `Room:<id>` / `ev#<at>#<p-|t-><user id>[#<tab>]` with a CHAT_SIGNAL_TTL_SECONDS TTL."""
+    subject = f"{user_id}#{tab}" if tab else user_id
+    LiveEventRecord(keys.room_pk(room_id), keys.live_event_sk(iso_from_ms(at_ms), f"{kind}{subject}"),
                     expires_at=at_ms // 1000 + settings.CHAT_SIGNAL_TTL_SECONDS, author=user_id,
                     author_name=name, state=state).save()
 
 
 def _signal(*, room: Room, user, kind: str, state: str, every_seconds: float,
-            check: Callable[[], None] | None, clock: Callable[[], int]) -> bool:
+            check: Callable[[], None] | None, clock: Callable[[], int], tab: str = "") -> bool:
     now = clock()
-    if not _claim_write(kind, room.room_id, user.id, state, now, int(every_seconds * 1000)):
+    writer = f"{user.id}#{tab}"
+    if not _claim_write(kind, room.room_id, writer, state, now, int(every_seconds * 1000)):
         return False
     name = user.display_name or user.username
     try:
         if check is not None:
             check()
-        signal_put(room_id=room.room_id, kind=kind, user_id=user.id, name=name, state=state, at_ms=now)
+        signal_put(room_id=room.room_id, kind=kind, user_id=user.id, name=name, state=state, at_ms=now, tab=tab)
     except BaseException:
-        _release_write(kind, room.room_id, user.id, now)
+        _release_write(kind, room.room_id, writer, now)
         raise
     # This process's streams show it at once; others read it at their next refresh.
-    streams.publish(room.room_id, signal=Signal(at_ms=now, kind=kind, user_id=user.id, name=name, state=state))
+    streams.publish(room.room_id, signal=Signal(at_ms=now, kind=kind, user_id=user.id, name=name, state=state,
+                                                tab=tab))
     return True
 
 
-def beat(*, room: Room, user, state: str, clock: Callable[[], int] = now_ms) -> bool:
+def beat(*, room: Room, user, state: str, tab: str = "", clock: Callable[[], int] = now_ms) -> bool:
     """A presence beat of ``user``'s tab on ``room`` ("here" or "away"). True if it was written:
     one PutItem (signal_put), and in a public room first one GetItem (selectors.user_room_get,
     NotMember if they are not a member); False, with no DynamoDB call, when this process wrote the
@@ -120,7 +125,7 @@ def beat(*, room: Room, user, state: str, clock: Callable[[], int] = now_ms) -> 
 
     return _signal(room=room, user=user, kind=PRESENCE_REF_PREFIX, state=state,
                    every_seconds=settings.CHAT_PRESENCE_WRITE_SECONDS, check=member if room.is_public else None,
-                   clock=clock)
+                   clock=clock, tab=tab)
 
 
 def typing(*, room: Room, user, clock: Callable[[], int] = now_ms) -> bool:
@@ -150,8 +155,9 @@ def view(feed: RoomFeed | None) -> SignalView:
     if feed is None:
         return SignalView((), ())
     signals = feed.live_signals()
-    here = [Person(s.user_id, s.name or s.user_id) for s in signals
-            if s.kind == PRESENCE_REF_PREFIX and s.state == HERE]
+    # Here if any of their tabs last said "here" within the window (each tab's latest counts).
+    here = list({s.user_id: Person(s.user_id, s.name or s.user_id) for s in signals
+                 if s.kind == PRESENCE_REF_PREFIX and s.state == HERE}.values())
     typists = [s for s in signals if s.kind == TYPING_REF_PREFIX]
     if typists:
         posted = feed.last_posts()

@@ -543,6 +543,13 @@ def _signal_refused(message: str) -> HttpResponse:
     return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
 
 
+def _tab_id(value: str) -> str:
+    """The beating tab's id (static/js/chat/presence.js): a short url-safe token, else none."""
+    if value and not (len(value) <= 24 and value.replace("-", "").replace("_", "").isalnum() and value.isascii()):
+        raise BadRequest("tab is a short url-safe token.")
+    return value
+
+
 @require_POST
 def room_presence(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     """A tab's presence beat, ``state`` = here | away (rooms/presence.py): 204. The session, then
@@ -555,7 +562,7 @@ def room_presence(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if state not in presence.STATES:
         raise BadRequest("state is here or away.")
     try:
-        presence.beat(room=room, user=request.user, state=state)
+        presence.beat(room=room, user=request.user, state=state, tab=_tab_id(request.POST.get("tab", "")))
     except presence.NotMember:
         return _signal_refused("Join the room to show that you are here.")
     return HttpResponse(status=204)

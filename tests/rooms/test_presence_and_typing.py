@@ -147,6 +147,31 @@ def test_a_feed_shows_a_member_here_until_their_beat_is_older_than_the_window(ar
     assert room_feed.revision == revision and [p.name for p in presence.view(room_feed).here] == ["Bob"]
 
 
+def test_presence_is_per_tab_so_one_tabs_away_never_hides_another_tab_that_is_here(art):
+    """A reload: the new page's "here" can reach the server before the old page's "away" (a
+    keepalive fetch on pagehide); with several tabs, one going idle must not hide the others."""
+    clock = Clock()
+    room_feed = feed("art", clock)
+    presence.beat(room=art, user=ALICE, state="here", tab="oldpage", clock=clock)
+    clock.advance(1)
+    presence.beat(room=art, user=ALICE, state="here", tab="newpage", clock=clock)
+    clock.advance(0.2)
+    presence.beat(room=art, user=ALICE, state="away", tab="oldpage", clock=clock)  # arrives last
+    room_feed.refresh_now()
+    assert [p.user_id for p in presence.view(room_feed).here] == ["alice"]
+    clock.advance(1)
+    presence.beat(room=art, user=ALICE, state="away", tab="newpage", clock=clock)
+    room_feed.refresh_now()
+    assert presence.view(room_feed).here == ()  # every tab away: gone at once
+
+
+def test_a_beats_tab_id_must_be_a_short_token(client, art):
+    sign_in(client, "bob")
+    assert client.post("/rooms/art/presence", {"state": "here", "tab": "x" * 25}).status_code == 400
+    assert client.post("/rooms/art/presence", {"state": "here", "tab": "a#b"}).status_code == 400
+    assert client.post("/rooms/art/presence", {"state": "here", "tab": "Ab3-_x"}).status_code == 204
+
+
 def test_away_drops_a_member_at_once(art):
     clock = Clock()
     presence.beat(room=art, user=ALICE, state="here", clock=clock)

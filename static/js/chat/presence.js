@@ -13,6 +13,9 @@ const CHECK_MS = 5000;
 export function startPresence(section, composerForm) {
   const url = section.dataset.beatUrl;
   let member = section.dataset.member === "true";
+  // This tab's id: the server keeps each tab's latest beat, so another tab's (or this page's
+  // previous load's) "away" never hides the person while this tab is here.
+  const tab = Array.from(crypto.getRandomValues(new Uint8Array(9)), (b) => "abcdefghijklmnopqrstuvwxyz0123456789-_ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b & 63]).join("");
   let told = null; // what the server last heard: "here", "away", or nothing yet
   let lastBeat = 0;
   let lastInput = Date.now();
@@ -21,7 +24,7 @@ export function startPresence(section, composerForm) {
   function send(state, keepalive = false) {
     told = state;
     lastBeat = Date.now();
-    postSignal(url, { state }, { keepalive }).then((response) => {
+    postSignal(url, { state, tab }, { keepalive }).then((response) => {
       if (response.status === 403 || response.status === 404) member = false; // not (or no longer) a member
     }).catch(() => {
       told = null; // try again at the next check
