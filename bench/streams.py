@@ -22,6 +22,8 @@ from typing import Callable
 
 import gevent
 
+from chatsite import sse
+
 PROCESS_HEADER = "x-bench-process"
 _MARKER_RE = re.compile(r"bench-live-\d+-[0-9a-f]{8}")
 
@@ -151,29 +153,20 @@ class StreamTab:
                 self._event(block, now)
 
     def _event(self, block: str, now: float) -> None:
-        name, event_id, data = "message", None, []
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if field == "event":
-                name = value
-            elif field == "id":
-                event_id = value
-            elif field == "data":
-                data.append(value)
-            elif field == "retry" and value.isdigit():
-                self.retry_seconds = int(value) / 1000
-        if not data and event_id is None:
+        event = sse.read_event(block)
+        if event is None:
             return
-        if event_id is not None:
-            self.last_event_id = event_id
-        self.events[name] += 1
-        if name == "updates":
-            for marker in _MARKER_RE.findall("\n".join(data)):
+        if event.retry_ms is not None:
+            self.retry_seconds = event.retry_ms / 1000
+        if not event.name:
+            return  # a bare `retry:`
+        if event.id is not None:
+            self.last_event_id = event.id
+        self.events[event.name] += 1
+        if event.name == "updates":
+            for marker in _MARKER_RE.findall(event.data):
                 self.on_marker(self, marker, now)
-        elif name == "reload":
+        elif event.name == "reload":
             # The page would reload: a fresh cursor from a fresh page (here: the cursor source).
             self.last_event_id = None
 

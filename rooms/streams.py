@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 from django.conf import settings
 
 from chatsite import caches
+from chatsite.sse import ReadEvent, data_fields, read_event, sse, sse_fields  # noqa: F401 - re-exported
 from rooms import live
 from rooms.live import Event, RoomFeed, Signal, Updates
 
@@ -177,21 +178,6 @@ def publish(room_id: str, event: Event | None = None, signal: Signal | None = No
 
 
 # --- the stream -------------------------------------------------------------------------------
-
-
-def sse(event: str, data: str, event_id: str | None = None) -> str:
-    """One SSE message. Every line of ``data`` gets its own `data:` field (the format has no
-    escaping); a carriage return would end a line too, so it becomes a space."""
-    return sse_fields(event, data_fields(data), event_id)
-
-
-def data_fields(data: str) -> str:
-    return "\n".join(f"data: {line}" for line in data.replace("\r", " ").split("\n"))
-
-
-def sse_fields(event: str, fields: str, event_id: str | None = None) -> str:
-    head = f"event: {event}\nid: {event_id}\n" if event_id is not None else f"event: {event}\n"
-    return f"{head}{fields}\n\n"
 
 
 def format_id(token: str, refs: list[str]) -> str:

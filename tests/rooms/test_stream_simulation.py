@@ -104,16 +104,8 @@ def render(events: list[live.Event]) -> str:
 
 
 def parse_sse(text: str) -> tuple[str, str | None, str]:
-    name, event_id, data = "message", None, []
-    for line in text.rstrip("\n").split("\n"):
-        field_name, _, value = line.partition(": ")
-        if field_name == "event":
-            name = value
-        elif field_name == "id":
-            event_id = value
-        elif field_name == "data":
-            data.append(value)
-    return name, event_id, "\n".join(data)
+    event = streams.read_event(text.rstrip("\n"))
+    return (event.name, event.id, event.data) if event and event.name else ("message", None, "")
 
 
 @dataclass

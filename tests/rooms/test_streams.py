@@ -229,3 +229,12 @@ def test_a_post_is_rendered_once_for_all_the_streams_of_its_room(client, art, mo
         reader.wait_for("for everyone")
         reader.close()
     assert len(renders) == 1
+
+
+@pytest.mark.parametrize("data", ["one line", "two\nlines", "", "a\r\nb: c"])
+def test_what_sse_writes_read_event_reads_back_as_eventsource_would(data):
+    written = streams.sse("updates", data, "123.sig m-a,d-b")
+    read = streams.read_event(written.removesuffix("\n\n"))
+    assert (read.name, read.id, read.data) == ("updates", "123.sig m-a,d-b", data.replace("\r", " "))
+    assert streams.read_event(": a comment") is None
+    assert streams.read_event("retry: 2000").retry_ms == 2000

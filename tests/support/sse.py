@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import requests
 
+from chatsite import sse
 from tests.support.web import comments
 
 MESSAGE_RE = re.compile(r'<li class="message" id="(m-[^"]+)" data-at="(\d+)"')
@@ -51,29 +52,21 @@ class Stream:
         return self
 
     def _read(self, response: requests.Response) -> None:
-        name, event_id, data = "message", None, []
+        lines: list[str] = []
         try:
             for raw in response.iter_lines(decode_unicode=True, chunk_size=1):
                 line = raw if raw is not None else ""
-                if line == "":
-                    if data or event_id is not None:
-                        event = Event(name, event_id, "\n".join(data), time.monotonic())
-                        if event_id is not None:
-                            self.last_event_id = event_id
-                        self.events.append(event)
-                        self._arrived.put(event)
-                    name, event_id, data = "message", None, []
-                elif line.startswith(":"):
+                if line:
+                    lines.append(line)
                     continue
-                else:
-                    field, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if field == "event":
-                        name = value
-                    elif field == "id":
-                        event_id = value
-                    elif field == "data":
-                        data.append(value)
+                read = sse.read_event("\n".join(lines))
+                lines = []
+                if read is not None and read.name:
+                    event = Event(read.name, read.id, read.data, time.monotonic())
+                    if read.id is not None:
+                        self.last_event_id = read.id
+                    self.events.append(event)
+                    self._arrived.put(event)
         except (requests.RequestException, AttributeError, ValueError):
             pass  # the connection was closed (by us, the server, or a test's proxy)
         self._arrived.put(Event("closed", None, "", time.monotonic()))
