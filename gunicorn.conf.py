@@ -50,5 +50,18 @@ def post_worker_init(worker):
         # Greenlets don't run out the way threads do, but a stalled DynamoDB would still pile up
         # requests: the same limit, on requests in the application (streams hold no slot once open).
         middleware.limit_concurrent_requests(int(os.environ.get("GUNICORN_APP_CONCURRENCY", "64")))
+        import gevent
+
+        from chatsite import caches
+
+        def end_streams_when_stopping():
+            # A live stream never finishes by itself: without this every stop (a deploy, a
+            # scale-in) would wait the whole graceful_timeout. Closing the process's channels
+            # (registered with chatsite.caches) ends each stream; its tab reconnects elsewhere.
+            while worker.alive:
+                gevent.sleep(0.5)
+            caches.clear_all()
+
+        gevent.spawn(end_streams_when_stopping)
     elif worker.cfg.threads > 2:
         middleware.limit_concurrent_requests(worker.cfg.threads - 2)

@@ -261,16 +261,24 @@ def open_stream(*, room_id: str, watermark_ms: int, seen: frozenset[str],
 def stream(*, channel: Channel, first: Updates, cursor: Cursor, render: Callable[[list[Event]], str],
            token: Callable[[int], str], still_allowed: Callable[[], bool],
            render_signals: Callable[[RoomFeed], list[tuple[str, str]]] | None = None,
-           config: StreamSettings | None = None, clock: Callable[[], float] = time.monotonic) -> Iterator[str]:
+           config: StreamSettings | None = None, clock: Callable[[], float] = time.monotonic,
+           connection: socket.socket | None = None) -> Iterator[str]:
     """The SSE text of one stream, starting with ``first`` (what the cursor was owed when it
     opened). Ends when ``still_allowed`` says no (checked every recheck interval: the session was
-    revoked, the member removed; the tab is told to reload) or when the tab is too far behind."""
+    revoked, the member removed; the tab is told to reload), when the tab is too far behind, or
+    when the process is stopping (its channels closed): then ``connection`` (the client socket)
+    stops reading, so the worker doesn't wait out keep-alive on it before exiting."""
     try:
         yield from _stream(channel=channel, first=first, cursor=cursor, render=render, token=token,
                            still_allowed=still_allowed, render_signals=render_signals,
                            config=config or StreamSettings.from_django(), clock=clock)
     finally:
         channel.leave()
+        if channel.closed and connection is not None:
+            try:
+                connection.shutdown(socket.SHUT_RD)  # the response still ends cleanly; no next request
+            except OSError:
+                pass
 
 
 def _stream(*, channel, first, cursor, render, token, still_allowed, render_signals, config, clock):

@@ -494,7 +494,8 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     cursor = streams.Cursor.resumed(watermark, seen, channel.feed)
     body = streams.stream(channel=channel, first=first, cursor=cursor,
                           render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed,
-                          render_signals=lambda feed: presence.render_signals(feed, viewer_id=viewer_id))
+                          render_signals=lambda feed: presence.render_signals(feed, viewer_id=viewer_id),
+                          connection=request.META.get("gunicorn.socket"))
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
     response["X-Accel-Buffering"] = "no"  # nginx-style proxies: pass each event on at once
     streams.limit_send_wait(request)
