@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Iterator
 
 from django.conf import settings
@@ -160,6 +161,73 @@ def room_history(*, room_id: str, cursor: str | None = None, limit: int | None =
                 "CreatedAt": {"S": oldest.created_at}}
         next_cursor = pagination.encode(last, purpose="history", scope=room_id)
     return Page(items=messages, next_cursor=next_cursor)
+
+
+# How many read messages the page around the read cursor shows above the first unread one.
+HISTORY_CONTEXT = 5
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """A page of history that may not end at the newest message: ``next_cursor`` loads older
+    messages (as Page's), ``newer_cursor`` newer ones; ``first_unread`` is the id of the first
+    message after the read cursor, if the page holds it."""
+    items: list[ChatMessage]
+    next_cursor: str | None
+    newer_cursor: str | None = None
+    first_unread: str | None = None
+
+
+def _index_key(record: MessageRecord) -> dict:
+    return {"PK": {"S": record.PK}, "SK": {"S": record.SK}, "RoomID": {"S": record.room_id},
+            "CreatedAt": {"S": record.created_at}}
+
+
+def _newer_page(records: list[MessageRecord], room_id: str, limit: int) -> tuple[list[MessageRecord], str | None]:
+    """An ascending page fetched with one item more than ``limit``: the page, and the signed "load
+    newer" cursor after its last item if that extra item exists."""
+    if len(records) <= limit:
+        return records, None
+    records = records[:limit]
+    return records, pagination.encode(_index_key(records[-1]), purpose="history-newer", scope=room_id)
+
+
+def room_history_around(*, room_id: str, read_pos: str, limit: int | None = None,
+                        context: int = HISTORY_CONTEXT) -> HistoryPage:
+    """The page a reader with unread messages opens: from the read cursor on, oldest first. Two
+    Queries of the `room_messages` index: ascending from the cursor's CreatedAt (``limit`` + 1
+    items: the last read message, the unread ones after it, and whether there are newer), and
+    descending before it (``context`` + 1: a few read messages above, and whether there are older).
+    ``read_pos`` is a membership's ReadPos, "<CreatedAt>#<message id>" (the id empty after Mark
+    as unread: the position just before that message)."""
+    limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
+    read_at, _, read_id = read_pos.partition("#")
+    after = list(MessageRecord.room_index.query(room_id, MessageRecord.created_at >= read_at, limit=limit + 1))
+    after, newer_cursor = _newer_page(after, room_id, limit)
+    before = list(MessageRecord.room_index.query(room_id, MessageRecord.created_at < read_at,
+                                                 scan_index_forward=False, limit=context + 1))
+    next_cursor = None
+    if len(before) > context:
+        before = before[:context]
+        next_cursor = pagination.encode(_index_key(before[-1]), purpose="history", scope=room_id)
+    messages = sorted((ChatMessage.from_record(r) for r in before + after), key=lambda m: m.order)
+    first_unread = next((m.message_id for m in messages if m.order > (read_at, read_id)), None)
+    return HistoryPage(items=messages, next_cursor=next_cursor, newer_cursor=newer_cursor, first_unread=first_unread)
+
+
+def room_history_newer(*, room_id: str, cursor: str, limit: int | None = None) -> HistoryPage:
+    """The messages after a "load newer" cursor, oldest first: one Query of the `room_messages`
+    index, ascending from the cursor (``limit`` + 1 items: whether there are newer still).
+    ``next_cursor`` loads what is older than this page's first message."""
+    limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
+    start = pagination.decode(cursor, purpose="history-newer", scope=room_id, key_names=_INDEX_KEY_NAMES)
+    records, newer_cursor = _newer_page(list(MessageRecord.room_index.query(room_id, limit=limit + 1,
+                                                                            last_evaluated_key=start)),
+                                        room_id, limit)
+    # Something precedes the cursor's message (it is in the page this cursor came from): offer it.
+    next_cursor = pagination.encode(_index_key(records[0]), purpose="history", scope=room_id) if records else None
+    messages = sorted((ChatMessage.from_record(r) for r in records), key=lambda m: m.order)
+    return HistoryPage(items=messages, next_cursor=next_cursor, newer_cursor=newer_cursor)
 
 
 def messages_since(*, room_id: str, since: str, limit: int | None = None) -> list[ChatMessage]:
