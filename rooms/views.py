@@ -146,22 +146,35 @@ def room_list(request: HtmxHttpRequest) -> HttpResponse:
 def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     room, your_rooms = _readable_room(request, room_id)
     before = request.GET.get("before") or None
+    after = request.GET.get("after") or None  # "load newer", from a page around the read cursor
+    entry = next((r for r in your_rooms or () if r.room_id == room.room_id), None)
     watermark = now_ms()  # taken before the query: the page holds everything visible at this time
     try:
-        history = selectors.room_history(room_id=room.room_id, cursor=before)
+        if before:
+            history = selectors.room_history(room_id=room.room_id, cursor=before)
+        elif after:
+            history = selectors.room_history_newer(room_id=room.room_id, cursor=after)
+        elif entry and entry.unread and entry.read_pos:  # open at the first unread message
+            history = selectors.room_history_around(room_id=room.room_id, read_pos=entry.read_pos)
+        else:
+            history = selectors.room_history(room_id=room.room_id)
     except InvalidCursor:
-        raise BadRequest("That “load older” link is broken or out of date.") from None
+        raise BadRequest(f"That “load {'older' if before else 'newer'}” link is broken or out of date.") from None
     if request.htmx and before:  # the older messages, and the next "load older" link out of band
         return render(request, "rooms/_older.html", {"room": room, "history": history})
-    is_member = any(r.room_id == room.room_id for r in your_rooms or ())
-    form = MessageForm(initial={"idempotency_key": validators.new_token(), "join": not is_member})
+    if request.htmx and after:  # the newer messages, and the next "load newer" link out of band
+        return render(request, "rooms/_newer.html", {"room": room, "history": history})
+    form = MessageForm(initial={"idempotency_key": validators.new_token(), "join": entry is None})
+    # A newer page that reaches the newest message is live, like the room's own page.
+    latest = before is None and not (after and history.newer_cursor)
     return render(request, "rooms/room.html", _room_page(request, room, your_rooms, history, watermark, form,
-                                                         latest=before is None))
+                                                         latest=latest))
 
 
 def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: selectors.Page, watermark: int,
                form: MessageForm, *, latest: bool) -> dict:
-    is_member = any(r.room_id == room.room_id for r in your_rooms or ())
+    entry = next((r for r in your_rooms or () if r.room_id == room.room_id), None)
+    is_member = entry is not None
     if room.kind == DIRECT:  # each person sees it under the other people's names, as in their sidebar
         room = next((replace(room, name=r.name) for r in your_rooms or () if r.room_id == room.room_id), room)
     return {"room": room, "history": history, "watermark": live.watermark_for(room, watermark),
@@ -171,6 +184,7 @@ def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: 
             "heartbeat_ms": int(settings.CHAT_LIVE_HEARTBEAT_SECONDS * 1000),  # a silent stream: buffered
             # The layout's sidebar (templates/rooms/_sidebar.html) and the membership controls.
             "your_rooms": your_rooms, "current_room_id": room.room_id, "is_member": is_member,
+            "read_seq": (entry.read_seq or 0) if entry else 0,  # static/js/chat/read.js writes only past it
             "can_manage": is_member and permissions.may_manage_room(request.user, room),
             "can_join": request.user.is_authenticated and not is_member and room.is_public,
             "can_invite": is_member and room.kind != DIRECT,

@@ -15,6 +15,7 @@ import { arrangeAll, relabelAtMidnight } from "./layout.js";
 import { createMessageList, parse } from "./merge.js";
 import { revealDelete } from "./permissions.js";
 import { startPresence } from "./presence.js";
+import { startReading } from "./read.js";
 import { createScroller } from "./scroll.js";
 import { startSidebar } from "./sidebar.js";
 import { createStream } from "./stream.js";
@@ -30,7 +31,11 @@ function start(room, list) {
 
   const scroller = createScroller(document.getElementById("timeline"));
   const jump = createJump(document.getElementById("jump-latest"), scroller);
-  const messages = createMessageList(list, (li) => revealDelete(li, deleteScope));
+  const reading = startReading(room, list, scroller, { live: Boolean(poller) });
+  const messages = createMessageList(list, (li) => {
+    revealDelete(li, deleteScope);
+    reading.prepare(li);
+  });
   const announce = createAnnouncer(document.getElementById("announcer"), viewer);
   const composer = composerForm && createComposer(composerForm);
 
@@ -41,12 +46,13 @@ function start(room, list) {
   const cursor = poller && createCursor(poller, messages, backoff);
 
   // ``doc``: a parsed answer (a poll's, a post's, an older page, a stream's "updates" event).
-  function mergeAnswer(doc, { scroll = false, quiet = false, older = false } = {}) {
-    const stayAtBottom = scroll || scroller.atBottom();
+  // ``newer``: a "load newer" page, added below where the reader is reading.
+  function mergeAnswer(doc, { scroll = false, quiet = false, older = false, newer = false } = {}) {
+    const stayAtBottom = scroll || (!newer && scroller.atBottom());
     const added = messages.merge(doc);
     if (added.length && !quiet) announce(added);
     if (stayAtBottom) scroller.toBottom();
-    else if (!older) jump.arrived(added.length); // the view stays where the reader is
+    else if (!older && !newer) jump.arrived(added.length); // the view stays where the reader is
   }
 
   const stream = cursor && createStream(poller, cursor,
@@ -89,6 +95,11 @@ function start(room, list) {
       if (li) messages.applyDeletion(li.id.slice(2), Date.now());
     } else if (elt.matches("#load-older-link")) { // the next link came out of band already
       scroller.keepingPlace(() => mergeAnswer(parse(xhr), { quiet: true, older: true }));
+    } else if (elt.matches("#load-newer-link")) {
+      mergeAnswer(parse(xhr), { quiet: true, newer: true });
+    } else if (elt.matches(".unread-form")) {
+      const li = elt.closest("li.message");
+      if (li) reading.markedUnread(li);
     }
   });
 
@@ -106,7 +117,10 @@ function start(room, list) {
 
   arrangeAll(list);
   localizeTimes(document);
-  if (poller) scroller.toBottom();
+  // Opened with unread messages: at the first of them (the server drew the line above it).
+  const newMessages = document.getElementById("new-messages");
+  if (newMessages) scroller.reveal(newMessages);
+  else if (poller) scroller.toBottom();
   relabelAtMidnight(list);
   if (composer) composer.focusOnArrival();
   const hereNow = document.getElementById("here-now");

@@ -4,6 +4,7 @@
 // messages are added above.
 
 const NEAR_BOTTOM_PX = 80;
+const REVEAL_MARGIN_PX = 48; // a little of the read conversation stays in view above
 
 export function createScroller(timeline) {
   const scrolls = timeline && getComputedStyle(timeline).overflowY !== "visible";
@@ -20,6 +21,11 @@ export function createScroller(timeline) {
     },
     toBottom() {
       el.scrollTop = el.scrollHeight;
+    },
+    // ``node`` near the top of the view (the New messages line on arrival).
+    reveal(node) {
+      const top = scrolls ? el.getBoundingClientRect().top : 0;
+      el.scrollTop += node.getBoundingClientRect().top - top - REVEAL_MARGIN_PX;
     },
     keepingPlace(addAbove) {
       const heightBefore = el.scrollHeight;
