@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-BUDGETS = {"room page": 3, "post message": 3, "live tick": 1}  # DynamoDB calls per request, at most (asserted in tests/integration/test_rooms_http.py): the room page reads the session, the sidebar, the history
+# DynamoDB calls per request, at most (asserted in tests/integration/test_rooms_http.py and
+# tests/rooms/test_unread_budgets.py). The room page: the session, the sidebar, the sidebar rooms'
+# Seq for the unread counts (1 BatchGetItem per 100 rooms, none while this process read them in
+# the last CHAT_ROOM_SEQ_CACHE_SECONDS), the history (2 Queries when it opens at the first unread
+# message: the bench's users never report reading, so theirs do). A post: the session, the post
+# guard, the room's Seq (the message's number: unread counts without a write per member), the batch.
+BUDGETS = {"room page": 5, "post message": 4, "live tick": 1}
 FLOOR_RATIO_TARGET = 0.5
 LIVE_P95_TARGET_MS = 1500
 HISTORY_TOLERANCE = 0.10

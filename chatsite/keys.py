@@ -85,6 +85,17 @@ def message_sk_parts(sk: str) -> tuple[str, str]:
     return created_at, message_id
 
 
+# A membership's read cursor position (ReadPos) is the last read message's SK, so it orders like
+# the messages: "<CreatedAt>#" sorts just before every message of that millisecond (Mark as
+# unread), "<at>#~" after every message up to ``at`` (Mark all as read: ids never hold "~").
+def read_pos_before(created_at: str) -> str:
+    return message_sk(created_at, "")
+
+
+def read_pos_through(at: str) -> str:
+    return message_sk(at, "~")
+
+
 MESSAGE_SK_MIN = "0"  # every ISO-8601 timestamp sorts after "0" and before "A": a message SK range
 MESSAGE_SK_MAX = "9~"
 

@@ -235,6 +235,9 @@ CHAT_SIGNAL_TTL_SECONDS = 300  # presence and typing items; reads filter by time
 CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
 # delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.
 CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SECONDS", "10"))
+# Unread counts: a process reuses a room's Seq (messages posted) it read this recently, so a count
+# may miss the last moment's posts made elsewhere; 0 reads it every time.
+CHAT_ROOM_SEQ_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_SEQ_CACHE_SECONDS", "2"))
 CHAT_ROOM_LIST_PAGE_SIZE = 50
 CHAT_MEMBER_PAGE_SIZE = 50
 # A private room's page hands its tab a live-update grant valid this long; a removed member's tab

@@ -3,13 +3,14 @@
 Stored attribute names follow the seed (RoomID, CreatedAt, Comment, AuthorName, CreatedBy); the
 Python names are snake_case, mapped with attr_name.
 
-- Room:        `Room:<room id>` / `meta`        name, description, CreatedBy, created time
+- Room:        `Room:<room id>` / `meta`        name, description, CreatedBy, created time, Seq (messages posted)
 - Directory:   `Rooms` / `Room:<room id>`       one entry per room, so listing rooms is a Query
 - Message:     `User:<author id>` / `<CreatedAt>#<message id>`  RoomID, Comment, CreatedAt, AuthorName
 - Tombstone:   `Room:<room id>` / `deleted#<DeletedAt>#<message id>`  a deletion (before live events; expiring)
 - Live event:  `Room:<room id>` / `ev#<at>#<ref>`  a message, deletion, presence beat or typing signal
 - Member:      `Room:<room id>` / `member#<user id>`  display name, role, joined time (the member list)
-- User's room: `User:<user id>` / `room#<room id>`  room name, kind, role, joined time (the sidebar)
+- User's room: `User:<user id>` / `room#<room id>`  room name, kind, role, joined time (the sidebar),
+                                                  the read cursor ReadSeq / ReadPos
 
 Only Message carries RoomID + CreatedAt, so only messages enter the `room_messages` index.
 """
@@ -49,6 +50,9 @@ class RoomRecord(Model):
     # Set when delete_room starts: from then on the room is gone for every new read (room_get).
     closing_since = UnicodeAttribute(null=True)
     kind = UnicodeAttribute(null=True)  # "public" (also when absent: rooms made before kinds), "private", "direct"
+    # How many messages were ever posted here (message_post's ADD): a member's unread count is this
+    # minus their ReadSeq, with no write to any member when someone posts. Absent: none yet.
+    seq = NumberAttribute(null=True, attr_name="Seq")
 
 
 @bind_to(CHAT)
@@ -101,6 +105,11 @@ class UserRoomRecord(Model):
     room_description = UnicodeAttribute(null=True)
     room_created_by = UnicodeAttribute(null=True)
     room_created_at = UnicodeAttribute(null=True)
+    # The read cursor: the room's Seq up to which the user has read, and the position
+    # ("<CreatedAt>#<message id>", a message SK) of the last message read. Absent on memberships
+    # from before read cursors: no unread count is shown until the first read moves it.
+    read_seq = NumberAttribute(null=True, attr_name="ReadSeq")
+    read_pos = UnicodeAttribute(null=True, attr_name="ReadPos")
 
 
 class RoomMessagesIndex(GlobalSecondaryIndex):
@@ -123,6 +132,7 @@ class MessageRecord(Model):
     created_at = UnicodeAttribute(attr_name="CreatedAt")  # ISO 8601 UTC, milliseconds: 2023-04-01T14:00:00.001Z
     comment = UnicodeAttribute(attr_name="Comment")
     author_name = UnicodeAttribute(attr_name="AuthorName")  # the display name, copied: pages read no user
+    seq = NumberAttribute(null=True, attr_name="Seq")  # the room's Seq this post took; absent before read cursors
 
     room_index = RoomMessagesIndex()
 
@@ -165,6 +175,7 @@ class LiveEventRecord(Model):
     posted_at = UnicodeAttribute(null=True)  # the message's CreatedAt
     comment = UnicodeAttribute(null=True)
     author_name = UnicodeAttribute(null=True)
+    seq = NumberAttribute(null=True, attr_name="Seq")  # a message event: the message's Seq
     state = UnicodeAttribute(null=True)  # presence: "here" or "away"
 
 
@@ -220,10 +231,18 @@ class UserRoom:
     description: str | None = None
     created_by: str | None = None
     created_at: str | None = None
+    read_seq: int | None = None  # the read cursor (None: a membership from before read cursors)
+    read_pos: str | None = None
+    unread: int = 0  # filled in by rooms.selectors.with_unread from the room's Seq
 
     @property
     def url(self) -> str:
         return reverse("rooms:room", args=[self.room_id])
+
+    @property
+    def unread_label(self) -> str:
+        """The count as shown: "99+" beyond 99."""
+        return unread_label(self.unread)
 
     def as_room(self) -> Room | None:
         """The room as its member's page shows it, from this entry alone (a direct conversation
@@ -237,7 +256,15 @@ class UserRoom:
     def from_record(cls, record: UserRoomRecord) -> UserRoom:
         return cls(room_id=keys.room_id_from_user_room_sk(record.SK), name=record.room_name, kind=record.kind,
                    role=record.role, joined_at=record.joined_at, description=record.room_description,
-                   created_by=record.room_created_by, created_at=record.room_created_at)
+                   created_by=record.room_created_by, created_at=record.room_created_at,
+                   read_seq=None if record.read_seq is None else int(record.read_seq), read_pos=record.read_pos)
+
+
+UNREAD_CAP = 99
+
+
+def unread_label(count: int) -> str:
+    return f"{UNREAD_CAP}+" if count > UNREAD_CAP else str(count)
 
 
 @dataclass(frozen=True)
@@ -249,6 +276,7 @@ class ChatMessage:
     created_at: str
     author_name: str
     comment: str
+    seq: int | None = None  # the room's Seq this post took (None: posted before read cursors)
 
     @cached_property
     def created_ms(self) -> int:
@@ -267,7 +295,8 @@ class ChatMessage:
     def from_record(cls, record: MessageRecord) -> ChatMessage:
         return cls(room_id=record.room_id, author_id=record.author_id, sk=record.SK,
                    message_id=record.message_id, created_at=record.created_at,
-                   author_name=record.author_name, comment=record.comment)
+                   author_name=record.author_name, comment=record.comment,
+                   seq=None if record.seq is None else int(record.seq))
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist
 
 from accounts.models import UserRecord
-from chatsite import caches, keys, pagination
+from chatsite import caches, dynamodb, keys, pagination
 from chatsite.pagination import Page
 from rooms.models import (ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, MessageRecord, Room,
                           RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
@@ -119,6 +119,122 @@ def user_room_get(*, user_id: str, room_id: str) -> UserRoom | None:
         return None
 
 
+# --- read cursors and unread counts ---------------------------------------------------------------
+#
+# A room's Seq counts the messages ever posted in it; a member's ReadSeq is the Seq they have read
+# up to. Unread = max(0, Seq - ReadSeq): no write to any member when someone posts, and the sidebar
+# reads one small item per room (room_sequences), 100 to a call.
+
+_seq_cache: dict[str, tuple[float, int]] = {}  # room id -> (expires, Seq); monotonic time
+_seq_cache_lock = threading.Lock()
+_SEQ_CACHE_MAX = 20_000  # rooms; past it, expired entries go, then everything
+_BATCH_GET_MAX = 100  # BatchGetItem's most keys a call
+
+
+class UnprocessedKeysRemain(Exception):
+    pass
+
+
+@caches.register
+def clear_seq_cache() -> None:
+    with _seq_cache_lock:
+        _seq_cache.clear()
+
+
+def note_room_seq(room_id: str, seq: int) -> None:
+    """Remember a Seq this process has just read or written (a post's UpdateItem answer): it is
+    as fresh as a read, so it starts a full cache lifetime; a lower value never replaces a higher."""
+    if settings.CHAT_ROOM_SEQ_CACHE_SECONDS <= 0:
+        return
+    expires = time.monotonic() + settings.CHAT_ROOM_SEQ_CACHE_SECONDS
+    with _seq_cache_lock:
+        _store_seq(room_id, seq, expires)
+
+
+def _store_seq(room_id: str, seq: int, expires: float) -> None:
+    cached = _seq_cache.get(room_id)
+    if cached and cached[1] > seq:
+        seq = cached[1]
+    if room_id not in _seq_cache and len(_seq_cache) >= _SEQ_CACHE_MAX:
+        now = time.monotonic()
+        for key in [k for k, (until, _) in _seq_cache.items() if until <= now]:
+            del _seq_cache[key]
+        if len(_seq_cache) >= _SEQ_CACHE_MAX:
+            _seq_cache.clear()
+    _seq_cache[room_id] = (expires, seq)
+
+
+def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep,
+                   max_attempts: int = 6) -> dict[str, int]:
+    """Each room's Seq (0 for a room with no post since read cursors, or no record): BatchGetItem of
+    `Room:<id>` / `meta`, ProjectionExpression Seq, eventually consistent, 100 keys a call (200
+    rooms: 2 calls), UnprocessedKeys retried with backoff. With ``cached``, values this process read
+    less than CHAT_ROOM_SEQ_CACHE_SECONDS ago are used without a call (so a count can miss the
+    posts of that last moment on other processes; the expiry is counted from before the read)."""
+    wanted = list(dict.fromkeys(room_ids))
+    found: dict[str, int] = {}
+    now = time.monotonic()
+    if cached:
+        with _seq_cache_lock:
+            for room_id in wanted:
+                entry = _seq_cache.get(room_id)
+                if entry and entry[0] > now:
+                    found[room_id] = entry[1]
+    missing = [room_id for room_id in wanted if room_id not in found]
+    table = dynamodb.table_name(dynamodb.CHAT)
+    for start in range(0, len(missing), _BATCH_GET_MAX):
+        chunk = missing[start:start + _BATCH_GET_MAX]
+        request = {table: {"Keys": [{"PK": {"S": keys.room_pk(r)}, "SK": {"S": keys.META}} for r in chunk],
+                           "ProjectionExpression": "PK, #seq", "ExpressionAttributeNames": {"#seq": "Seq"}}}
+        read: dict[str, int] = {}
+        for attempt in range(max_attempts):
+            answer = dynamodb.client().batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                read[keys.room_id_from_pk(item["PK"]["S"])] = int(item["Seq"]["N"]) if "Seq" in item else 0
+            request = answer.get("UnprocessedKeys") or {}
+            if not request.get(table, {}).get("Keys"):
+                break
+            sleep(min(1.0, 0.05 * 2 ** attempt))
+        else:
+            raise UnprocessedKeysRemain(f"{len(request[table]['Keys'])} rooms' Seq still unread after "
+                                        f"{max_attempts} attempts (DynamoDB is throttling)")
+        expires = now + settings.CHAT_ROOM_SEQ_CACHE_SECONDS
+        with _seq_cache_lock:
+            for room_id in chunk:
+                found[room_id] = read.get(room_id, 0)
+                if settings.CHAT_ROOM_SEQ_CACHE_SECONDS > 0:
+                    _store_seq(room_id, found[room_id], expires)
+    return found
+
+
+def room_seq(*, room_id: str) -> int:
+    """One room's Seq, fresh: GetItem `Room:<id>` / `meta` (consistent), ProjectionExpression Seq.
+    Where a stale value would be wrong: a new membership's starting cursor, checking a read
+    report against the room. 0 for no posts yet (or no room)."""
+    try:
+        record = RoomRecord.get(keys.room_pk(room_id), keys.META, consistent_read=True, attributes_to_get=["Seq"])
+    except DoesNotExist:
+        return 0
+    seq = int(record.seq or 0)
+    note_room_seq(room_id, seq)
+    return seq
+
+
+def with_unread(rooms: list[UserRoom], *, cached: bool = True) -> list[UserRoom]:
+    """The sidebar's entries with their unread counts: room_sequences of them all (0 calls for a
+    user in no room, else 1 call per 100 rooms not cached). An entry without a read cursor (a
+    membership from before read cursors) shows none."""
+    if not rooms:
+        return rooms
+    seqs = room_sequences(room_ids=[r.room_id for r in rooms], cached=cached)
+    return [replace(r, unread=max(0, seqs.get(r.room_id, 0) - r.read_seq)) if r.read_seq is not None else r
+            for r in rooms]
+
+
+def unread_total(rooms: list[UserRoom] | None) -> int:
+    return sum(r.unread for r in rooms or ())
+
+
 def room_members(*, room_id: str, cursor: str | None = None, limit: int | None = None) -> Page:
     """A room's members, in user-id order: one Query `PK = Room:<id> AND SK begins_with member#`,
     one page, signed cursor."""
@@ -201,7 +317,7 @@ def room_history_around(*, room_id: str, read_pos: str, limit: int | None = None
     ``read_pos`` is a membership's ReadPos, "<CreatedAt>#<message id>" (the id empty after Mark
     as unread: the position just before that message)."""
     limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
-    read_at, _, read_id = read_pos.partition("#")
+    read_at, read_id = keys.message_sk_parts(read_pos)  # ReadPos is a message SK (chatsite.keys)
     after = list(MessageRecord.room_index.query(room_id, MessageRecord.created_at >= read_at, limit=limit + 1))
     after, newer_cursor = _newer_page(after, room_id, limit)
     before = list(MessageRecord.room_index.query(room_id, MessageRecord.created_at < read_at,

@@ -88,16 +88,16 @@ def room_create(*, name: str, description: str = "", created_by: str, kind: str 
         _finish_creation(existing, created_by_name)  # repairs a creation that died between its writes
         raise RoomExists(existing) from None
     room = Room.from_record(record)
-    _finish_creation(room, created_by_name)
+    _finish_creation(room, created_by_name, read_seq=0)  # nothing posted yet: no Seq to read
     return room
 
 
-def _finish_creation(room: Room, created_by_name: str | None) -> None:
+def _finish_creation(room: Room, created_by_name: str | None, read_seq: int | None = None) -> None:
     if room.is_public:
         _put_directory_entry(room)
     if room.kind != DIRECT:
         membership_add(room=room, user_id=room.created_by, display_name=created_by_name or room.created_by,
-                       role=OWNER)
+                       role=OWNER, read_seq=read_seq)
 
 
 def _put_directory_entry(room: Room) -> None:
@@ -146,17 +146,25 @@ class MembershipFixed(Exception):
     """A direct conversation's people are fixed: nobody joins, is invited or is removed."""
 
 
-def membership_add(*, room: Room, user_id: str, display_name: str, role: str = MEMBER) -> bool:
+def membership_add(*, room: Room, user_id: str, display_name: str, role: str = MEMBER,
+                   read_seq: int | None = None) -> bool:
     """Add ``user_id`` to ``room``: conditional PutItem `Room:<rid>` / `member#<uid>`, then
     conditional PutItem `User:<uid>` / `room#<rid>` (2 writes, whatever the first finds). Returns
     True if the member-list entry is new, False if it was there (a join twice, an invite twice:
-    the user's side is still completed, repairing an add that died between its writes)."""
+    the user's side is still completed, repairing an add that died between its writes).
+
+    The new member has read everything before they came (joining a room with history shows 0
+    unread): their read cursor starts at ``read_seq``, or else at the room's Seq read fresh
+    (selectors.room_seq, + 1 GetItem), and at the current time for its position."""
     now = iso_from_ms(now_ms())
     added = _put_if_absent(MemberRecord(keys.room_pk(room.room_id), keys.member_sk(user_id),
                                         display_name=display_name, role=role, joined_at=now))
+    if read_seq is None:
+        read_seq = selectors.room_seq(room_id=room.room_id)
     _put_if_absent(UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room.room_id), room_name=room.name,
                                   kind=room.kind, role=role, joined_at=now, room_description=room.description,
-                                  room_created_by=room.created_by, room_created_at=room.created_at))
+                                  room_created_by=room.created_by, room_created_at=room.created_at,
+                                  read_seq=read_seq, read_pos=keys.read_pos_through(now)))
     return added
 
 
@@ -186,11 +194,13 @@ def membership_remove(*, room_id: str, user_id: str) -> bool:
     return was_member
 
 
-def room_join(*, room: Room, user) -> bool:
-    """A signed-in user joins a public room (2 conditional PutItems). False: already a member."""
+def room_join(*, room: Room, user, read_seq: int | None = None) -> bool:
+    """A signed-in user joins a public room (2 conditional PutItems, + 1 GetItem of the room's Seq
+    unless ``read_seq`` says where their read cursor starts). False: already a member."""
     if not room.is_public:
         raise MembershipFixed(room.room_id) if room.kind == DIRECT else PermissionDenied("Invite only.")
-    return membership_add(room=room, user_id=user.id, display_name=user.display_name or user.username)
+    return membership_add(room=room, user_id=user.id, display_name=user.display_name or user.username,
+                          read_seq=read_seq)
 
 
 def room_leave(*, room: Room, user) -> bool:
@@ -339,9 +349,11 @@ def direct_start(*, starter, usernames: Iterable[str]) -> str:
     names[starter.id] = starter.display_name or starter.username
     record = RoomRecord(keys.room_pk(room_id), keys.META, name=_names_of(names, people), description="",
                         created_by=starter.id, created_at=iso_from_ms(now_ms()), kind=DIRECT)
+    read_seq: int | None = None  # a conversation found half-written: each membership reads its Seq
     try:
         record.save(condition=RoomRecord.PK.does_not_exist())
         room = Room.from_record(record)
+        read_seq = 0  # a new conversation: nothing posted yet
     except PutError as exc:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
@@ -353,7 +365,8 @@ def direct_start(*, starter, usernames: Iterable[str]) -> str:
             raise DirectUnavailable(room_id) from None
     for uid in people:
         others = [p for p in people if p != uid]
-        membership_add(room=replace(room, name=_names_of(names, others)), user_id=uid, display_name=names[uid])
+        membership_add(room=replace(room, name=_names_of(names, others)), user_id=uid, display_name=names[uid],
+                       read_seq=read_seq)
     return room_id
 
 
@@ -371,13 +384,17 @@ class PostResult:
 
 
 def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> PostResult:
-    """Post a message: one UpdateItem on the author's post guard (rate limit + idempotency), then a
-    conditional PutItem `User:<author>` / `<CreatedAt>#<message id>`.
+    """Post a message: one UpdateItem on the author's post guard (rate limit + idempotency), one
+    UpdateItem on the room's record taking the message's Seq (take_room_seq: unread counts without
+    a write per member), then one BatchWriteItem of the message `User:<author>` /
+    `<CreatedAt>#<message id>` and its live event. 3 calls (4 with the view's session read).
 
-    Raises ValidationError (bad text or key) or RateLimited. A repeated ``idempotency_key`` never
-    makes a second message: it returns the stored one, or finishes the first attempt's put under
-    the same key if that attempt died before putting. A key whose stored message is in another
-    room raises IdempotencyKeyUsedElsewhere (a ValidationError).
+    Raises ValidationError (bad text or key), RateLimited, or RoomNotFound (the room's record is
+    gone: deleted while this process still had it cached). A repeated ``idempotency_key`` never
+    makes a second message nor takes a second Seq: it returns the stored one (GetItem), or
+    finishes the first attempt's put under the same key if that attempt died before putting (with
+    a new Seq: the first one's, if it took one, stays a gap). A key whose stored message is in
+    another room raises IdempotencyKeyUsedElsewhere (a ValidationError).
     """
     comment = validators.clean_comment(comment)
     if not validators.is_token(idempotency_key):
@@ -391,37 +408,143 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     # For a duplicate the SK is the first attempt's (the identity that makes this exactly-once),
     # while CreatedAt is now: if that attempt never stored its message, live feeds must still see
     # this one as new.
-    record = MessageRecord(keys.user_pk(author.id), claim.planned_sk, room_id=room.room_id, created_at=created_at,
-                           comment=comment, author_name=author.display_name or author.username)
-    message = ChatMessage.from_record(record)
+    def message_record(seq: int) -> MessageRecord:
+        return MessageRecord(keys.user_pk(author.id), claim.planned_sk, room_id=room.room_id, created_at=created_at,
+                             comment=comment, author_name=author.display_name or author.username, seq=seq)
+
     if not claim.duplicate:
         # A fresh random SK: nothing can be there, so the message and its live event go in one
         # BatchWriteItem (dynalite has no transactions; a batch is one call, two write units).
+        record = message_record(take_room_seq(room_id=room.room_id))
+        message = ChatMessage.from_record(record)
         batch_put_items([record.serialize(), _message_event(message, now)], max_attempts=4)
         streams.publish(room.room_id, live.Event(at_ms=message.created_ms, message_id=message.message_id,
                                                  message=message))
         return PostResult(message=message, duplicate=False)
+    # A retry (rare): the stored message first, so a retry takes no second Seq.
+    existing = _retried_message(author_id=author.id, sk=claim.planned_sk, room_id=room.room_id)
+    if existing is not None:
+        return PostResult(message=existing, duplicate=True)
+    record = message_record(take_room_seq(room_id=room.room_id))
     try:
         record.save(condition=MessageRecord.PK.does_not_exist())
     except PutError as exc:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
-        existing = selectors.message_get(author_id=author.id, sk=claim.planned_sk)
+        # Another retry of the same key put it meanwhile (this Seq stays a gap).
+        existing = _retried_message(author_id=author.id, sk=claim.planned_sk, room_id=room.room_id)
         if existing is None:  # deleted meanwhile: nothing to show, nothing to redo
             raise MessageNotFound(claim.planned_sk) from None
-        if existing.room_id != room.room_id:  # not a retry of that message: don't drop this text
-            raise IdempotencyKeyUsedElsewhere() from None
         return PostResult(message=existing, duplicate=True)
     # The first attempt died before putting: this is its message, new to every live feed.
+    message = ChatMessage.from_record(record)
     batch_put_items([_message_event(message, now)], max_attempts=4)
     return PostResult(message=message, duplicate=True)
+
+
+def _retried_message(*, author_id: str, sk: str, room_id: str) -> ChatMessage | None:
+    existing = selectors.message_get(author_id=author_id, sk=sk)
+    if existing is not None and existing.room_id != room_id:  # not a retry of that message: keep this text
+        raise IdempotencyKeyUsedElsewhere()
+    return existing
+
+
+def take_room_seq(*, room_id: str) -> int:
+    """The next message's Seq: UpdateItem `Room:<id>` / `meta` ADD Seq 1, condition
+    attribute_exists(PK), ReturnValues UPDATED_NEW (1 write unit). Raises RoomNotFound when the
+    room's record is gone. A room's Seq counts the messages ever posted in it, so each member's
+    unread count is the room's Seq minus their ReadSeq, with no write to any member."""
+    try:
+        answer = dynamodb.client().update_item(
+            TableName=dynamodb.table_name(dynamodb.CHAT),
+            Key={"PK": {"S": keys.room_pk(room_id)}, "SK": {"S": keys.META}},
+            UpdateExpression="ADD #seq :one", ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#seq": "Seq"}, ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW")
+    except Exception as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        selectors.forget_room(room_id)
+        raise selectors.RoomNotFound(room_id) from None
+    seq = int(answer["Attributes"]["Seq"]["N"])
+    selectors.note_room_seq(room_id, seq)
+    return seq
 
 
 def _message_event(message: ChatMessage, now: int) -> dict:
     return LiveEventRecord(keys.room_pk(message.room_id), keys.live_event_sk(message.created_at, f"m-{message.message_id}"),
                            expires_at=now // 1000 + settings.CHAT_LIVE_EVENT_TTL_SECONDS, author=message.author_id,
                            message_sk=message.sk, posted_at=message.created_at, comment=message.comment,
-                           author_name=message.author_name).serialize()
+                           author_name=message.author_name, seq=message.seq).serialize()
+
+
+# --- read cursors ---------------------------------------------------------------------------------
+#
+# A member's read cursor is on their `User:<uid>` / `room#<rid>` item: ReadSeq (the room's Seq up to
+# which they have read) and ReadPos (the last read message's SK). Every move goes through
+# read_cursor_advance (forward only) or read_cursor_set_before (Mark as unread): the one place to
+# tell other tabs and devices once that is live.
+
+
+def read_cursor_advance(*, user_id: str, room_id: str, seq: int, pos: str) -> bool:
+    """Move the read cursor forward to ``seq`` / ``pos``: UpdateItem `User:<uid>` / `room#<rid>`
+    SET ReadSeq, ReadPos, condition attribute_exists(PK) AND (attribute_not_exists(ReadSeq) OR
+    ReadSeq < :seq). So it only ever moves forward: a stale tab or a slow device reporting an older
+    message changes nothing. False: nothing to do (already there or past it, or not a member)."""
+    try:
+        UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room_id)).update(
+            actions=[UserRoomRecord.read_seq.set(seq), UserRoomRecord.read_pos.set(pos)],
+            condition=UserRoomRecord.PK.exists() & (UserRoomRecord.read_seq.does_not_exist()
+                                                    | (UserRoomRecord.read_seq < seq)))
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        return False
+    return True
+
+
+def read_cursor_set_before(*, user_id: str, message: ChatMessage) -> bool:
+    """Mark as unread: move the read cursor back to just before ``message``, on purpose: UpdateItem
+    SET ReadSeq = its Seq - 1, ReadPos = "<its CreatedAt>#" (sorts before it and after every
+    earlier message), condition attribute_exists(PK) only. A message from before read cursors (no
+    Seq) sets ReadSeq 0: every numbered message is newer than it. False: not a member."""
+    try:
+        UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(message.room_id)).update(
+            actions=[UserRoomRecord.read_seq.set(max(0, (message.seq or 1) - 1)),
+                     UserRoomRecord.read_pos.set(keys.read_pos_before(message.created_at))],
+            condition=UserRoomRecord.PK.exists())
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        return False
+    return True
+
+
+def message_mark_unread(*, user_id: str, room_id: str, author_id: str, sk: str) -> bool:
+    """**Mark as unread** on a message: GetItem of the message (consistent: its Seq, and that it
+    is in this room), then read_cursor_set_before. 2 calls. Raises MessageNotFound."""
+    _, message_id = keys.message_sk_parts(sk)
+    if not validators.is_token(message_id):
+        raise MessageNotFound(sk)
+    message = selectors.message_get(author_id=author_id, sk=sk)
+    if message is None or message.room_id != room_id:
+        raise MessageNotFound(sk)
+    return read_cursor_set_before(user_id=user_id, message=message)
+
+
+def mark_all_read(*, user_id: str, rooms: list) -> int:
+    """**Mark all as read**: the rooms' Seq read fresh (selectors.room_sequences, not cached: 1
+    BatchGetItem per 100 rooms), then read_cursor_advance to it for each room with unread messages
+    (1 UpdateItem each; the position: now, after every message so far). ``rooms``: the user's
+    rooms (the sidebar). Returns how many cursors moved."""
+    through = keys.read_pos_through(iso_from_ms(now_ms()))  # taken before the Seq read
+    seqs = selectors.room_sequences(room_ids=[r.room_id for r in rooms], cached=False)
+    moved = 0
+    for entry in rooms:
+        seq = seqs.get(entry.room_id, 0)
+        if seq > (entry.read_seq or 0) or (entry.read_seq is None and seq):
+            moved += read_cursor_advance(user_id=user_id, room_id=entry.room_id, seq=seq, pos=through)
+    return moved
 
 
 def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
@@ -27,12 +28,12 @@ from accounts.middleware import session_still_signs_in
 from accounts.request_info import client_ip
 from accounts.user_cache import user_cache
 from accounts.validators import validate_username
-from chatsite import dynamodb
+from chatsite import dynamodb, keys
 from chatsite.pagination import InvalidCursor
 from rooms import live, permissions, presence, selectors, services, streams, validators
 from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
-from rooms.timestamps import now_ms
+from rooms.timestamps import ms_from_iso, now_ms
 
 
 class HtmxHttpRequest(HttpRequest):  # django-htmx's documented typing pattern
@@ -59,14 +60,24 @@ def _room_or_404(room_id: str) -> Room:
 
 
 def _signed_in_sidebar(request) -> list[UserRoom] | None:
-    """The signed-in user's rooms (the sidebar), or None. Call before request.user is first used:
-    the user item comes in the same Query (selectors.user_with_rooms) and request.user is built
-    from it (user_cache.read_through), checked as always, so the user costs no read of its own."""
+    """The signed-in user's rooms (the sidebar) with their unread counts, or None. Call before
+    request.user is first used: the user item comes in the same Query (selectors.user_with_rooms)
+    and request.user is built from it (user_cache.read_through), checked as always, so the user
+    costs no read of its own. The counts: selectors.with_unread (1 BatchGetItem per 100 rooms whose
+    Seq this process has not read in the last CHAT_ROOM_SEQ_CACHE_SECONDS)."""
     user_id = request.session.get(SESSION_KEY)
     your_rooms = None
     if user_id:
         your_rooms = user_cache.read_through(str(user_id), lambda: selectors.user_with_rooms(user_id=str(user_id)))
-    return your_rooms if request.user.is_authenticated else None
+    if not request.user.is_authenticated:
+        return None
+    return selectors.with_unread(your_rooms)
+
+
+def _sidebar_of(user) -> list[UserRoom]:
+    """The sidebar with unread counts where a request has not read it already (one Query, then
+    selectors.with_unread)."""
+    return selectors.with_unread(selectors.user_rooms(user_id=user.id))
 
 
 def _readable_room(request, room_id: str) -> tuple[Room, list[UserRoom] | None]:
@@ -316,7 +327,7 @@ def room_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
             raise Http404("No such room") from None
         flash.success(request, "Room settings saved.")
         return redirect("rooms:members", room.room_id)
-    your_rooms = selectors.user_rooms(user_id=request.user.id)
+    your_rooms = _sidebar_of(request.user)
     members = selectors.room_members(room_id=room.room_id)
     return render(request, "rooms/members.html", {
         "room": room, "members": members, "your_rooms": your_rooms, "current_room_id": room.room_id,
@@ -354,14 +365,22 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return _composer_failed(request, room, form, status=400)
     except services.MessageNotFound:  # a retry of a post that was since deleted: nothing to show
         result = None
+    except selectors.RoomNotFound:  # deleted while this process still had it cached
+        raise Http404("No such room") from None
     # Posting in a public room joins it. Only when the page said "not a member" (the composer's
     # `join` field): a member's post stays at its three calls; this costs two conditional PutItems
     # once (membership_add), and a member who already joined elsewhere is left as they are.
     joined = False
     if form.cleaned_data["join"] and room.is_public:
-        services.room_join(room=room, user=request.user)
+        # Their read cursor starts at their own message: what came before it counts as read.
+        services.room_join(room=room, user=request.user, read_seq=result.message.seq if result else None)
         joined = True
     if not request.htmx:
+        # Without the page's JavaScript nothing reports reading: posting marks the room read up to
+        # this message (+ 1 UpdateItem), so the page it goes back to opens at the newest messages.
+        if result and result.message.seq and not result.duplicate:
+            services.read_cursor_advance(user_id=request.user.id, room_id=room.room_id, seq=result.message.seq,
+                                         pos=result.message.sk)
         return redirect(_room_url(room) + "#latest")
     # The message for the page to merge (static/js/chat/merge.js); out of band, the composer's
     # fresh key and cleared errors, and after a join the sidebar and the membership controls, from a
@@ -369,7 +388,7 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     context = {"room": room, "message": result.message if result else None,
                "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined}
     if joined:
-        your_rooms = selectors.user_rooms(user_id=request.user.id)
+        your_rooms = _sidebar_of(request.user)
         is_member = any(r.room_id == room.room_id for r in your_rooms)
         context.update({"your_rooms": your_rooms, "current_room_id": room.room_id, "is_member": is_member,
                         "can_join": not is_member, "can_invite": is_member, "invite_form": InviteForm(),
@@ -384,7 +403,7 @@ def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> 
     if request.htmx:
         response = render(request, "rooms/_composer_errors.html", {"form": form, "oob": True}, status=status)
         return reswap(retarget(response, "#composer-errors"), "innerHTML")
-    your_rooms = selectors.user_rooms(user_id=request.user.id)
+    your_rooms = _sidebar_of(request.user)
     watermark = now_ms()
     history = selectors.room_history(room_id=room.room_id)
     return render(request, "rooms/room.html", _room_page(request, room, your_rooms, history, watermark, form,
@@ -409,6 +428,87 @@ def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return HttpResponse(note, content_type="text/plain")
     flash.success(request, note)
     return redirect(_room_url(room) + "#latest")
+
+
+# --- read cursors ---------------------------------------------------------------------------------
+
+MAX_SEQ = 10 ** 15
+
+
+def _read_report(request) -> tuple[int, str]:
+    """``seq`` and ``pos`` (the newest message seen: its data-seq, and its SK, data-pos) of a read
+    report, checked for form only."""
+    try:
+        seq = int(request.POST.get("seq", ""))
+        pos = str(request.POST.get("pos", ""))
+        created_at, message_id = keys.message_sk_parts(pos)
+        ms_from_iso(created_at)
+    except ValueError:
+        raise BadRequest("seq is a message's number, pos its position (data-seq, data-pos).") from None
+    if not (0 < seq < MAX_SEQ and validators.is_token(message_id)):
+        raise BadRequest("seq is a message's number, pos its position (data-seq, data-pos).")
+    return seq, pos
+
+
+@require_POST
+def room_read(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """The tab has shown the newest messages (static/js/chat/read.js): move the read cursor forward
+    to ``seq`` / ``pos`` (services.read_cursor_advance: a stale report changes nothing), 204. The
+    session, then for a non-public room the membership (else the 404 of a room that does not
+    exist), the room's Seq when the report is past this process's copy (a number the room never
+    reached is refused: the cursor never moves back by itself), and 1 UpdateItem."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return _signal_refused("Sign in to keep your place in rooms.")
+    seq, pos = _read_report(request)
+    if seq > selectors.room_sequences(room_ids=[room.room_id]).get(room.room_id, 0) \
+            and seq > selectors.room_seq(room_id=room.room_id):
+        raise BadRequest("No message in this room has that number yet.")
+    services.read_cursor_advance(user_id=request.user.id, room_id=room.room_id, seq=seq, pos=pos)
+    return HttpResponse(status=204)
+
+
+@require_POST
+def room_unread(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """**Mark as unread** on a message (``author``, ``sk``, as the delete form): the read cursor goes
+    back to just before it (services.message_mark_unread). HTMX: 204; a plain form: back to the
+    room, which opens at that message."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    form = DeleteForm(request.POST)
+    if not form.is_valid():
+        raise BadRequest("Which message? The form is incomplete.")
+    try:
+        marked = services.message_mark_unread(user_id=request.user.id, room_id=room.room_id,
+                                              author_id=form.cleaned_data["author"], sk=form.cleaned_data["sk"])
+        note, status = (None, 204) if marked else ("Join the room to keep your place in it.", 403)
+    except services.MessageNotFound:
+        note, status = "That message was deleted.", 404
+    if request.htmx:
+        return HttpResponse(note or b"", status=status, content_type="text/plain; charset=utf-8")
+    if note:
+        flash.info(request, note)
+    return redirect(_room_url(room))
+
+
+@require_POST
+def rooms_read_all(request: HtmxHttpRequest) -> HttpResponse:
+    """**Mark all as read**: every room of the user's with unread messages is read up to its
+    newest message (services.mark_all_read: the sidebar Query, 1 BatchGetItem per 100 rooms, 1
+    UpdateItem per unread room). Back to ``next`` (a page of this site), or the room list; HTMX:
+    the page refreshes (the sidebar and the title)."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("rooms:list")
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, next_url)
+    moved = services.mark_all_read(user_id=request.user.id, rooms=selectors.user_rooms(user_id=request.user.id))
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    flash.success(request, "Every room is marked as read." if moved else "Nothing was unread.")
+    return redirect(next_url)
 
 
 # --- live updates -------------------------------------------------------------------------------
@@ -636,6 +736,6 @@ def direct_new(request: HtmxHttpRequest) -> HttpResponse:
         else:
             return redirect("rooms:room", room_id)
     if your_rooms is None:
-        your_rooms = selectors.user_rooms(user_id=request.user.id)
+        your_rooms = _sidebar_of(request.user)
     return render(request, "rooms/direct_new.html", {"form": form, "your_rooms": your_rooms},
                   status=400 if form.is_bound else 200)

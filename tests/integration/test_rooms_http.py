@@ -192,7 +192,7 @@ def test_double_submit_with_one_key_makes_one_message(client, room):
     assert room_comments() == ["once"]
 
 
-def test_post_budget_is_three_calls_with_the_counter(client, room):
+def test_post_budget_is_four_calls_with_the_counter_and_the_rooms_seq(client, room):
     sign_in(client, "alice")
     key = composer_key(client.get("/rooms/art/"))
     # A member's page takes the room from their sidebar entry and leaves this process's room cache
@@ -201,8 +201,9 @@ def test_post_budget_is_three_calls_with_the_counter(client, room):
     selectors.room_get(room_id="art")
     with count_calls() as calls:
         assert client.post("/rooms/art/messages", {"comment": "hi", "idempotency_key": key}, **HX).status_code == 200
-    assert calls["UpdateItem"] == 1 and calls["BatchWriteItem"] == 1  # the message and its live event
-    assert sum(calls.values()) <= 3, calls
+    # the post guard and the room's Seq; the message and its live event in one batch
+    assert calls["UpdateItem"] == 2 and calls["BatchWriteItem"] == 1
+    assert sum(calls.values()) <= 4, calls
 
 
 def test_a_post_with_the_room_not_cached_adds_one_read_of_the_room(client, room):
@@ -211,7 +212,7 @@ def test_a_post_with_the_room_not_cached_adds_one_read_of_the_room(client, room)
     selectors.clear_room_cache()
     with count_calls() as calls:
         assert client.post("/rooms/art/messages", {"comment": "hi", "idempotency_key": key}, **HX).status_code == 200
-    assert calls == {"Query": 1, "GetItem": 1, "UpdateItem": 1, "BatchWriteItem": 1}, calls
+    assert calls == {"Query": 1, "GetItem": 1, "UpdateItem": 2, "BatchWriteItem": 1}, calls
 
 
 @pytest.mark.parametrize("text, error", [

@@ -1,6 +1,7 @@
-"""A member's room page costs 3 DynamoDB calls even when this process has neither the room nor
-the user cached (a fresh worker, an expired entry): the member's `room#` sidebar item carries what
-the page needs of the room, so the page reads no room record. Non-members still read the room."""
+"""A member's room page costs 3 Queries and the unread counts' BatchGetItem even when this
+process has neither the room nor the user cached (a fresh worker, an expired entry): the member's
+`room#` sidebar item carries what the page needs of the room, so the page reads no room record.
+Non-members still read the room."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.support.users import ensure_user_item
 
 
 @pytest.mark.parametrize("kind", ["public", "private", "direct"])
-def test_a_members_room_page_is_three_calls_with_cold_caches(client, moto_tables, kind):
+def test_a_members_room_page_is_three_queries_and_the_unread_counts_with_cold_caches(client, moto_tables, kind):
     ensure_user_item("alice", display_name="Alice")
     ensure_user_item("bob", display_name="Bob")
     if kind == "direct":
@@ -27,7 +28,8 @@ def test_a_members_room_page_is_three_calls_with_cold_caches(client, moto_tables
     with count_calls() as calls:
         response = client.get(f"/rooms/{room_id}/")
     assert response.status_code == 200
-    assert dict(calls) == {"Query": 3}, calls  # the session, the user with the sidebar, the history
+    # the session, the user with the sidebar, the history; the sidebar's room Seqs (unread counts)
+    assert dict(calls) == {"Query": 3, "BatchGetItem": 1}, calls
     room = response.context["room"]
     stored = selectors.room_get(room_id=room_id)
     assert (room.room_id, room.kind, room.description, room.created_by, room.created_at) == (

@@ -39,8 +39,10 @@ def test_every_url_costs_a_signed_in_non_member_the_same_reads_for_a_private_and
             # cache, which holds a room that exists (public ones too), never a missing id, so a
             # missing room costs its room GetItem more. No read happens only for private rooms.
             assert private + Counter({"GetItem": 1}) == missing, (method, url, private, missing)
-        else:  # posting, deleting, the grant, join, leave, invite, remove, settings
+        else:  # posting, deleting, read and unread, the grant, join, leave, invite, remove, settings
             assert private == missing, (method, url, private, missing)
             assert private["Query"] == 1, (method, url, private)  # the session, on both paths
             checked += 1
-    assert checked == 9  # two posts (plain and HTMX), delete, grant, join, leave, invite, remove, settings
+    # two posts (plain and HTMX), delete, read, unread (plain and HTMX), grant, join, leave, invite,
+    # remove, settings
+    assert checked == 12

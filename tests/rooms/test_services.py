@@ -52,10 +52,13 @@ def test_post_stores_message_under_author_with_room_and_time(room):
     assert not result.duplicate
 
 
-def test_post_costs_one_update_and_one_batch_write_of_the_message_and_its_live_event(room):
+def test_post_costs_two_updates_and_one_batch_write_of_the_message_and_its_live_event(room):
+    # The post guard, the room's Seq (the message's number: unread counts without a write per
+    # member), and one batch of the message with its live event.
     with count_calls() as calls:
         message = post(room).message
-    assert calls == {"UpdateItem": 1, "BatchWriteItem": 1}
+    assert calls == {"UpdateItem": 2, "BatchWriteItem": 1}
+    assert message.seq == 1
     (event,) = selectors.live_events_since(room_id="art", since="2000-01-01T00:00:00.000Z")
     assert event.SK == keys.live_event_sk(message.created_at, f"m-{message.message_id}")
     assert (event.author, event.message_sk, event.comment) == ("alice", message.sk, message.comment)

@@ -29,15 +29,17 @@ def _two_hundred_rooms(kind: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["public", "private", DIRECT])
-def test_a_room_page_with_a_cold_user_cache_is_three_queries(client, moto_tables, kind):
+def test_a_room_page_with_a_cold_user_cache_is_three_queries_and_the_unread_counts(client, moto_tables, kind):
     room_id = _two_hundred_rooms(kind)
     sign_in(client, "alice")
     selectors.room_get(room_id=room_id)  # the room cached, as on a warm process
     user_cache.clear()
+    selectors.clear_seq_cache()
     with count_calls() as calls:
         response = client.get(f"/rooms/{room_id}/")
     assert response.status_code == 200
-    assert dict(calls) == {"Query": 3}, calls  # the session, the user with the sidebar, the history
+    # the session, the user with the sidebar, the history; the 200 rooms' Seqs, 100 a call
+    assert dict(calls) == {"Query": 3, "BatchGetItem": 2}, calls
     assert len(response.context["your_rooms"]) == 200 and response.context["is_member"] is True
     assert response.wsgi_request.user.id == "alice"
 
@@ -47,10 +49,12 @@ def test_other_sidebar_pages_read_no_user_item_of_their_own(client, moto_tables)
     ensure_user_item("bob")
     sign_in(client, "alice")
     selectors.room_get(room_id=room_id)
-    for url, expected in [(f"/rooms/{room_id}/members/", {"Query": 3}),  # + the member list
-                          ("/u/bob/", {"Query": 2, "GetItem": 1}),  # + the person shown
-                          ("/direct/new/", {"Query": 2})]:
+    # Each with the unread counts of the 200 rooms: 2 BatchGetItems (none cached here).
+    for url, expected in [(f"/rooms/{room_id}/members/", {"Query": 3, "BatchGetItem": 2}),  # + the member list
+                          ("/u/bob/", {"Query": 2, "GetItem": 1, "BatchGetItem": 2}),  # + the person shown
+                          ("/direct/new/", {"Query": 2, "BatchGetItem": 2})]:
         user_cache.clear()
+        selectors.clear_seq_cache()
         with count_calls() as calls:
             response = client.get(url)
         assert response.status_code == 200, url
