@@ -220,6 +220,17 @@ def room_seq(*, room_id: str) -> int:
     return seq
 
 
+def room_seq_reached(*, room_id: str, seq: int) -> bool:
+    """Has the room's Seq reached ``seq``? This process's cached copy if it says so (no call), else
+    room_seq (1 GetItem, consistent): a read report for a message just posted elsewhere is past
+    the copy, and is checked against the room itself."""
+    with _seq_cache_lock:
+        entry = _seq_cache.get(room_id)
+    if entry and entry[0] > time.monotonic() and entry[1] >= seq:
+        return True
+    return room_seq(room_id=room_id) >= seq
+
+
 def with_unread(rooms: list[UserRoom], *, cached: bool = True) -> list[UserRoom]:
     """The sidebar's entries with their unread counts: room_sequences of them all (0 calls for a
     user in no room, else 1 call per 100 rooms not cached). An entry without a read cursor (a

@@ -461,8 +461,7 @@ def room_read(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return _signal_refused("Sign in to keep your place in rooms.")
     seq, pos = _read_report(request)
-    if seq > selectors.room_sequences(room_ids=[room.room_id]).get(room.room_id, 0) \
-            and seq > selectors.room_seq(room_id=room.room_id):
+    if not selectors.room_seq_reached(room_id=room.room_id, seq=seq):
         raise BadRequest("No message in this room has that number yet.")
     services.read_cursor_advance(user_id=request.user.id, room_id=room.room_id, seq=seq, pos=pos)
     return HttpResponse(status=204)
