@@ -116,3 +116,13 @@ def test_mark_as_unread_shows_to_members_only(client, history):
     sign_in(client, "carol")  # signed in, not a member: hidden (read.js shows it to members only)
     visitor = client.get("/rooms/art/").content.decode()
     assert 'hx-swap="none" hidden>' in visitor.split('class="unread-form"')[1].split("</form>")[0]
+
+
+def test_without_javascript_mark_as_unread_reopens_the_room_at_that_message(client, history):
+    services.read_cursor_advance(user_id="alice", room_id="art", seq=history[-1].seq, pos=history[-1].sk)
+    sign_in(client, "alice")
+    target = history[100]
+    response = client.post("/rooms/art/unread", {"author": target.author_id, "sk": target.sk}, follow=True)
+    body = response.content.decode()
+    assert response.status_code == 200 and message_with_line(body) == target.message_id
+    assert shown(body) == [m.message_id for m in history[95:]] and not NEWER_LINK.search(body)
