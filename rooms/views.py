@@ -368,7 +368,7 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     except selectors.RoomNotFound:  # deleted while this process still had it cached
         raise Http404("No such room") from None
     # Posting in a public room joins it. Only when the page said "not a member" (the composer's
-    # `join` field): a member's post stays at its three calls; this costs two conditional PutItems
+    # `join` field): a member's post stays at its four calls; this costs two conditional PutItems
     # once (membership_add), and a member who already joined elsewhere is left as they are.
     joined = False
     if form.cleaned_data["join"] and room.is_public:
@@ -700,7 +700,7 @@ def room_typing(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 def user_page(request: HtmxHttpRequest, username: str) -> HttpResponse:
     """A person's page: their names and, for anyone else signed in, the **Message** button. Signed
     out: the sign-in page first (who has an account is not shown to the public). 3 calls: the
-    session, the signed-in user with the sidebar, the person."""
+    session, the signed-in user with the sidebar, the person; + the sidebar's unread counts."""
     your_rooms = _signed_in_sidebar(request)
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, request.get_full_path())
