@@ -10,6 +10,8 @@ from chatsite.dynamodb import count_calls
 from chatsite.pagination import InvalidCursor
 from rooms import selectors, services
 from tests.rooms.test_views import seed
+from tests.support.seeding import messages_posted
+from tests.support.sessions import request_user
 
 
 def pos(message) -> str:
@@ -27,7 +29,7 @@ def many_posts(settings):
 
 @pytest.fixture
 def history(room):
-    seed(room, 120)
+    messages_posted(room, [f"message {n:03d}" for n in range(120)], author=request_user("alice"))
     return selectors.room_history(room_id="art", limit=500).items  # all 120, oldest first
 
 

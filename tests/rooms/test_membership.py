@@ -13,6 +13,7 @@ from chatsite import keys
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services
 from rooms.models import MemberRecord, RoomDirectoryEntry, UserRoomRecord
+from tests.support.seeding import rooms_created
 from tests.support.sessions import request_user
 from tests.support.users import ensure_user_item
 
@@ -194,8 +195,8 @@ def test_only_the_owner_or_staff_remove_members(moto_tables):
 
 
 def test_my_rooms_is_one_query_for_two_hundred_rooms_sorted_by_name(moto_tables):
-    for n in range(200):
-        services.room_create(name=f"Room {199 - n:03d}", created_by="alice", kind="private" if n % 2 else "public")
+    rooms_created([f"Room {199 - n:03d}" for n in range(200)], created_by="alice",
+                  kinds=["private" if n % 2 else "public" for n in range(200)])
     with count_calls() as calls:
         rooms = selectors.user_rooms(user_id="alice")
     assert dict(calls) == {"Query": 1}

@@ -13,6 +13,7 @@ import pytest
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services
 from tests.rooms.test_views import HX, composer_key, seed
+from tests.support.seeding import rooms_created
 from tests.support.sessions import request_user, sign_in
 from tests.support.users import ensure_user_item
 
@@ -130,8 +131,8 @@ def test_a_private_room_costs_a_non_member_the_same_reads_as_a_missing_room(clie
 
 @pytest.mark.parametrize("kind", ["public", "private"])
 def test_room_page_with_a_two_hundred_room_sidebar_is_three_calls(client, moto_tables, kind):
-    for n in range(199):
-        services.room_create(name=f"Room {n:03d}", created_by="alice", kind="private" if n % 2 else "public")
+    rooms_created([f"Room {n:03d}" for n in range(199)], created_by="alice",
+                  kinds=["private" if n % 2 else "public" for n in range(199)])
     services.room_create(name="Zed", created_by="alice", kind=kind)
     sign_in(client, "alice")
     client.get("/rooms/zed/")  # the room and the user now cached in this process

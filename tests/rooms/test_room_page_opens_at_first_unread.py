@@ -12,8 +12,9 @@ import pytest
 from accounts.user_cache import user_cache
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services
-from tests.rooms.test_views import HX, seed
-from tests.support.sessions import sign_in
+from tests.rooms.test_views import HX
+from tests.support.seeding import messages_posted
+from tests.support.sessions import request_user, sign_in
 
 NEW_LINE = '<h2 class="new-messages" id="new-messages">New messages</h2>'
 NEWER_LINK = re.compile(r'<a href="(/rooms/art/\?after=[^"]+)" id="load-newer-link"')
@@ -27,7 +28,7 @@ def many_posts(settings):
 @pytest.fixture
 def history(room):
     """120 messages by bob in alice's room; alice has read the first 31 (up to index 30)."""
-    seed(room, 120, author="bob")
+    messages_posted(room, [f"message {n:03d}" for n in range(120)], author=request_user("bob"))
     messages = selectors.room_history(room_id="art", limit=500).items
     assert services.read_cursor_advance(user_id="alice", room_id="art", seq=messages[30].seq, pos=messages[30].sk)
     return messages

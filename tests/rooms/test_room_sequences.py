@@ -9,10 +9,11 @@ from chatsite import caches, dynamodb, keys
 from chatsite.dynamodb import count_calls
 from rooms import selectors, services
 from rooms.models import RoomRecord
+from tests.support.seeding import rooms_created
 
 
 def make_rooms(count: int) -> list[str]:
-    return [services.room_create(name=f"Room {n:03d}", created_by="alice").room_id for n in range(count)]
+    return [room.room_id for room in rooms_created([f"Room {n:03d}" for n in range(count)], created_by="alice")]
 
 
 def seq_elsewhere(room_id: str, seq: int) -> None:

@@ -15,13 +15,14 @@ from chatsite.dynamodb import count_calls
 from rooms import selectors, services
 from rooms.models import DIRECT
 from tests.rooms.test_views import seed
+from tests.support.seeding import rooms_created
 from tests.support.sessions import request_user, sign_in
 from tests.support.users import ensure_user_item
 
 
 def _two_hundred_rooms(kind: str) -> str:
-    for n in range(199):
-        services.room_create(name=f"Room {n:03d}", created_by="alice", kind="private" if n % 2 else "public")
+    rooms_created([f"Room {n:03d}" for n in range(199)], created_by="alice",
+                  kinds=["private" if n % 2 else "public" for n in range(199)])
     if kind == DIRECT:
         ensure_user_item("bob")
         return services.direct_start(starter=request_user("alice"), usernames=["bob"])

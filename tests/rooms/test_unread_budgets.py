@@ -8,7 +8,8 @@ import pytest
 
 from accounts.user_cache import user_cache
 from chatsite.dynamodb import count_calls
-from rooms import selectors, services, validators
+from rooms import selectors
+from tests.support.seeding import messages_posted, rooms_created
 from tests.support.sessions import request_user, sign_in
 
 UNREAD_ROOMS = 20
@@ -28,11 +29,10 @@ def two_hundred_rooms(moto_tables, settings, monkeypatch):
     settings.CHAT_POST_RATE_LIMIT = 1000
     clock = Clock()
     monkeypatch.setattr(selectors.time, "monotonic", clock.monotonic)  # the Seq cache's clock only
-    rooms = [services.room_create(name=f"Room {n:03d}", created_by="alice") for n in range(200)]
+    rooms = rooms_created([f"Room {n:03d}" for n in range(200)], created_by="alice")
     carol = request_user("carol")
     for room in rooms[::10]:
-        for n in range(3):
-            services.message_post(room=room, author=carol, comment=f"m{n}", idempotency_key=validators.new_token())
+        messages_posted(room, [f"m{n}" for n in range(3)], author=carol)
     selectors.clear_seq_cache()
     return rooms, clock
 
