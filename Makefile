@@ -48,7 +48,7 @@ test: setup chromium
 ## The unit tests only (moto, in-process): no dynalite, gunicorn or browser, no benchmark stack.
 ## Tests marked `integration` or `browser` are left out. Extra pytest arguments: ARGS="-k room -x".
 test-fast: $(VENV)/.installed-dev
-	CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser" -n auto $(ARGS)
+	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser" -n auto $(ARGS)
 
 ## Start only the local dynalite (persisted under var/dynalite) in the foreground.
 dynalite: node_modules/.installed
