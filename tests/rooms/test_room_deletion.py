@@ -71,7 +71,7 @@ def test_posts_a_stale_host_accepts_during_the_wait_are_swept_and_the_new_room_s
 
     deleted = services.room_delete(room_id="art", notify=told.append, sleep=wait_while_a_stale_host_posts)
     assert len(accepted_during_wait) == 2 and deleted == 3
-    assert told and 0.4 <= told[0] <= 0.5 + 0.5
+    assert told and 0.2 <= told[0] <= 0.5 + 0.5  # cache + grace, less the time since the close (slow hosts)
     # Every process's cache entry from before the close has expired by now.
     assert time.monotonic() - cached_at >= 0.4
     caches.clear_all()
