@@ -11,7 +11,10 @@ BIG_ROOM = "Bench big"  # --big-room messages, written with BatchWriteItem
 POST_ROOM = "Bench post"  # the post phase writes here, so the small room stays at 100
 LIVE_ROOM = "Bench live"  # live ticks and watchers
 PRIVATE_ROOM = "Bench private"  # private, 100 messages: the room page of a room only members can read
-SIDEBAR_ROOMS = 50  # every bench user is a member of this many rooms, the measured ones included
+SIDEBAR_ROOMS = 200  # every bench user is a member of this many rooms, the measured ones included
+# Rooms each bench user has unread messages in when the phases start: the small and private rooms
+# (their 100 messages came after the joins) and one post in each of the first fillers.
+UNREAD_ROOMS = 20
 ROLE_ROOMS = {"small": SMALL_ROOM, "big": BIG_ROOM, "post": POST_ROOM, "live": LIVE_ROOM, "private": PRIVATE_ROOM}
 FILLER_ROOMS = SIDEBAR_ROOMS - len(ROLE_ROOMS)  # public rooms, so the sidebar and the room list are full
 

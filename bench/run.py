@@ -158,6 +158,9 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
     phases = [
         {**base, "key": "room_list", "label": "room list", "kind": "page", "endpoint": "room list",
          "path": reverse("rooms:list")},
+        # The page that is only the session and the sidebar (the New message form): the sidebar's cost.
+        {**base, "key": "sidebar", "label": f"sidebar ({data.SIDEBAR_ROOMS} rooms, {data.UNREAD_ROOMS} unread)",
+         "kind": "page", "endpoint": "sidebar", "path": reverse("rooms:direct_new")},
         {**base, "key": "room_page", "label": f"room page ({config.small_messages} msgs)", "kind": "page",
          "endpoint": "room page", "path": room("small")},
         {**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", "kind": "page",
@@ -219,6 +222,9 @@ def check_sidebar(plan: dict, expected: int) -> None:
         if entries != expected or f'href="{path}" aria-current="page"' not in page.text:
             raise RuntimeError(f"the room page's sidebar lists {entries} rooms, not {expected} with {path} current: "
                                "has templates/rooms/_sidebar.html changed?")
+        unread = page.text.count('<span class="unread">')
+        if unread != data.UNREAD_ROOMS:
+            raise RuntimeError(f"the sidebar shows {unread} unread rooms, not the {data.UNREAD_ROOMS} seeded")
 
 
 def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 120) -> float:

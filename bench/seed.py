@@ -86,6 +86,12 @@ def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Se
     timings[f"private room ({small_messages} × message_post)"] = time.monotonic() - started
 
     started = time.monotonic()
+    unread_fillers = fillers[:data.UNREAD_ROOMS - 2]  # + the small and private rooms
+    for i, filler in enumerate(unread_fillers):
+        room_services.message_post(room=filler, author=creator, comment=data.comment_text(i), idempotency_key=new_token())
+    timings[f"unread fillers ({len(unread_fillers)} × message_post)"] = time.monotonic() - started
+
+    started = time.monotonic()
     write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages)
     seconds = time.monotonic() - started
     timings[f"big room ({big_messages:,} items, BatchWriteItem)"] = seconds

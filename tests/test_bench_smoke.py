@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENDPOINT_PHASES = ["room_list", "room_page", "room_page_big", "room_page_private", "floor", "post", "live_tick"]
+ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "room_page_private", "floor", "post", "live_tick"]
 
 
 @pytest.mark.integration
@@ -36,7 +36,9 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
         assert all(status.startswith("2") for status in phase["statuses"]), (key, phase["statuses"], phase["failures"])
     assert phases["floor"]["calls_per_request"] == {}  # the floor never touches DynamoDB
     assert phases["room_page"]["calls_per_request"]  # the header is there and counted
-    assert results["seeded"]["sidebar_rooms"] == 50  # the measured page has the 50-room sidebar (run.check_sidebar)
+    assert results["seeded"]["sidebar_rooms"] == 200  # the measured page has the 200-room sidebar (run.check_sidebar)
+    # Unread counts for 200 rooms: the session, the user with their rooms, at most 2 BatchGetItems.
+    assert 0 < sum(phases["sidebar"]["calls_per_request"].values()) <= 4, phases["sidebar"]["calls_per_request"]
 
     watches = [p for p in results["phases"] if p["phase"]["kind"] == "watch"]
     assert watches and all(p["live"]["posts"] > 0 and p["live"]["deliveries"] > 0 for p in watches)
@@ -58,7 +60,7 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     assert set(results["profile"]) == {"room page", "floor"}
 
     table = (tmp_path / "benchmarks.md").read_text()
-    for label in ["room list", "room page (100 msgs)", "room page (2,000 msgs)", "private room page (100 msgs)",
+    for label in ["room list", "sidebar (200 rooms, 20 unread)", "room page (100 msgs)", "room page (2,000 msgs)", "private room page (100 msgs)",
                   "floor (room page, no DynamoDB)", "post message", "live tick"]:
         row = next((line for line in table.splitlines() if line.startswith(f"| {label} |")), None)
         assert row is not None, label
