@@ -563,7 +563,9 @@ def markdown(results: dict, png_name: str) -> str:
         "",
         _md_table(ENDPOINT_HEADER, endpoint_rows(results)),
         "",
-        "- *room list*: GET `/` (the first page of rooms). *room page*: GET a room, the newest "
+        "- *room list*: GET `/` (the first page of rooms). *sidebar*: GET `/direct/new/` (the New message "
+        "form: the session and the sidebar, nothing else), the sidebar with every room's unread count; "
+        "20 of the rooms have unread messages when the run starts. *room page*: GET a room, the newest "
         f"{50} messages, as a signed-in member, with the 'Your rooms' sidebar listing the "
         f"{results['seeded'].get('sidebar_rooms', '–')} rooms every benchmark user is in (memberships made "
         "with room_join / membership_add). *private room page*: the same for a private room they were "
