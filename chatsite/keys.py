@@ -75,6 +75,21 @@ USER_AND_ROOMS_SK_MIN = META
 USER_AND_ROOMS_SK_MAX = f"{USER_ROOM_PREFIX}~"
 
 
+# A mention of a user, in their partition: `User:<uid>` / `mention#<CreatedAt>#<message id>`. "mention#"
+# sorts before "meta" (and after messages' digits), so the user-and-rooms Query never reads them.
+MENTION_PREFIX = "mention#"
+MENTION_SK_MAX = f"{MENTION_PREFIX}~"
+
+
+def mention_sk(created_at: str, message_id: str) -> str:
+    return f"{MENTION_PREFIX}{created_at}#{message_id}"
+
+
+def mention_sk_from(at: str) -> str:
+    """Lower bound for a user's mentions at or after ``at`` (a Query range: older ones have expired)."""
+    return f"{MENTION_PREFIX}{at}"
+
+
 def message_sk(created_at: str, message_id: str) -> str:
     """A message under its author's partition: the seed's `<timestamp>`, made unique."""
     return f"{created_at}#{message_id}"

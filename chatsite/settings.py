@@ -201,6 +201,9 @@ CONTENT_SECURITY_POLICY = (
 # --- Chat -------------------------------------------------------------------------------------
 CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_MESSAGE_MAX_LENGTH = 4000
+# Mentions (rooms/mentions.py): the Mentions page lists the last 90 days (the items' TTL), 20 a page.
+CHAT_MENTION_TTL_SECONDS = 90 * 24 * 3600
+CHAT_MENTION_PAGE_SIZE = 20
 # Live updates: see docs/live-updates.md.
 CHAT_LIVE_REFRESH_SECONDS = float(os.environ.get("CHAT_LIVE_REFRESH_SECONDS", "0.5"))
 CHAT_LIVE_POLL_SECONDS = float(os.environ.get("CHAT_LIVE_POLL_SECONDS", "1"))

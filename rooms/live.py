@@ -237,7 +237,8 @@ def query_room_events(room_id: str, since_ms: int, limit: int | None = None
             messages.append(ChatMessage(room_id=room_id, author_id=record.author, sk=record.message_sk,
                                         message_id=subject, created_at=record.posted_at or at,
                                         author_name=record.author_name or "", comment=record.comment or "",
-                                        seq=None if record.seq is None else int(record.seq)))
+                                        seq=None if record.seq is None else int(record.seq),
+                                        mentions=tuple(record.mentions or ())))
         elif kind == DELETION_REF_PREFIX:
             deletions.append(Deletion(room_id=room_id, message_id=subject, deleted_at=at))
         elif kind in SIGNAL_PREFIXES:

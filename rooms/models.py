@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import urlencode
 
 from django.urls import reverse
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chatsite import keys
 from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, ROOM_INDEX, bind_to
+from rooms import mentions
 from rooms.timestamps import ms_from_iso
 
 # Room kinds. A direct conversation is private in every sense; its membership never changes.
@@ -110,6 +112,9 @@ class UserRoomRecord(Model):
     # from before read cursors: no unread count is shown until the first read moves it.
     read_seq = NumberAttribute(null=True, attr_name="ReadSeq")
     read_pos = UnicodeAttribute(null=True, attr_name="ReadPos")
+    # The Seqs of messages mentioning this member (services.message_post ADDs them); those at or
+    # below ReadSeq are read and pruned by read_cursor_advance. Absent: no unread mention.
+    mention_seqs = NumberSetAttribute(null=True, attr_name="MentionSeqs")
 
 
 class RoomMessagesIndex(GlobalSecondaryIndex):
@@ -133,6 +138,7 @@ class MessageRecord(Model):
     comment = UnicodeAttribute(attr_name="Comment")
     author_name = UnicodeAttribute(attr_name="AuthorName")  # the display name, copied: pages read no user
     seq = NumberAttribute(null=True, attr_name="Seq")  # the room's Seq this post took; absent before read cursors
+    mentions = ListAttribute(of=UnicodeAttribute, null=True, attr_name="Mentions")  # user ids notified
 
     room_index = RoomMessagesIndex()
 
@@ -176,7 +182,29 @@ class LiveEventRecord(Model):
     comment = UnicodeAttribute(null=True)
     author_name = UnicodeAttribute(null=True)
     seq = NumberAttribute(null=True, attr_name="Seq")  # a message event: the message's Seq
+    mentions = ListAttribute(of=UnicodeAttribute, null=True, attr_name="Mentions")  # a message event's
     state = UnicodeAttribute(null=True)  # presence: "here" or "away"
+
+
+@bind_to(CHAT)
+class MentionRecord(Model):
+    """A mention of a user, in their own partition (`User:<uid>` / `mention#<CreatedAt>#<message id>`,
+    sorting before `meta`): the Mentions page is one Query, newest first. Written in the post's
+    BatchWriteItem; expires after CHAT_MENTION_TTL_SECONDS (90 days)."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    room_id = UnicodeAttribute(attr_name="MentionRoomID")  # not RoomID: mentions stay out of the index
+    room_name = UnicodeAttribute()
+    room_kind = UnicodeAttribute()
+    author = UnicodeAttribute()
+    author_name = UnicodeAttribute()
+    excerpt = UnicodeAttribute()
+    message_sk = UnicodeAttribute()
+    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
 
 # --- what pages, feeds and commands see (plain values, no DynamoDB attached) -------------------
@@ -234,6 +262,18 @@ class UserRoom:
     read_seq: int | None = None  # the read cursor (None: a membership from before read cursors)
     read_pos: str | None = None
     unread: int = 0  # filled in by rooms.selectors.with_unread from the room's Seq
+    mention_seqs: frozenset[int] = frozenset()  # Seqs of messages mentioning the user (MentionSeqs)
+
+    @property
+    def mentions(self) -> int:
+        """Unread mentions: those past the read cursor."""
+        return sum(1 for seq in self.mention_seqs if seq > (self.read_seq or 0))
+
+    @property
+    def mentions_label(self) -> str:
+        """"1 mention", "N mentions" (shown next to "N unread")."""
+        count = self.mentions
+        return f"{count} mention" if count == 1 else f"{count} mentions"
 
     @property
     def url(self) -> str:
@@ -257,7 +297,8 @@ class UserRoom:
         return cls(room_id=keys.room_id_from_user_room_sk(record.SK), name=record.room_name, kind=record.kind,
                    role=record.role, joined_at=record.joined_at, description=record.room_description,
                    created_by=record.room_created_by, created_at=record.room_created_at,
-                   read_seq=None if record.read_seq is None else int(record.read_seq), read_pos=record.read_pos)
+                   read_seq=None if record.read_seq is None else int(record.read_seq), read_pos=record.read_pos,
+                   mention_seqs=frozenset(int(s) for s in record.mention_seqs or ()))
 
 
 UNREAD_CAP = 99
@@ -277,6 +318,7 @@ class ChatMessage:
     author_name: str
     comment: str
     seq: int | None = None  # the room's Seq this post took (None: posted before read cursors)
+    mentions: tuple[str, ...] = ()  # user ids of the members it mentioned (notified)
 
     @cached_property
     def created_ms(self) -> int:
@@ -296,7 +338,38 @@ class ChatMessage:
         return cls(room_id=record.room_id, author_id=record.author_id, sk=record.SK,
                    message_id=record.message_id, created_at=record.created_at,
                    author_name=record.author_name, comment=record.comment,
-                   seq=None if record.seq is None else int(record.seq))
+                   seq=None if record.seq is None else int(record.seq), mentions=tuple(record.mentions or ()))
+
+    @cached_property
+    def mentions_room(self) -> bool:
+        """Whether the text has @room (refused at post time where the sender may not use it)."""
+        return "@" in self.comment and mentions.parse(self.comment).room
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One entry of the user's Mentions page."""
+    room_id: str
+    room_name: str
+    room_kind: str
+    author_id: str
+    author_name: str
+    excerpt: str
+    message_sk: str
+    created_at: str
+    message_id: str
+
+    @property
+    def url(self) -> str:
+        """The room page around the message, scrolled to it (room_detail's ``at``)."""
+        return f"{reverse('rooms:room', args=[self.room_id])}?{urlencode({'at': self.message_sk})}#m-{self.message_id}"
+
+    @classmethod
+    def from_record(cls, record: MentionRecord) -> Mention:
+        created_at, message_id = keys.message_sk_parts(record.SK.removeprefix(keys.MENTION_PREFIX))
+        return cls(room_id=record.room_id, room_name=record.room_name, room_kind=record.room_kind,
+                   author_id=record.author, author_name=record.author_name, excerpt=record.excerpt,
+                   message_sk=record.message_sk, created_at=created_at, message_id=message_id)
 
 
 @dataclass(frozen=True)

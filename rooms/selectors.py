@@ -13,8 +13,9 @@ from pynamodb.exceptions import DoesNotExist
 from accounts.models import UserRecord
 from chatsite import caches, dynamodb, keys, pagination
 from chatsite.pagination import Page
-from rooms.models import (ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, MessageRecord, Room,
-                          RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
+from rooms.models import (ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, Mention, MentionRecord,
+                          MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
+from rooms.timestamps import iso_from_ms, now_ms
 
 
 class RoomNotFound(LookupError):
@@ -256,6 +257,59 @@ def room_members(*, room_id: str, cursor: str | None = None, limit: int | None =
         convert=Member.from_record)
 
 
+def room_member_count_exceeds(*, room_id: str, count: int) -> bool:
+    """Has the room more than ``count`` members? One Query `PK = Room:<id> AND SK begins_with
+    member#`, Select COUNT, Limit ``count`` + 1: it reads at most that many small items (@room's
+    rule, only for a sender who is not the owner)."""
+    answer = dynamodb.client().query(
+        TableName=dynamodb.table_name(dynamodb.CHAT), Select="COUNT", Limit=count + 1,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :member)",
+        ExpressionAttributeValues={":pk": {"S": keys.room_pk(room_id)}, ":member": {"S": keys.MEMBER_PREFIX}})
+    return answer["Count"] > count
+
+
+# The composer's @ suggestions: the first members of a room's member Query, per process for a few
+# seconds (each keystroke asks), so typing costs at most one Query per room per few seconds.
+SUGGEST_MEMBERS_READ = 500  # members read per room: the suggestions come from these
+SUGGEST_CACHE_SECONDS = 5.0
+_suggest_cache: dict[str, tuple[float, list[Member]]] = {}
+_suggest_cache_lock = threading.Lock()
+
+
+@caches.register
+def clear_suggest_cache() -> None:
+    with _suggest_cache_lock:
+        _suggest_cache.clear()
+
+
+def member_suggestions(*, room_id: str, query: str, limit: int = 8) -> list[Member]:
+    """Members whose username or a word of whose display name starts with ``query`` (case-
+    insensitive), the first ``limit`` in user-id order: one Query `PK = Room:<id> AND SK
+    begins_with member#`, Limit SUGGEST_MEMBERS_READ, cached per process SUGGEST_CACHE_SECONDS (so a
+    room of more members suggests from its first 500)."""
+    now = time.monotonic()
+    with _suggest_cache_lock:
+        cached = _suggest_cache.get(room_id)
+    if cached and cached[0] > now:
+        members = cached[1]
+    else:
+        members = [Member.from_record(r) for r in MemberRecord.query(
+            keys.room_pk(room_id), MemberRecord.SK.startswith(keys.MEMBER_PREFIX), limit=SUGGEST_MEMBERS_READ)]
+        with _suggest_cache_lock:
+            if len(_suggest_cache) >= 1000:  # rooms; bounded memory
+                _suggest_cache.clear()
+            _suggest_cache[room_id] = (now + SUGGEST_CACHE_SECONDS, members)
+    wanted = query.casefold()
+    found = []
+    for member in members:
+        if (member.user_id.startswith(wanted)
+                or any(word.startswith(wanted) for word in member.display_name.casefold().split())):
+            found.append(member)
+            if len(found) == limit:
+                break
+    return found
+
+
 def all_room_members(*, room_id: str) -> Iterator[Member]:
     """Every member of a room, all pages (renaming a room, deleting it)."""
     for record in MemberRecord.query(keys.room_pk(room_id), MemberRecord.SK.startswith(keys.MEMBER_PREFIX)):
@@ -401,6 +455,20 @@ def user_messages(*, user_id: str, limit: int = 20) -> list[ChatMessage]:
         scan_index_forward=False,
         limit=limit,
     )]
+
+
+def user_mentions(*, user_id: str, cursor: str | None = None, limit: int | None = None) -> Page:
+    """The user's mentions, newest first (the Mentions page): one Query `PK = User:<id> AND SK
+    BETWEEN mention#<now - CHAT_MENTION_TTL_SECONDS> AND mention#~`, descending, one page, signed
+    cursor bound to the user. The range leaves out items past their TTL that have not been deleted
+    yet (TTL lags; dynalite never deletes)."""
+    oldest = iso_from_ms(now_ms() - settings.CHAT_MENTION_TTL_SECONDS * 1000)
+    return pagination.query_page(
+        lambda **page: MentionRecord.query(
+            keys.user_pk(user_id), MentionRecord.SK.between(keys.mention_sk_from(oldest), keys.MENTION_SK_MAX),
+            scan_index_forward=False, **page),
+        purpose="mentions", scope=user_id, cursor=cursor, limit=limit or settings.CHAT_MENTION_PAGE_SIZE,
+        convert=Mention.from_record)
 
 
 def message_get(*, author_id: str, sk: str) -> ChatMessage | None:

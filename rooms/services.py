@@ -13,10 +13,11 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import counters, dynamodb, keys
 from chatsite.batch import Progress, batch_delete_keys, batch_put_items
-from rooms import live, permissions, post_guard, selectors, streams, validators
+from rooms import live, mentions, permissions, post_guard, selectors, streams, validators
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
-from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord, MessageRecord,
+from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
+                          MentionRecord, MessageRecord,
                           Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -381,6 +382,10 @@ def _names_of(names: dict[str, str], user_ids: list[str]) -> str:
 class PostResult:
     message: ChatMessage
     duplicate: bool  # True: this key was posted before; ``message`` is the one already stored
+    # What the sender is told: names they mentioned who were not notified, and why (the same words
+    # for an unknown name and a non-member, so nobody learns who has an account).
+    not_notified: tuple[str, ...] = ()  # not a member of this room (or no such user)
+    too_many: tuple[str, ...] = ()  # past the first mentions.MAX_MENTIONS people
 
 
 def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> PostResult:
@@ -399,6 +404,9 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     comment = validators.clean_comment(comment)
     if not validators.is_token(idempotency_key):
         raise ValidationError("This form is out of date. Your text is kept: send it again.", code="key")
+    mentioned = mentions.parse(comment, author_id=author.id)
+    if mentioned.room:
+        room_mention_check(room=room, author=author)
     now = now_ms()
     created_at = iso_from_ms(now)
     claim = post_guard.claim(user_id=author.id, idempotency_key=idempotency_key,
@@ -409,18 +417,28 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     # while CreatedAt is now: if that attempt never stored its message, live feeds must still see
     # this one as new.
     def message_record(seq: int) -> MessageRecord:
+        # The mentioned members first (one conditional UpdateItem each): the message stores only
+        # those, so it links and highlights exactly the people who were notified.
+        notified = mention_members(room_id=room.room_id, seq=seq, user_ids=mentioned.user_ids)
         return MessageRecord(keys.user_pk(author.id), claim.planned_sk, room_id=room.room_id, created_at=created_at,
-                             comment=comment, author_name=author.display_name or author.username, seq=seq)
+                             comment=comment, author_name=author.display_name or author.username, seq=seq,
+                             mentions=list(notified) or None)
+
+    def not_notified(message: ChatMessage) -> tuple[str, ...]:
+        return tuple(mentioned.names[uid] for uid in mentioned.user_ids if uid not in message.mentions)
 
     if not claim.duplicate:
-        # A fresh random SK: nothing can be there, so the message and its live event go in one
-        # BatchWriteItem (dynalite has no transactions; a batch is one call, two write units).
+        # A fresh random SK: nothing can be there, so the message, its live event and the mentioned
+        # members' mention items go in one BatchWriteItem (dynalite has no transactions; a batch is
+        # one call, a write unit per item).
         record = message_record(take_room_seq(room_id=room.room_id))
         message = ChatMessage.from_record(record)
-        batch_put_items([record.serialize(), _message_event(message, now)], max_attempts=4)
+        batch_put_items([record.serialize(), _message_event(message, now), *_mention_items(message, room, now)],
+                        max_attempts=4)
         streams.publish(room.room_id, live.Event(at_ms=message.created_ms, message_id=message.message_id,
                                                  message=message))
-        return PostResult(message=message, duplicate=False)
+        return PostResult(message=message, duplicate=False, not_notified=not_notified(message),
+                          too_many=mentioned.over_cap)
     # A retry (rare): the stored message first, so a retry takes no second Seq.
     existing = _retried_message(author_id=author.id, sk=claim.planned_sk, room_id=room.room_id)
     if existing is not None:
@@ -438,8 +456,9 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
         return PostResult(message=existing, duplicate=True)
     # The first attempt died before putting: this is its message, new to every live feed.
     message = ChatMessage.from_record(record)
-    batch_put_items([_message_event(message, now)], max_attempts=4)
-    return PostResult(message=message, duplicate=True)
+    batch_put_items([_message_event(message, now), *_mention_items(message, room, now)], max_attempts=4)
+    return PostResult(message=message, duplicate=True, not_notified=not_notified(message),
+                      too_many=mentioned.over_cap)
 
 
 def _retried_message(*, author_id: str, sk: str, room_id: str) -> ChatMessage | None:
@@ -475,7 +494,66 @@ def _message_event(message: ChatMessage, now: int) -> dict:
     return LiveEventRecord(keys.room_pk(message.room_id), keys.live_event_sk(message.created_at, f"m-{message.message_id}"),
                            expires_at=now // 1000 + settings.CHAT_LIVE_EVENT_TTL_SECONDS, author=message.author_id,
                            message_sk=message.sk, posted_at=message.created_at, comment=message.comment,
-                           author_name=message.author_name, seq=message.seq).serialize()
+                           author_name=message.author_name, seq=message.seq,
+                           mentions=list(message.mentions) or None).serialize()
+
+
+# --- mentions -------------------------------------------------------------------------------------
+#
+# Only members are notified: a mention ADDs the message's Seq to the mentioned member's `room#`
+# item, conditional on it existing, so a refusal means "not a member" (or no such user: the sender
+# hears the same words for both). The mention item in the user's partition (the Mentions page)
+# goes into the post's BatchWriteItem.
+
+MENTION_EXCERPT_LENGTH = 140
+
+
+def mention_members(*, room_id: str, seq: int, user_ids) -> tuple[str, ...]:
+    """Notify the mentioned members: for each user id (at most mentions.MAX_MENTIONS), UpdateItem
+    `User:<uid>` / `room#<rid>` ADD MentionSeqs {seq}, condition attribute_exists(PK), ReturnValues
+    NONE (1 write unit each). Returns the user ids that are members (the others were refused)."""
+    notified = []
+    table = dynamodb.table_name(dynamodb.CHAT)
+    for user_id in list(user_ids)[:mentions.MAX_MENTIONS]:
+        try:
+            dynamodb.client().update_item(
+                TableName=table, Key={"PK": {"S": keys.user_pk(user_id)}, "SK": {"S": keys.user_room_sk(room_id)}},
+                UpdateExpression="ADD #m :seq", ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={"#m": "MentionSeqs"}, ExpressionAttributeValues={":seq": {"NS": [str(seq)]}})
+        except Exception as exc:
+            if not dynamodb.is_conditional_check_failed(exc):
+                raise
+            continue
+        notified.append(user_id)
+    return tuple(notified)
+
+
+def _mention_items(message: ChatMessage, room: Room, now: int) -> list[dict]:
+    """The mention items (`User:<uid>` / `mention#<CreatedAt>#<message id>`, TTL 90 days) of the
+    members ``message`` notified, for the post's BatchWriteItem."""
+    excerpt = message.comment[:MENTION_EXCERPT_LENGTH]
+    items = []
+    for user_id in message.mentions:
+        items.append(MentionRecord(keys.user_pk(user_id), keys.mention_sk(message.created_at, message.message_id),
+                                   room_id=room.room_id, room_name=room.name, room_kind=room.kind,
+                                   author=message.author_id, author_name=message.author_name, excerpt=excerpt,
+                                   message_sk=message.sk,
+                                   expires_at=now // 1000 + settings.CHAT_MENTION_TTL_SECONDS).serialize())
+        # TODO(activity feed): + rooms.activity.mention_item(...) here, the `n-<uid>#<msgid>` event
+        # that tells the user's open tabs at once, once rooms/activity.py provides it.
+    return items
+
+
+def room_mention_check(*, room: Room, author) -> None:
+    """@room: in a room of more than mentions.ROOM_MENTION_MAX_MEMBERS members only its owner may
+    use it. No read for the owner or a direct conversation (at most 8 people); anyone else: one
+    Query counting at most 21 members (selectors.room_member_count_exceeds). Raises ValidationError."""
+    if room.kind == DIRECT or room.created_by == author.id:
+        return
+    limit = mentions.ROOM_MENTION_MAX_MEMBERS
+    if selectors.room_member_count_exceeds(room_id=room.room_id, count=limit):
+        raise ValidationError(f"Only the room's owner can use @room in a room of more than {limit} members. "
+                              f"Your text is kept: mention people by their @username instead.", code="room_mention")
 
 
 # --- read cursors ---------------------------------------------------------------------------------
@@ -490,9 +568,14 @@ def read_cursor_advance(*, user_id: str, room_id: str, seq: int, pos: str) -> bo
     """Move the read cursor forward to ``seq`` / ``pos``: UpdateItem `User:<uid>` / `room#<rid>`
     SET ReadSeq, ReadPos, condition attribute_exists(PK) AND (attribute_not_exists(ReadSeq) OR
     ReadSeq < :seq). So it only ever moves forward: a stale tab or a slow device reporting an older
-    message changes nothing. False: nothing to do (already there or past it, or not a member)."""
+    message changes nothing. False: nothing to do (already there or past it, or not a member).
+
+    The update answers with the whole item (ReturnValues ALL_NEW, PynamoDB's default): when its
+    MentionSeqs holds mentions now read (<= ``seq``), one more UpdateItem DELETEs them, so the set
+    stays as small as the unread mentions (no extra call when there is nothing to prune)."""
+    record = UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room_id))
     try:
-        UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room_id)).update(
+        record.update(
             actions=[UserRoomRecord.read_seq.set(seq), UserRoomRecord.read_pos.set(pos)],
             condition=UserRoomRecord.PK.exists() & (UserRoomRecord.read_seq.does_not_exist()
                                                     | (UserRoomRecord.read_seq < seq)))
@@ -500,7 +583,22 @@ def read_cursor_advance(*, user_id: str, room_id: str, seq: int, pos: str) -> bo
         if not dynamodb.is_conditional_check_failed(exc):
             raise
         return False
+    _prune_read_mentions(record, seq)
     return True
+
+
+def _prune_read_mentions(record: UserRoomRecord, read_seq: int) -> None:
+    """UpdateItem DELETE MentionSeqs {the Seqs <= read_seq}, condition attribute_exists(PK), only
+    if there are any. A DELETE of values already gone is harmless, so racing tabs need no condition
+    on the set; a mention added meanwhile (a higher Seq) is untouched."""
+    read = {int(s) for s in record.mention_seqs or () if int(s) <= read_seq}
+    if not read:
+        return
+    try:
+        record.update(actions=[UserRoomRecord.mention_seqs.delete(read)], condition=UserRoomRecord.PK.exists())
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):  # left the room meanwhile: nothing to prune
+            raise
 
 
 def read_cursor_set_before(*, user_id: str, message: ChatMessage) -> bool:

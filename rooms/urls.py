@@ -37,7 +37,9 @@ urlpatterns = [
     path("rooms/<room_id:room_id>/invite", views.room_invite, name="invite"),
     path("rooms/<room_id:room_id>/members/", views.room_members, name="members"),
     path("rooms/<room_id:room_id>/members/remove", views.member_remove, name="remove_member"),
+    path("rooms/<room_id:room_id>/members/suggest", views.member_suggest, name="member_suggest"),
     path("rooms/<room_id:room_id>/settings", views.room_edit, name="edit"),
     path("direct/new/", views.direct_new, name="direct_new"),
     path("u/<str:username>/", views.user_page, name="user"),
+    path("mentions/", views.mentions_page, name="mentions"),
 ]

@@ -30,7 +30,7 @@ from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite import dynamodb, keys
 from chatsite.pagination import InvalidCursor
-from rooms import live, permissions, presence, selectors, services, streams, validators
+from rooms import live, mentions, permissions, presence, selectors, services, streams, validators
 from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import ms_from_iso, now_ms
@@ -158,13 +158,17 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     room, your_rooms = _readable_room(request, room_id)
     before = request.GET.get("before") or None
     after = request.GET.get("after") or None  # "load newer", from a page around the read cursor
+    at = request.GET.get("at") or None  # a message's SK: the page around it (a link from the Mentions page)
     entry = next((r for r in your_rooms or () if r.room_id == room.room_id), None)
     watermark = now_ms()  # taken before the query: the page holds everything visible at this time
+    target = None
     try:
         if before:
             history = selectors.room_history(room_id=room.room_id, cursor=before)
         elif after:
             history = selectors.room_history_newer(room_id=room.room_id, cursor=after)
+        elif at:
+            history, target = _history_at(room, at)
         elif entry and entry.unread and entry.read_pos:  # open at the first unread message
             history = selectors.room_history_around(room_id=room.room_id, read_pos=entry.read_pos)
         else:
@@ -178,8 +182,28 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     form = MessageForm(initial={"idempotency_key": validators.new_token(), "join": entry is None})
     # A newer page that reaches the newest message is live, like the room's own page.
     latest = before is None and not (after and history.newer_cursor)
-    return render(request, "rooms/room.html", _room_page(request, room, your_rooms, history, watermark, form,
-                                                         latest=latest))
+    context = _room_page(request, room, your_rooms, history, watermark, form, latest=latest)
+    context["target"] = target
+    return render(request, "rooms/room.html", context)
+
+
+AT_CONTEXT = 10  # messages shown above the one a link points at
+
+
+def _history_at(room: Room, at: str) -> tuple[selectors.HistoryPage, str]:
+    """The page around the message whose SK is ``at`` (the same two Queries as the page around a
+    read cursor, without its New messages line) and that message's DOM id, to scroll to. 400 for a
+    value that is not a message SK."""
+    created_at, message_id = keys.message_sk_parts(at)
+    try:
+        ms_from_iso(created_at)
+    except ValueError:
+        message_id = ""
+    if not validators.is_token(message_id) or len(at) > 100:
+        raise BadRequest("That link to a message is broken: its “at” is not a message's position.")
+    history = selectors.room_history_around(room_id=room.room_id, read_pos=keys.read_pos_before(created_at),
+                                            context=AT_CONTEXT)
+    return replace(history, first_unread=None), f"m-{message_id}"
 
 
 def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: selectors.Page, watermark: int,
@@ -363,6 +387,9 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         form.data = form.data.copy()
         form.data["idempotency_key"] = validators.new_token()
         return _composer_failed(request, room, form, status=400)
+    except ValidationError as exc:  # @room where the sender may not use it: nothing was posted
+        form.add_error("comment", exc)
+        return _composer_failed(request, room, form, status=400)
     except services.MessageNotFound:  # a retry of a post that was since deleted: nothing to show
         result = None
     except selectors.RoomNotFound:  # deleted while this process still had it cached
@@ -375,7 +402,10 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         # Their read cursor starts at their own message: what came before it counts as read.
         services.room_join(room=room, user=request.user, read_seq=result.message.seq if result else None)
         joined = True
+    note = _not_notified_note(result) if result else ""
     if not request.htmx:
+        if note:
+            flash.info(request, note)
         # Without the page's JavaScript nothing reports reading: posting marks the room read up to
         # this message (+ 1 UpdateItem), so the page it goes back to opens at the newest messages.
         if result and result.message.seq and not result.duplicate:
@@ -386,7 +416,8 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     # fresh key and cleared errors, and after a join the sidebar and the membership controls, from a
     # fresh read of the user's rooms (one Query, on this first post only) so the join shows at once.
     context = {"room": room, "message": result.message if result else None,
-               "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined}
+               "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined,
+               "not_notified": note}
     if joined:
         your_rooms = _sidebar_of(request.user)
         is_member = any(r.room_id == room.room_id for r in your_rooms)
@@ -394,6 +425,25 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
                         "can_join": not is_member, "can_invite": is_member, "invite_form": InviteForm(),
                         "can_manage": is_member and permissions.may_manage_room(request.user, room)})
     return render(request, "rooms/_posted.html", context)
+
+
+def _names(names) -> str:
+    quoted = [f"@{name}" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _not_notified_note(result: services.PostResult) -> str:
+    """What the sender is told about mentions that reached nobody. An unknown name and a
+    non-member get the same words: the note must not tell who has an account."""
+    notes = []
+    if result.not_notified:
+        several = len(result.not_notified) > 1
+        notes.append(f"{_names(result.not_notified)} {'were' if several else 'was'} not notified: "
+                     f"{'not members' if several else 'not a member'} of this room.")
+    if result.too_many:
+        notes.append(f"{_names(result.too_many)} {'were' if len(result.too_many) > 1 else 'was'} not notified: "
+                     f"a message notifies at most {mentions.MAX_MENTIONS} people.")
+    return " ".join(notes)
 
 
 def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> HttpResponse:
@@ -738,3 +788,42 @@ def direct_new(request: HtmxHttpRequest) -> HttpResponse:
         your_rooms = _sidebar_of(request.user)
     return render(request, "rooms/direct_new.html", {"form": form, "your_rooms": your_rooms},
                   status=400 if form.is_bound else 200)
+
+
+# --- mentions -------------------------------------------------------------------------------------
+
+
+@require_safe
+def mentions_page(request: HtmxHttpRequest) -> HttpResponse:
+    """**Mentions**: the signed-in user's mentions across rooms, newest first, each a link to the
+    message in its room (``?at=``). The session, the sidebar Query (with its unread counts) and ONE
+    Query of the mentions (selectors.user_mentions, a signed cursor for older ones). Mentions in a
+    private room or conversation the user is no longer in are left out, by the sidebar just read."""
+    your_rooms = _signed_in_sidebar(request)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, reverse("rooms:mentions"))
+    try:
+        page = selectors.user_mentions(user_id=request.user.id, cursor=request.GET.get("after") or None)
+    except InvalidCursor:
+        raise BadRequest("That page link is broken or out of date.") from None
+    member_of = {r.room_id for r in your_rooms or ()}
+    shown = [m for m in page.items if m.room_kind == PUBLIC or m.room_id in member_of]
+    return render(request, "rooms/mentions.html", {"mentions": shown, "page": page, "your_rooms": your_rooms})
+
+
+SUGGEST_QUERY_MAX = 50
+
+
+@never_cache
+@require_safe
+def member_suggest(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """The composer's @ suggestions (static/js/chat/mentions.js): up to 8 members of the room whose
+    username or display name starts with ``q``, as an HTML fragment of listbox options. Access as
+    posting: the session, then a non-public room's membership (else its 404); signed out, 403.
+    Members come from selectors.member_suggestions (one Query per room per few seconds per process)."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return _signal_refused("Sign in to mention people.")
+    query = str(request.GET.get("q", "")).strip().removeprefix("@")[:SUGGEST_QUERY_MAX]
+    members = selectors.member_suggestions(room_id=room.room_id, query=query)
+    return render(request, "rooms/_mention_options.html", {"members": members})

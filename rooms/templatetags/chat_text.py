@@ -6,9 +6,11 @@ import re
 from urllib.parse import urlsplit
 
 from django import template
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from rooms import mentions
 from rooms.timestamps import datetime_from_iso
 
 register = template.Library()
@@ -45,8 +47,41 @@ def _is_safe(url: str) -> bool:
     return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
 
 
+def _escape_with_mentions(text: str, linked: frozenset[str], room: bool) -> str:
+    """Escape ``text`` (a stretch between URLs), its mentions of ``linked`` user ids as links to
+    their pages and @room (when ``room``) highlighted. Names not in ``linked`` stay plain text."""
+    if "@" not in text or not (linked or room):
+        return escape(text)
+    out: list[str] = []
+    position = 0
+    for token in mentions.tokens(text):
+        if token.user_id is None:
+            if not room:
+                continue
+            html = f'<span class="mention mention-room">@{escape(token.name)}</span>'
+        elif token.user_id in linked:
+            url = reverse("rooms:user", args=[token.user_id])
+            html = f'<a class="mention" href="{escape(url)}" data-user="{escape(token.user_id)}">@{escape(token.name)}</a>'
+        else:
+            continue
+        out.append(escape(text[position:token.start]))
+        out.append(html)
+        position = token.end
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
 @register.filter(is_safe=True)
-def linkify(text: str) -> SafeString:
+def message_html(message) -> SafeString:
+    """A message's text as linkify makes it, with its mentions (ChatMessage.mentions: the members
+    notified, and @room) as highlighted links. The same HTML for every viewer: the reader's own
+    mentions are marked in the browser (static/js/chat/mentions.js), so a live fragment is still
+    rendered once per room."""
+    return linkify(message.comment, frozenset(message.mentions), message.mentions_room)
+
+
+@register.filter(is_safe=True)
+def linkify(text: str, linked: frozenset[str] = frozenset(), room: bool = False) -> SafeString:
     """Escape ``text`` and link its http/https URLs (rel="nofollow noopener noreferrer"): at most the
     first MAX_URLS_PER_MESSAGE, each at most MAX_URL_LENGTH long. Linear in the text's length.
     Newlines stay newlines: the stylesheet shows them (white-space: pre-wrap)."""
@@ -58,10 +93,10 @@ def linkify(text: str) -> SafeString:
         url = _trim(match.group())
         if len(url) > MAX_URL_LENGTH or not _is_safe(url):
             continue
-        out.append(escape(text[position:match.start()]))
+        out.append(_escape_with_mentions(text[position:match.start()], linked, room))
         out.append(f'<a href="{escape(url)}" rel="{_LINK_REL}">{escape(url)}</a>')
         position = match.start() + len(url)
-    out.append(escape(text[position:]))
+    out.append(_escape_with_mentions(text[position:], linked, room))
     return mark_safe("".join(out))
 
 

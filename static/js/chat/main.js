@@ -12,6 +12,7 @@ import { createComposer } from "./composer.js";
 import { createCursor } from "./cursor.js";
 import { createJump } from "./jump.js";
 import { arrangeAll, relabelAtMidnight } from "./layout.js";
+import { markMyMentions, startMentions } from "./mentions.js";
 import { createMessageList, parse } from "./merge.js";
 import { revealDelete } from "./permissions.js";
 import { startPresence } from "./presence.js";
@@ -119,10 +120,15 @@ function start(room, list) {
   localizeTimes(document);
   // Opened with unread messages: at the first of them (the server drew the line above it).
   const newMessages = document.getElementById("new-messages");
-  if (newMessages) scroller.reveal(newMessages);
+  // Opened at a message (?at=, a link from the Mentions page): at that message.
+  const target = room.dataset.target && document.getElementById(room.dataset.target);
+  if (target) scroller.reveal(target);
+  else if (newMessages) scroller.reveal(newMessages);
   else if (poller) scroller.toBottom();
   relabelAtMidnight(list);
   if (composer) composer.focusOnArrival();
+  markMyMentions(list, viewer, { member: room.hasAttribute("data-read-url") });
+  if (composerForm) startMentions(composerForm);
   const hereNow = document.getElementById("here-now");
   if (hereNow) startPresence(hereNow, composerForm);
   const typingLine = document.getElementById("typing");
