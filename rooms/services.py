@@ -677,11 +677,13 @@ def write_tombstone(*, room_id: str, message_id: str) -> int:
 
 
 def message_item(*, room_id: str, author_id: str, author_name: str, created_at: str, message_id: str,
-                 comment: str) -> dict:
+                 comment: str, mentions: Iterable[str] = ()) -> dict:
     """A message as message_post stores it, as a raw item (DynamoDB JSON) for
-    chatsite.batch.batch_put_items (import_room, seed_demo). The caller has checked every value."""
+    chatsite.batch.batch_put_items (import_room, seed_demo). The caller has checked every value.
+    ``mentions``: the user ids it links (an import notifies nobody: no MentionSeqs, no mention items)."""
     return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), room_id=room_id,
-                         created_at=created_at, comment=comment, author_name=author_name).serialize()
+                         created_at=created_at, comment=comment, author_name=author_name,
+                         mentions=list(mentions) or None).serialize()
 
 
 def room_message_keys(*, room_id: str, before: str | None = None) -> Iterable[tuple[str, str]]:

@@ -27,9 +27,11 @@ class Command(BaseCommand):
                                   "description": room.description, "created_by": room.created_by,
                                   "created_at": room.created_at, "kind": room.kind})
                 for m in selectors.room_messages(room_id=room.room_id):
-                    self._write(write, {"type": "message", "message_id": m.message_id, "author_id": m.author_id,
-                                      "author_name": m.author_name, "created_at": m.created_at,
-                                      "comment": m.comment})
+                    row = {"type": "message", "message_id": m.message_id, "author_id": m.author_id,
+                           "author_name": m.author_name, "created_at": m.created_at, "comment": m.comment}
+                    if m.mentions:  # the user ids its @names link to (only those notified when posted)
+                        row["mentions"] = list(m.mentions)
+                    self._write(write, row)
                     bar.advance()
         finally:
             if output:

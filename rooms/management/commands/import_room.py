@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.validators import clean_display_name, validate_username
 from chatsite.batch import batch_put_items
 from chatsite.progress import command_progress
-from rooms import selectors, services, validators
+from rooms import mentions, selectors, services, validators
 from rooms.management.commands._common import brief, require_room_id
 from rooms.timestamps import ms_from_iso
 
@@ -224,9 +224,21 @@ def _message_item(number: int, row: dict, target: Target) -> dict:
             author_name = clean_display_name(_text(row, "author_name", author_id))
         except ValidationError as exc:
             raise LineError(f"author_name: {' '.join(exc.messages)}") from None
+        mentioned = _mentions(row)
     except LineError as exc:
         raise CommandError(f"line {number}: {exc}") from None
     if not target.keeps_ids:
         message_id = _derived_message_id(target, author_id, created_at, message_id)
     return services.message_item(room_id=target.room_id, author_id=author_id, author_name=author_name,
-                                 created_at=created_at, message_id=message_id, comment=comment)
+                                 created_at=created_at, message_id=message_id, comment=comment, mentions=mentioned)
+
+
+def _mentions(row: dict) -> list[str]:
+    """The optional ``mentions``: a list of distinct user ids, at most mentions.MAX_MENTIONS."""
+    value = row.get("mentions", [])
+    if not isinstance(value, list) or len(value) > mentions.MAX_MENTIONS:
+        raise LineError(f"mentions is a list of at most {mentions.MAX_MENTIONS} user ids")
+    found = [_user_id({"mentions": item}, "mentions") for item in value]
+    if len(set(found)) != len(found):
+        raise LineError("mentions lists a user id twice")
+    return found
