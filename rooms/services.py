@@ -393,6 +393,9 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     UpdateItem on the room's record taking the message's Seq (take_room_seq: unread counts without
     a write per member), then one BatchWriteItem of the message `User:<author>` /
     `<CreatedAt>#<message id>` and its live event. 3 calls (4 with the view's session read).
+    Mentions (rooms/mentions.py): + 1 conditional UpdateItem per person mentioned (mention_members:
+    only members are notified) and their mention items in the same batch; @room by anyone but the
+    owner: + 1 counting Query (room_mention_check, which refuses it over 20 members).
 
     Raises ValidationError (bad text or key), RateLimited, or RoomNotFound (the room's record is
     gone: deleted while this process still had it cached). A repeated ``idempotency_key`` never
