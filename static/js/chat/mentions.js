@@ -10,7 +10,8 @@
 //    server renders one HTML for every viewer (a live fragment is rendered once per room), and the
 //    message says whom it mentions in data-mentions / data-mentions-room.
 
-const QUERY = /(?:^|[^\w@.\-])@([\w.\-]{0,30})$/u; // "@" then the start of a name, right before the caret
+// "@" then the start of a name, right before the caret (letters of any script, as usernames allow).
+const QUERY = /(?:^|[^\p{L}\p{N}_@.\-])@([\p{L}\p{N}\p{M}_.\-]{0,30})$/u;
 const WAIT_MS = 120; // typing pauses this long before asking
 
 export function startMentions(form) {
