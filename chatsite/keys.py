@@ -157,6 +157,52 @@ def live_event_sk_from(at: str) -> str:
     return f"{LIVE_EVENT_PREFIX}{at}"
 
 
+# The activity feed: what changed in users' unread state, for every open tab of this site, in a few
+# process-wide partitions `Activity:<shard>` / `ev#<at>#<ref>` (rooms.activity). The shard is a
+# stable hash of the room id (s-) or the user id (r-, n-, c-). Refs:
+# `s-<room id>#<message id>` a message was posted; `r-<user id>#<room id>#<version>` a read cursor
+# moved; `n-<user id>#<message id>` a user was mentioned; `c-<user id>#<room id>` a user's
+# notification setting for a room changed.
+ACTIVITY_PK_PREFIX = "Activity:"
+ACTIVITY_MESSAGE, ACTIVITY_READ, ACTIVITY_MENTION, ACTIVITY_SETTING = "s-", "r-", "n-", "c-"
+
+
+def activity_pk(shard: int) -> str:
+    return f"{ACTIVITY_PK_PREFIX}{shard}"
+
+
+def activity_sk(at: str, ref: str) -> str:
+    """Like a room's live event: `ev#<at>#<ref>` (``at`` ISO 8601, the writer's clock)."""
+    return live_event_sk(at, ref)
+
+
+def activity_sk_parts(sk: str) -> tuple[str, str]:
+    return live_event_sk_parts(sk)
+
+
+def activity_sk_from(at: str) -> str:
+    return live_event_sk_from(at)
+
+
+ACTIVITY_SK_MAX = LIVE_EVENT_SK_MAX
+
+
+def activity_message_ref(room_id: str, message_id: str) -> str:
+    return f"{ACTIVITY_MESSAGE}{room_id}#{message_id}"
+
+
+def activity_read_ref(user_id: str, room_id: str, version: int) -> str:
+    return f"{ACTIVITY_READ}{user_id}#{room_id}#{version}"
+
+
+def activity_mention_ref(user_id: str, message_id: str) -> str:
+    return f"{ACTIVITY_MENTION}{user_id}#{message_id}"
+
+
+def activity_setting_ref(user_id: str, room_id: str) -> str:
+    return f"{ACTIVITY_SETTING}{user_id}#{room_id}"
+
+
 def counter_pk(scope: str, subject: str) -> str:
     """Rate-limit and throttle counters: `Counter:<scope>:<subject>`, one item per window."""
     return f"Counter:{scope}:{subject}"

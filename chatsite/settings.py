@@ -241,6 +241,10 @@ CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SE
 # Unread counts: a process reuses a room's Seq (messages posted) it read this recently, so a count
 # may miss the last moment's posts made elsewhere; 0 reads it every time.
 CHAT_ROOM_SEQ_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_SEQ_CACHE_SECONDS", "2"))
+# The activity feed (rooms/activity.py): unread changes reach every signed-in stream through a few
+# shared partitions, each read once per refresh per process while any such stream is open.
+CHAT_ACTIVITY_SHARDS = max(1, int(os.environ.get("CHAT_ACTIVITY_SHARDS", "4")))
+CHAT_ACTIVITY_REFRESH_SECONDS = float(os.environ.get("CHAT_ACTIVITY_REFRESH_SECONDS", "1"))
 CHAT_ROOM_LIST_PAGE_SIZE = 50
 CHAT_MEMBER_PAGE_SIZE = 50
 # A private room's page hands its tab a live-update grant valid this long; a removed member's tab

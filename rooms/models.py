@@ -36,6 +36,9 @@ PUBLIC, PRIVATE, DIRECT = "public", "private", "direct"
 ROOM_KINDS = (PUBLIC, PRIVATE, DIRECT)
 # Membership roles: the owner (the creator) manages the room.
 OWNER, MEMBER = "owner", "member"
+# A member's notification setting for a room (UserRoomRecord.notify).
+NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_NONE = "all", "mentions", "none"
+NOTIFY_LEVELS = (NOTIFY_ALL, NOTIFY_MENTIONS, NOTIFY_NONE)
 
 
 @bind_to(CHAT)
@@ -115,6 +118,12 @@ class UserRoomRecord(Model):
     # The Seqs of messages mentioning this member (services.message_post ADDs them); those at or
     # below ReadSeq are read and pruned by read_cursor_advance. Absent: no unread mention.
     mention_seqs = NumberSetAttribute(null=True, attr_name="MentionSeqs")
+    # ADD 1 on every move of the read cursor (rooms.services): the activity feed's `r-` events carry
+    # it, so tabs apply cursor moves by version, never by arrival. Absent: 0 (never moved).
+    read_version = NumberAttribute(null=True, attr_name="ReadVersion")
+    # The user's notification setting for this room: "all" | "mentions" | "none"; absent: the
+    # default (direct conversations: all; other rooms: mentions). See UserRoom.notify_level.
+    notify = UnicodeAttribute(null=True, attr_name="Notify")
 
 
 class RoomMessagesIndex(GlobalSecondaryIndex):
@@ -207,6 +216,35 @@ class MentionRecord(Model):
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
 
 
+@bind_to(CHAT)
+class ActivityRecord(Model):
+    """One change to users' unread state, in the process-wide activity feed (`Activity:<shard>` /
+    `ev#<at>#<ref>`, rooms.activity): a post (`s-`), a read cursor move (`r-`), a mention (`n-`), a
+    notification setting (`c-`). Read by each process with one consistent Query per shard; expires
+    like the room live events. No RoomID/CreatedAt: it stays out of the index."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
+    room = UnicodeAttribute(attr_name="ActRoom")  # the room id (every kind)
+    user = UnicodeAttribute(attr_name="ActUser")  # s-: the author; r-, n-, c-: the user concerned
+    seq = NumberAttribute(null=True, attr_name="Seq")  # s-, n-: the message's Seq
+    message_id = UnicodeAttribute(null=True)  # s-, n-
+    message_sk = UnicodeAttribute(null=True)  # s-, n-: to link to it (?at=)
+    author_name = UnicodeAttribute(null=True)  # s-, n-
+    room_name = UnicodeAttribute(null=True)  # s-, n-: as the room calls itself (direct: all its people)
+    room_kind = UnicodeAttribute(null=True)  # s-
+    excerpt = UnicodeAttribute(null=True)  # s-, n-: the text's first 140 characters
+    room_mention = NumberAttribute(null=True)  # s-: 1 when the text has @room
+    read_seq = NumberAttribute(null=True, attr_name="ReadSeq")  # r-
+    read_pos = UnicodeAttribute(null=True, attr_name="ReadPos")  # r-
+    read_version = NumberAttribute(null=True, attr_name="ReadVersion")  # r-
+    notify = UnicodeAttribute(null=True, attr_name="Notify")  # c-
+
+
 # --- what pages, feeds and commands see (plain values, no DynamoDB attached) -------------------
 
 
@@ -263,6 +301,16 @@ class UserRoom:
     read_pos: str | None = None
     unread: int = 0  # filled in by rooms.selectors.with_unread from the room's Seq
     mention_seqs: frozenset[int] = frozenset()  # Seqs of messages mentioning the user (MentionSeqs)
+    read_version: int = 0  # ReadVersion: how many times the read cursor moved
+    notify: str | None = None  # Notify as stored ("all", "mentions", "none"; None: the default)
+
+    @property
+    def notify_level(self) -> str:
+        """The notification setting in force: the stored one, else all for a direct conversation
+        and mentions for any other room."""
+        if self.notify in NOTIFY_LEVELS:
+            return self.notify
+        return NOTIFY_ALL if self.kind == DIRECT else NOTIFY_MENTIONS
 
     @property
     def mentions(self) -> int:
@@ -298,7 +346,8 @@ class UserRoom:
                    role=record.role, joined_at=record.joined_at, description=record.room_description,
                    created_by=record.room_created_by, created_at=record.room_created_at,
                    read_seq=None if record.read_seq is None else int(record.read_seq), read_pos=record.read_pos,
-                   mention_seqs=frozenset(int(s) for s in record.mention_seqs or ()))
+                   mention_seqs=frozenset(int(s) for s in record.mention_seqs or ()),
+                   read_version=int(record.read_version or 0), notify=record.notify)
 
 
 UNREAD_CAP = 99

@@ -13,7 +13,7 @@ from pynamodb.exceptions import DoesNotExist
 from accounts.models import UserRecord
 from chatsite import caches, dynamodb, keys, pagination
 from chatsite.pagination import Page
-from rooms.models import (ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, Mention, MentionRecord,
+from rooms.models import (ActivityRecord, ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, Mention, MentionRecord,
                           MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, now_ms
 
@@ -436,6 +436,17 @@ def live_events_since(*, room_id: str, since: str, limit: int | None = None) -> 
     return list(LiveEventRecord.query(
         keys.room_pk(room_id),
         LiveEventRecord.SK.between(keys.live_event_sk_from(since), keys.LIVE_EVENT_SK_MAX),
+        consistent_read=True, limit=limit,
+    ))
+
+
+def activity_since(*, shard: int, since: str, limit: int | None = None) -> list[ActivityRecord]:
+    """The activity feed's events in one shard at or after ``since``, oldest first: one consistent
+    Query `PK = Activity:<shard>`, SK between `ev#<since>` and `ev#~` (base table: no index lag),
+    all pages, up to ``limit`` items. rooms.activity.ActivityHub makes it once per shard per
+    CHAT_ACTIVITY_REFRESH_SECONDS per process while a signed-in stream is open there."""
+    return list(ActivityRecord.query(
+        keys.activity_pk(shard), ActivityRecord.SK.between(keys.activity_sk_from(since), keys.ACTIVITY_SK_MAX),
         consistent_read=True, limit=limit,
     ))
 

@@ -13,7 +13,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import counters, dynamodb, keys
 from chatsite.batch import Progress, batch_delete_keys, batch_put_items
-from rooms import live, mentions, permissions, post_guard, selectors, streams, validators
+from rooms import activity, live, mentions, permissions, post_guard, selectors, streams, validators
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
@@ -436,7 +436,9 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
         # one call, a write unit per item).
         record = message_record(take_room_seq(room_id=room.room_id))
         message = ChatMessage.from_record(record)
-        batch_put_items([record.serialize(), _message_event(message, now), *_mention_items(message, room, now)],
+        batch_put_items([record.serialize(), _message_event(message, now),
+                         activity.message_item(message, room, room_mention=mentioned.room, at_ms=now),
+                         *_mention_items(message, room, now)],
                         max_attempts=4)
         streams.publish(room.room_id, live.Event(at_ms=message.created_ms, message_id=message.message_id,
                                                  message=message))
@@ -459,7 +461,9 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
         return PostResult(message=existing, duplicate=True)
     # The first attempt died before putting: this is its message, new to every live feed.
     message = ChatMessage.from_record(record)
-    batch_put_items([_message_event(message, now), *_mention_items(message, room, now)], max_attempts=4)
+    batch_put_items([_message_event(message, now),
+                     activity.message_item(message, room, room_mention=mentioned.room, at_ms=now),
+                     *_mention_items(message, room, now)], max_attempts=4)
     return PostResult(message=message, duplicate=True, not_notified=not_notified(message),
                       too_many=mentioned.over_cap)
 
@@ -564,30 +568,55 @@ def room_mention_check(*, room: Room, author) -> None:
 # A member's read cursor is on their `User:<uid>` / `room#<rid>` item: ReadSeq (the room's Seq up to
 # which they have read) and ReadPos (the last read message's SK). Every move goes through
 # read_cursor_advance (forward only) or read_cursor_set_before (Mark as unread): the one place to
-# tell other tabs and devices once that is live.
+# tell other tabs and devices: every move ADDs 1 to the membership's ReadVersion and, once it
+# succeeded, writes an `r-` event with the new cursor and version to the activity feed
+# (rooms/activity.py), so every open tab of the user applies it, in version order.
 
 
 def read_cursor_advance(*, user_id: str, room_id: str, seq: int, pos: str) -> bool:
     """Move the read cursor forward to ``seq`` / ``pos``: UpdateItem `User:<uid>` / `room#<rid>`
-    SET ReadSeq, ReadPos, condition attribute_exists(PK) AND (attribute_not_exists(ReadSeq) OR
-    ReadSeq < :seq). So it only ever moves forward: a stale tab or a slow device reporting an older
-    message changes nothing. False: nothing to do (already there or past it, or not a member).
+    SET ReadSeq, ReadPos ADD ReadVersion 1, condition attribute_exists(PK) AND
+    (attribute_not_exists(ReadSeq) OR ReadSeq < :seq). So it only ever moves forward: a stale tab
+    or a slow device reporting an older message changes nothing (1 call). False: nothing to do
+    (already there or past it, or not a member). A move then puts its `r-` activity event (1
+    PutItem): 2 calls.
 
     The update answers with the whole item (ReturnValues ALL_NEW, PynamoDB's default): when its
     MentionSeqs holds mentions now read (<= ``seq``), one more UpdateItem DELETEs them, so the set
     stays as small as the unread mentions (no extra call when there is nothing to prune)."""
+    record = _advance(user_id=user_id, room_id=room_id, seq=seq, pos=pos)
+    if record is None:
+        return False
+    _put_read_events([record])
+    return True
+
+
+def _advance(*, user_id: str, room_id: str, seq: int, pos: str) -> UserRoomRecord | None:
     record = UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room_id))
     try:
         record.update(
-            actions=[UserRoomRecord.read_seq.set(seq), UserRoomRecord.read_pos.set(pos)],
+            actions=[UserRoomRecord.read_seq.set(seq), UserRoomRecord.read_pos.set(pos),
+                     UserRoomRecord.read_version.add(1)],
             condition=UserRoomRecord.PK.exists() & (UserRoomRecord.read_seq.does_not_exist()
                                                     | (UserRoomRecord.read_seq < seq)))
     except UpdateError as exc:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
-        return False
+        return None
     _prune_read_mentions(record, seq)
-    return True
+    return record
+
+
+def _put_read_events(records: list[UserRoomRecord]) -> None:
+    """The `r-` activity events of cursor moves, from the moves' answers (ALL_NEW): 1 PutItem for
+    one, else BatchWriteItem, 25 a call."""
+    items = [activity.read_item(user_id=keys.user_id_from_pk(r.PK), room_id=keys.room_id_from_user_room_sk(r.SK),
+                                read_seq=int(r.read_seq or 0), read_pos=r.read_pos,
+                                read_version=int(r.read_version or 0)) for r in records]
+    if len(items) == 1:
+        dynamodb.client().put_item(TableName=dynamodb.table_name(dynamodb.CHAT), Item=items[0])
+    else:
+        activity.put_events(items)
 
 
 def _prune_read_mentions(record: UserRoomRecord, read_seq: int) -> None:
@@ -608,22 +637,26 @@ def read_cursor_set_before(*, user_id: str, message: ChatMessage) -> bool:
     """Mark as unread: move the read cursor back to just before ``message``, on purpose: UpdateItem
     SET ReadSeq = its Seq - 1, ReadPos = "<its CreatedAt>#" (sorts before it and after every
     earlier message), condition attribute_exists(PK) only. A message from before read cursors (no
-    Seq) sets ReadSeq 0: every numbered message is newer than it. False: not a member."""
+    Seq) sets ReadSeq 0: every numbered message is newer than it. ADD ReadVersion 1, then the
+    move's `r-` activity event (1 PutItem): 2 calls. False: not a member (1 call)."""
+    record = UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(message.room_id))
     try:
-        UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(message.room_id)).update(
+        record.update(
             actions=[UserRoomRecord.read_seq.set(max(0, (message.seq or 1) - 1)),
-                     UserRoomRecord.read_pos.set(keys.read_pos_before(message.created_at))],
+                     UserRoomRecord.read_pos.set(keys.read_pos_before(message.created_at)),
+                     UserRoomRecord.read_version.add(1)],
             condition=UserRoomRecord.PK.exists())
     except UpdateError as exc:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
         return False
+    _put_read_events([record])
     return True
 
 
 def message_mark_unread(*, user_id: str, room_id: str, author_id: str, sk: str) -> bool:
     """**Mark as unread** on a message: GetItem of the message (consistent: its Seq, and that it
-    is in this room), then read_cursor_set_before. 2 calls. Raises MessageNotFound."""
+    is in this room), then read_cursor_set_before. 3 calls. Raises MessageNotFound."""
     _, message_id = keys.message_sk_parts(sk)
     if not validators.is_token(message_id):
         raise MessageNotFound(sk)
@@ -636,16 +669,21 @@ def message_mark_unread(*, user_id: str, room_id: str, author_id: str, sk: str) 
 def mark_all_read(*, user_id: str, rooms: list) -> int:
     """**Mark all as read**: the rooms' Seq read fresh (selectors.room_sequences, not cached: 1
     BatchGetItem per 100 rooms), then read_cursor_advance to it for each room with unread messages
-    (1 UpdateItem each; the position: now, after every message so far). ``rooms``: the user's
-    rooms (the sidebar). Returns how many cursors moved."""
+    (1 UpdateItem each; the position: now, after every message so far), then the moves' `r-`
+    activity events together (BatchWriteItem, 25 a call; 1 PutItem for a single move). ``rooms``:
+    the user's rooms (the sidebar). Returns how many cursors moved."""
     through = keys.read_pos_through(iso_from_ms(now_ms()))  # taken before the Seq read
     seqs = selectors.room_sequences(room_ids=[r.room_id for r in rooms], cached=False)
-    moved = 0
+    moved = []
     for entry in rooms:
         seq = seqs.get(entry.room_id, 0)
         if seq > (entry.read_seq or 0) or (entry.read_seq is None and seq):
-            moved += read_cursor_advance(user_id=user_id, room_id=entry.room_id, seq=seq, pos=through)
-    return moved
+            record = _advance(user_id=user_id, room_id=entry.room_id, seq=seq, pos=through)
+            if record is not None:
+                moved.append(record)
+    if moved:
+        _put_read_events(moved)
+    return len(moved)
 
 
 def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:

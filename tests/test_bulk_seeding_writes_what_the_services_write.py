@@ -93,7 +93,8 @@ def test_messages_posted_writes_what_message_post_writes_but_the_post_guard(moto
     seeded = scene(lambda room: seeding.messages_posted(room, comments, author=bob))
     by_seeding = table_items()
     assert any(item["PK"]["S"] == keys.post_guard_pk("bob") for item in by_services)
-    assert len(by_services) == 4 + 2 * 31 + 1  # the room's 4 items, 31 messages and their events, the guard
+    # the room's 4 items, 31 messages with their live and activity events, the guard
+    assert len(by_services) == 4 + 3 * 31 + 1
     assert normalised(by_seeding) == normalised(by_services)
     # What the test sees next is the same too: the messages, in Seq order, and the room's Seq.
     assert [(m.seq, m.comment, m.author_id, m.author_name) for m in seeded] == \

@@ -98,7 +98,7 @@ def test_advancing_moves_the_cursor_forward_only(bob_in_art):
     newest = messages[-1]
     with count_calls() as calls:
         assert services.read_cursor_advance(user_id="bob", room_id="art", seq=newest.seq, pos=newest.sk) is True
-    assert calls == {"UpdateItem": 1}
+    assert calls == {"UpdateItem": 1, "PutItem": 1}  # the move, and its activity event for other tabs
     assert cursor("bob", "art") == (4, newest.sk) and unread("bob") == {"art": 0}
     # A stale tab reports an older message: nothing moves (and it is not an error).
     older = messages[1]
@@ -119,7 +119,7 @@ def test_mark_as_unread_moves_the_cursor_back_to_just_before_the_message(bob_in_
     target = messages[2]
     with count_calls() as calls:
         assert services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=target.sk) is True
-    assert calls == {"GetItem": 1, "UpdateItem": 1}
+    assert calls == {"GetItem": 1, "UpdateItem": 1, "PutItem": 1}  # + the move's activity event
     read_seq, read_pos = cursor("bob", "art")
     assert read_seq == target.seq - 1 and unread("bob") == {"art": 2}
     # The position sorts just before the message and after every earlier one.
@@ -171,7 +171,7 @@ def test_mark_all_read_clears_every_room_with_one_write_per_unread_room(moto_tab
     sidebar = selectors.user_rooms(user_id="bob")
     with count_calls() as calls:
         assert services.mark_all_read(user_id="bob", rooms=sidebar) == 2
-    assert calls == {"BatchGetItem": 1, "UpdateItem": 2}
+    assert calls == {"BatchGetItem": 1, "UpdateItem": 2, "BatchWriteItem": 1}  # the moves' activity events
     assert unread("bob") == {"art": 0, "music": 0, "zoo": 0}
     post(rooms[2], "z3")
     assert unread("bob") == {"art": 0, "music": 0, "zoo": 1}

@@ -40,9 +40,10 @@ def test_a_read_report_moves_the_cursor_forward_only(client, bob_in_art):
     with count_calls() as calls:
         response = client.post("/rooms/art/read", {"seq": newest.seq, "pos": newest.sk}, **HX)
     assert response.status_code == 204 and read_seq("bob", "art") == 3
-    # the session, the room's Seq (not in this process's copy: read fresh), the cursor's UpdateItem
-    assert calls == {"Query": 1, "GetItem": 1, "UpdateItem": 1}, calls
-    with count_calls() as calls:  # the Seq now cached: 2 calls
+    # the session, the room's Seq (not in this process's copy: read fresh), the cursor's UpdateItem,
+    # its activity event (other tabs and devices)
+    assert calls == {"Query": 1, "GetItem": 1, "UpdateItem": 1, "PutItem": 1}, calls
+    with count_calls() as calls:  # the Seq now cached, an older message: the no-op move, 2 calls
         assert client.post("/rooms/art/read", {"seq": 2, "pos": messages[1].sk}, **HX).status_code == 204
     assert calls == {"Query": 1, "UpdateItem": 1}, calls
     stale = messages[0]  # a slow tab's older report

@@ -21,7 +21,7 @@ import time
 
 from chatsite import dynamodb, keys
 from chatsite.batch import batch_put_items
-from rooms import live, selectors, services, streams, validators
+from rooms import activity, live, selectors, services, streams, validators
 from rooms.models import (DIRECT, OWNER, PUBLIC, ChatMessage, MemberRecord, MessageRecord, Room,
                           RoomDirectoryEntry, RoomRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, now_ms
@@ -89,7 +89,8 @@ def messages_posted(room: Room, comments, *, author) -> list[ChatMessage]:
                                room_id=room.room_id, created_at=created_at, comment=comment,
                                author_name=author_name, seq=first_seq + n)
         message = ChatMessage.from_record(record)
-        items += [record.serialize(), services._message_event(message, at)]
+        items += [record.serialize(), services._message_event(message, at),
+                  activity.message_item(message, room, at_ms=at)]
         messages.append(message)
     batch_put_items(items)
     selectors.note_room_seq(room.room_id, last_seq)  # as a post does; after the writes, so it is as fresh as can be
