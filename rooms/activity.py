@@ -20,17 +20,21 @@ milliseconds; clocks are injected.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.urls import reverse
 
 from chatsite import caches, keys
 from chatsite.batch import batch_put_items
+from rooms import selectors
 from rooms.models import ActivityRecord, ChatMessage, Room, UserRoom
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -250,3 +254,324 @@ class UnreadState:
             return False
         level = entry.notify_level
         return level == "all" or (level == "mentions" and mentioned)
+
+
+# --- the per-process hub ----------------------------------------------------------------------------
+
+RECENT_KEPT = 5000  # dispatched events kept to replay to a subscription made just after them
+HUB_LINGER_SECONDS = 10  # the refresher outlives its last subscription this long (reloads)
+NOTIFIED_KEPT = 500  # message ids a stream remembers having notified
+
+
+class Subscription:
+    """One signed-in stream's interest: its user's events (r-, n-, c-) and posts (s-) in its rooms
+    (any room until ``rooms`` is set). The hub appends what concerns it, then calls ``wake``."""
+
+    def __init__(self, user_id: str, wake: Callable[[], None], rooms: Iterable[str] | None = None):
+        self.user_id = user_id
+        self.wake = wake
+        self.rooms: frozenset[str] | None = None if rooms is None else frozenset(rooms)
+        self._pending: list[tuple[Activity, bool]] = []
+        self._lock = threading.Lock()
+
+    def wants(self, event: Activity) -> bool:
+        if event.kind == MESSAGE:
+            return self.rooms is None or event.room_id in self.rooms
+        return event.user_id == self.user_id
+
+    def deliver(self, event: Activity, fresh: bool) -> None:
+        with self._lock:
+            self._pending.append((event, fresh))
+
+    def has_pending(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+    def take(self) -> list[tuple[Activity, bool]]:
+        """What arrived since the last take: (event, fresh), fresh False for events the hub found
+        when it started (up to an overlap old: fine for counts, too old to notify about)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        return pending
+
+
+class ActivityHub:
+    """This process's reader of the activity feed. While any subscription (a signed-in stream) is
+    open, one refresher reads every shard once per ``interval``: one consistent Query each, from
+    the shard's watermark minus ``overlap_ms`` (the bound on clock skew and put latency, as for
+    room feeds), dropping events already seen by SK. New events go to the subscriptions they
+    concern (by user id; posts by room), a post's Seq to the room Seq cache (``note_seq``), and
+    the woken streams read their user's state from memory: 0 reads per tab. Clock, query and
+    sleep are injected; ``autostart=False`` leaves refreshing to the caller (tests)."""
+
+    def __init__(self, *, query: Callable[..., list] | None = None, clock: Callable[[], int] = now_ms,
+                 shards: int | None = None, overlap_ms: int | None = None, interval: float | None = None,
+                 note_seq: Callable[[str, int], None] | None = None, autostart: bool = True,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):
+        self.query = query or selectors.activity_since
+        self.note_seq = note_seq or selectors.note_room_seq
+        self.clock = clock
+        self.shards = shards or settings.CHAT_ACTIVITY_SHARDS
+        self.overlap_ms = int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000) if overlap_ms is None else overlap_ms
+        self.interval = settings.CHAT_ACTIVITY_REFRESH_SECONDS if interval is None else interval
+        self.autostart = autostart
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._by_user: dict[str, set[Subscription]] = {}
+        self._by_room: dict[str, set[Subscription]] = {}
+        self._any_room: set[Subscription] = set()
+        self._count = 0  # subscriptions
+        self._last_left = monotonic()
+        self._refresher: threading.Thread | None = None
+        self.closed = False
+        self.failures = 0
+        self.queries = 0  # Queries made, for tests and measurements
+        self._reset()
+
+    def _reset(self) -> None:
+        self._watermarks: dict[int, int] = {}
+        self._seen: dict[int, dict[str, int]] = {}
+        self._primed = False  # the first refresh after a (re)start only learns what is there
+        self._dispatched = 0
+        self._recent: list[tuple[int, Activity, bool]] = []
+
+    # --- subscriptions ------------------------------------------------------------------------------
+
+    def mark(self) -> int:
+        """A point in the dispatch order: subscribe(after=mark) replays what came after it, so a
+        stream that reads its state and then subscribes misses nothing dispatched in between."""
+        with self._lock:
+            return self._dispatched
+
+    def subscribe(self, user_id: str, wake: Callable[[], None], *, rooms: Iterable[str] | None = None,
+                  after: int | None = None) -> Subscription:
+        subscription = Subscription(user_id, wake, rooms)
+        with self._lock:
+            self._count += 1
+            self._by_user.setdefault(user_id, set()).add(subscription)
+            self._index_rooms(subscription)
+            if after is not None:
+                for number, event, fresh in self._recent:
+                    if number > after and subscription.wants(event):
+                        subscription.deliver(event, fresh)
+            if self.autostart and (self._refresher is None or not self._refresher.is_alive()):
+                self._refresher = threading.Thread(target=self._refresh_loop, name="activity", daemon=True)
+                self._refresher.start()
+        return subscription
+
+    def _index_rooms(self, subscription: Subscription) -> None:
+        if subscription.rooms is None:
+            self._any_room.add(subscription)
+        else:
+            for room_id in subscription.rooms:
+                self._by_room.setdefault(room_id, set()).add(subscription)
+
+    def _unindex_rooms(self, subscription: Subscription) -> None:
+        self._any_room.discard(subscription)
+        for room_id in subscription.rooms or ():
+            subs = self._by_room.get(room_id)
+            if subs is not None:
+                subs.discard(subscription)
+                if not subs:
+                    del self._by_room[room_id]
+
+    def set_rooms(self, subscription: Subscription, rooms: Iterable[str]) -> None:
+        with self._lock:
+            self._unindex_rooms(subscription)
+            subscription.rooms = frozenset(rooms)
+            self._index_rooms(subscription)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            subs = self._by_user.get(subscription.user_id)
+            if subs is None or subscription not in subs:
+                return
+            subs.discard(subscription)
+            if not subs:
+                del self._by_user[subscription.user_id]
+            self._unindex_rooms(subscription)
+            self._count -= 1
+            self._last_left = self.monotonic()
+
+    @property
+    def subscriptions(self) -> int:
+        return self._count
+
+    # --- refreshing -----------------------------------------------------------------------------------
+
+    def refresh_now(self) -> list[Activity]:
+        """One round: a Query per shard; the events not seen before are dispatched and returned."""
+        fresh = self._primed
+        new: list[Activity] = []
+        for shard in range(self.shards):
+            started = self.clock()
+            since = self._watermarks.get(shard, started) - self.overlap_ms
+            records = self.query(shard=shard, since=iso_from_ms(since))
+            self.queries += 1
+            seen = self._seen.setdefault(shard, {})
+            for record in records:
+                event = record if isinstance(record, Activity) else Activity.from_record(record)
+                if event.sk in seen:
+                    continue
+                seen[event.sk] = event.at_ms
+                new.append(event)
+            # The next Query starts at this one's start minus the overlap: what it will see again.
+            self._watermarks[shard] = max(self._watermarks.get(shard, started), started)
+            floor = self._watermarks[shard] - self.overlap_ms
+            self._seen[shard] = {sk: at for sk, at in seen.items() if at >= floor}
+        self._primed = True
+        self._dispatch(new, fresh)
+        return new
+
+    def _dispatch(self, events: list[Activity], fresh: bool) -> None:
+        woken: dict[int, Subscription] = {}
+        with self._lock:
+            for event in events:
+                self._dispatched += 1
+                self._recent.append((self._dispatched, event, fresh))
+                if event.kind == MESSAGE:
+                    targets = self._by_room.get(event.room_id, set()) | self._any_room
+                else:
+                    targets = self._by_user.get(event.user_id, set())
+                for subscription in targets:
+                    if subscription.wants(event):
+                        subscription.deliver(event, fresh)
+                        woken[id(subscription)] = subscription
+            if len(self._recent) > RECENT_KEPT:
+                del self._recent[:len(self._recent) - RECENT_KEPT]
+        for event in events:
+            if event.kind in (MESSAGE, MENTION) and event.seq is not None:
+                self.note_seq(event.room_id, event.seq)  # a room page's count reads no Seq meanwhile
+        for subscription in woken.values():
+            subscription.wake()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            with self._lock:
+                if self.closed or (self._count <= 0 and self.monotonic() - self._last_left > HUB_LINGER_SECONDS):
+                    self._refresher = None
+                    self._reset()  # a later start learns the feed afresh (its backlog notifies nobody)
+                    return
+            started = self.monotonic()
+            try:
+                self.refresh_now()
+                self.failures = 0
+            except Exception:  # noqa: BLE001 - DynamoDB down or slow: counts wait, nothing is lost
+                self.failures += 1
+                if self.failures in (1, 10) or self.failures % 100 == 0:
+                    logger.warning("activity feed refresh failed (%d in a row)", self.failures, exc_info=True)
+            pause = self.interval * min(2 ** self.failures, 20) if self.failures else self.interval
+            self.sleep(max(0.0, pause - (self.monotonic() - started)))
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+
+
+_hub: ActivityHub | None = None
+_hub_lock = threading.Lock()
+
+
+def hub() -> ActivityHub:
+    """This process's hub (made on first use)."""
+    global _hub
+    with _hub_lock:
+        if _hub is None or _hub.closed:
+            _hub = ActivityHub()
+        return _hub
+
+
+@caches.register
+def clear_hub() -> None:
+    global _hub
+    with _hub_lock:
+        if _hub is not None:
+            _hub.close()
+        _hub = None
+
+
+# --- the user's side of a signed-in stream --------------------------------------------------------------
+
+
+def notify_url(event: Activity) -> str:
+    """The room page around the message, scrolled to it (room_detail's ``at``)."""
+    query = f"?{urlencode({'at': event.message_sk})}" if event.message_sk else ""
+    return f"{reverse('rooms:room', args=[event.room_id])}{query}#m-{event.message_id}"
+
+
+class UserSide:
+    """What one signed-in stream sends about its user, beyond the room it shows: `sidebar` (the
+    sidebar's HTML and counts, whenever they change, and first of all the current state, so a
+    reconnect mends whatever was missed) and `notify` (a message the user's setting for its room
+    asks to be told about: all, mentions, none; never their own, never one already read; only
+    events seen after the stream opened). ``render`` draws the sidebar from the state."""
+
+    def __init__(self, *, state: UnreadState, subscription: Subscription, hub: ActivityHub,
+                 render: Callable[[UnreadState], str]):
+        self.state = state
+        self.subscription = subscription
+        self.hub = hub
+        self.render = render
+        self._sent: tuple | None = None
+        self._notified: dict[str, None] = {}
+        self._mentioned: dict[str, None] = {}
+
+    def has_pending(self) -> bool:
+        return self.subscription.has_pending()
+
+    def events(self) -> list[tuple[str, str]]:
+        """The SSE events (name, data) owed now."""
+        pending = self.subscription.take()
+        self.state.apply_all(event for event, _ in pending)
+        out: list[tuple[str, str]] = []
+        counts = tuple(sorted(self.state.counts().items()))
+        if counts != self._sent:
+            self._sent = counts
+            out.append(("sidebar", json.dumps({"html": self.render(self.state), "total": self.state.total(),
+                                               "rooms": {rid: unread for rid, (unread, _) in counts}},
+                                              separators=(",", ":"))))
+        # Mentions first: a post and its mention come in one batch but may be read in two shards.
+        for event, fresh in sorted(pending, key=lambda item: item[0].kind != MENTION):
+            note = self._notification(event) if fresh else None
+            if note is not None:
+                out.append(("notify", json.dumps(note, separators=(",", ":"))))
+        return out
+
+    def _notification(self, event: Activity) -> dict | None:
+        if event.kind == MENTION and event.user_id == self.state.user_id and event.message_id:
+            _remember(self._mentioned, event.message_id)
+        elif event.kind != MESSAGE:
+            return None
+        if not event.message_id or event.message_id in self._notified:
+            return None
+        entry = self.state.rooms.get(event.room_id)
+        if entry is None:
+            return None
+        mentioned = event.kind == MENTION or event.room_mention or event.message_id in self._mentioned
+        if event.kind == MESSAGE:
+            wanted = self.state.wants_notification(event, mentioned=mentioned)
+        else:  # a mention: the author is never the one mentioned
+            read = entry.read_seq is not None and event.seq is not None and event.seq <= entry.read_seq
+            wanted = not read and entry.notify_level in ("all", "mentions")
+        if not wanted:
+            return None
+        _remember(self._notified, event.message_id)
+        name = entry.name
+        if mentioned:
+            title = f"{event.author_name} mentioned you in {name}"
+        elif entry.kind == "direct":
+            title = event.author_name
+        else:
+            title = f"{event.author_name} in {name}"
+        return {"id": event.message_id, "room": event.room_id, "title": title, "body": event.excerpt,
+                "url": notify_url(event), "mention": bool(mentioned)}
+
+    def close(self) -> None:
+        self.hub.unsubscribe(self.subscription)
+
+
+def _remember(kept: dict[str, None], key: str) -> None:
+    kept[key] = None
+    while len(kept) > NOTIFIED_KEPT:
+        del kept[next(iter(kept))]

@@ -69,10 +69,12 @@ class Channel:
             self.streams -= 1
             self.last_stream_left = time.monotonic()
 
-    def wait(self, revision: int, timeout: float) -> int:
-        """Until the feed's revision differs from ``revision`` or ``timeout`` passes: the revision."""
+    def wait(self, revision: int, timeout: float, ready: Callable[[], bool] | None = None) -> int:
+        """Until the feed's revision differs from ``revision`` or ``timeout`` passes: the revision.
+        ``ready``: something else the stream waits for (its user's activity), checked under the
+        lock a wake() takes, so a wake between the caller's last look and this wait is not lost."""
         with self._changed:
-            if self.feed.revision == revision and timeout > 0:
+            if self.feed.revision == revision and timeout > 0 and not (ready and ready()):
                 self._changed.wait(timeout)
             return self.feed.revision
 
@@ -262,18 +264,23 @@ def stream(*, channel: Channel, first: Updates, cursor: Cursor, render: Callable
            token: Callable[[int], str], still_allowed: Callable[[], bool],
            render_signals: Callable[[RoomFeed], list[tuple[str, str]]] | None = None,
            config: StreamSettings | None = None, clock: Callable[[], float] = time.monotonic,
-           connection: socket.socket | None = None) -> Iterator[str]:
+           connection: socket.socket | None = None, user_side=None) -> Iterator[str]:
     """The SSE text of one stream, starting with ``first`` (what the cursor was owed when it
     opened). Ends when ``still_allowed`` says no (checked every recheck interval: the session was
     revoked, the member removed; the tab is told to reload), when the tab is too far behind, or
     when the process is stopping (its channels closed): then ``connection`` (the client socket)
-    stops reading, so the worker doesn't wait out keep-alive on it before exiting."""
+    stops reading, so the worker doesn't wait out keep-alive on it before exiting.
+
+    ``user_side`` (rooms.activity.UserSide, signed-in streams): the user's `sidebar` and `notify`
+    events, first the current sidebar, then whenever the activity hub wakes the stream."""
     try:
         yield from _stream(channel=channel, first=first, cursor=cursor, render=render, token=token,
                            still_allowed=still_allowed, render_signals=render_signals,
-                           config=config or StreamSettings.from_django(), clock=clock)
+                           config=config or StreamSettings.from_django(), clock=clock, user_side=user_side)
     finally:
         channel.leave()
+        if user_side is not None:
+            user_side.close()
         if channel.closed and connection is not None:
             try:
                 connection.shutdown(socket.SHUT_RD)  # the response still ends cleanly; no next request
@@ -281,7 +288,7 @@ def stream(*, channel: Channel, first: Updates, cursor: Cursor, render: Callable
                 pass
 
 
-def _stream(*, channel, first, cursor, render, token, still_allowed, render_signals, config, clock):
+def _stream(*, channel, first, cursor, render, token, still_allowed, render_signals, config, clock, user_side=None):
     feed = channel.feed
     yield f"retry: {int(settings.CHAT_LIVE_STREAM_RETRY_MS)}\n\n"
     answer: Updates | None = first
@@ -320,13 +327,19 @@ def _stream(*, channel, first, cursor, render, token, still_allowed, render_sign
                     if (name, html) not in signals_sent:
                         yield sse(name, html)
                 signals_sent = current
+        if user_side is not None:
+            for name, data in user_side.events():
+                yield sse(name, data)
         if now - last_check >= config.recheck_seconds:
             last_check = now
             if not still_allowed():
                 yield sse("reload", "access")
                 return
         timeout = min(config.heartbeat_seconds - (now - last_sent), config.recheck_seconds - (now - last_check))
-        revision = channel.wait(revision, max(0.01, timeout))
+        if user_side is None:
+            revision = channel.wait(revision, max(0.01, timeout))
+        else:
+            revision = channel.wait(revision, max(0.01, timeout), user_side.has_pending)
         if channel.closed:
             return
         answer = feed.updates(watermark_ms=cursor.watermark_ms, seen=cursor.seen(), refresh=False)

@@ -13,6 +13,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib import messages as flash
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -30,7 +31,7 @@ from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite import dynamodb, keys
 from chatsite.pagination import InvalidCursor
-from rooms import live, mentions, permissions, presence, selectors, services, streams, validators
+from rooms import activity, live, mentions, permissions, presence, selectors, services, streams, validators
 from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import ms_from_iso, now_ms
@@ -610,10 +611,17 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     ``seen``, like a poll. The session is read when it opens (a non-public room: the membership
     too, else the 404 of a room that does not exist) and again every
     CHAT_LIVE_STREAM_RECHECK_SECONDS; a revoked session or a removed member gets a "reload" event
-    and the stream ends. Where streams are not served (no gevent), 204: the page polls."""
+    and the stream ends. Where streams are not served (no gevent), 204: the page polls.
+
+    A signed-in user's stream also carries their side (rooms.activity.UserSide): their rooms and
+    the rooms' Seqs are read as a room page reads them (the sidebar Query, which also checks a
+    non-public room's membership, and room_sequences), then only the activity feed's events keep
+    them: `sidebar` and `notify` events, at no further read per tab."""
     if not streams.enabled():
         return HttpResponse(status=204)
-    room = _member_room(request, room_id)
+    # A point in the activity feed before the user's state is read: what comes after it is replayed.
+    mark = activity.hub().mark() if request.session.get(SESSION_KEY) else None
+    room, your_rooms = _readable_room(request, room_id)
     user = request.user if request.user.is_authenticated else None
     session_key = request.session.session_key if user else None
     resume = request.headers.get("Last-Event-ID", "")
@@ -655,14 +663,32 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 
     viewer_id = user.id if user else None
     cursor = streams.Cursor.resumed(watermark, seen, channel.feed)
+    user_side = _user_side(request, user, your_rooms, room, channel, mark) if user and mark is not None else None
     body = streams.stream(channel=channel, first=first, cursor=cursor,
                           render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed,
                           render_signals=lambda feed: presence.render_signals(feed, viewer_id=viewer_id),
-                          connection=request.META.get("gunicorn.socket"))
+                          connection=request.META.get("gunicorn.socket"), user_side=user_side)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
     response["X-Accel-Buffering"] = "no"  # nginx-style proxies: pass each event on at once
     streams.limit_send_wait(request)
     return response
+
+
+def _user_side(request, user, your_rooms: list[UserRoom] | None, room: Room, channel, mark: int):
+    """The signed-in stream's user side: the state from the sidebar just read, subscribed to the
+    activity hub from ``mark`` on (woken through the room's channel)."""
+    get_token(request)  # the sidebar's forms carry the CSRF token: its cookie goes out with these headers
+    rooms = your_rooms or []
+    seqs = {r.room_id: (r.read_seq or 0) + r.unread for r in rooms}  # with_unread's count, undone
+    state = activity.UnreadState.start(user.id, rooms, seqs)
+    hub = activity.hub()
+    subscription = hub.subscribe(user.id, channel.wake, rooms=state.rooms, after=mark)
+
+    def render(current: activity.UnreadState) -> str:
+        return loader.render_to_string("rooms/_your_rooms.html", {"your_rooms": current.entries(),
+                                                                  "current_room_id": room.room_id}, request=request)
+
+    return activity.UserSide(state=state, subscription=subscription, hub=hub, render=render)
 
 
 def _seen_refs(refs) -> frozenset[str]:
