@@ -19,6 +19,7 @@ import { startPresence } from "./presence.js";
 import { startReading } from "./read.js";
 import { createScroller } from "./scroll.js";
 import { startSidebar } from "./sidebar.js";
+import { startLiveSidebar } from "./sidebar-live.js";
 import { createStream } from "./stream.js";
 import { localizeTimes } from "./times.js";
 import { startTyping } from "./typing.js";
@@ -133,6 +134,8 @@ function start(room, list) {
   if (hereNow) startPresence(hereNow, composerForm);
   const typingLine = document.getElementById("typing");
   if (typingLine) startTyping(typingLine, composerForm);
+  const sidebarBox = document.getElementById("sidebar");
+  if (sidebarBox && poller) startLiveSidebar(sidebarBox, () => reading.readingNewest());
   if (stream) stream.start();
 }
 

@@ -54,6 +54,7 @@ export function startReading(room, list, scroller, { live }) {
     entries.forEach((entry) => {
       if (entry.target === newest) newestInView = entry.isIntersecting;
     });
+    document.dispatchEvent(new CustomEvent("chat:reading")); // sidebar-live.js: the open room's count
     check();
   }, { root: scroller.element === document.scrollingElement ? null : scroller.element });
 
@@ -107,6 +108,12 @@ export function startReading(room, list, scroller, { live }) {
   }
 
   return {
+    // The reader is reading the newest message: in view, in a visible focused tab, not just marked
+    // unread. The live sidebar hides this room's own count meanwhile (sidebar-live.js).
+    readingNewest() {
+      return Boolean(url && newest && newestInView && pausedUpTo === null
+        && document.visibilityState === "visible" && document.hasFocus());
+    },
     // A message about to be shown: its Mark as unread button is for members.
     prepare(li) {
       const form = li.querySelector(".unread-form[hidden]");
@@ -120,6 +127,7 @@ export function startReading(room, list, scroller, { live }) {
       pausedUpTo = highestSeq();
       clearTimeout(timer);
       showNewMessagesLine(li);
+      document.dispatchEvent(new CustomEvent("chat:reading"));
     },
   };
 }
