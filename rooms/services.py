@@ -536,8 +536,10 @@ def mention_members(*, room_id: str, seq: int, user_ids) -> tuple[str, ...]:
 
 
 def _mention_items(message: ChatMessage, room: Room, now: int) -> list[dict]:
-    """The mention items (`User:<uid>` / `mention#<CreatedAt>#<message id>`, TTL 90 days) of the
-    members ``message`` notified, for the post's BatchWriteItem."""
+    """For each member ``message`` notified, for the post's BatchWriteItem: their mention item
+    (`User:<uid>` / `mention#<CreatedAt>#<message id>`, TTL 90 days: the Mentions page) and the
+    activity feed's `n-<uid>#<message id>` event (their open tabs count it and may notify at once).
+    2 write units per member."""
     excerpt = message.comment[:MENTION_EXCERPT_LENGTH]
     items = []
     for user_id in message.mentions:
@@ -546,8 +548,7 @@ def _mention_items(message: ChatMessage, room: Room, now: int) -> list[dict]:
                                    author=message.author_id, author_name=message.author_name, excerpt=excerpt,
                                    message_sk=message.sk,
                                    expires_at=now // 1000 + settings.CHAT_MENTION_TTL_SECONDS).serialize())
-        # TODO(activity feed): + rooms.activity.mention_item(...) here, the `n-<uid>#<msgid>` event
-        # that tells the user's open tabs at once, once rooms/activity.py provides it.
+        items.append(activity.mention_item(user_id=user_id, message=message, room=room, at_ms=now))
     return items
 
 

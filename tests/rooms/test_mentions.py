@@ -11,7 +11,7 @@ import pytest
 
 from chatsite import keys
 from chatsite.dynamodb import count_calls
-from rooms import live, selectors, services, validators
+from rooms import activity, live, selectors, services, validators
 from rooms.models import MessageRecord, UserRoomRecord
 from tests.rooms.test_unread_sidebar import entry_html, link_text
 from tests.rooms.test_views import HX, composer_key
@@ -61,6 +61,13 @@ def test_a_mention_of_a_member_is_stored_with_the_message_and_on_their_membershi
     # The live event carries them too, so a live fragment links them like the page.
     live_messages, _ = live.query_events("art", message.created_ms - 1)
     assert live_messages[0].mentions == ("bob", "carol")
+    # And the activity feed tells each member's open tabs (an `n-` event in their user's shard).
+    for user_id in ("bob", "carol", "dave"):
+        events = [activity.Activity.from_record(r) for r in
+                  selectors.activity_since(shard=activity.shard_of(user_id), since=message.created_at)]
+        mentioned = [e for e in events if e.kind == activity.MENTION and e.user_id == user_id]
+        assert [(e.room_id, e.seq, e.message_id) for e in mentioned] == (
+            [] if user_id == "dave" else [("art", message.seq, message.message_id)]), user_id
 
 
 def test_a_message_without_mentions_costs_what_it_did(members):
