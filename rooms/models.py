@@ -214,6 +214,7 @@ class MentionRecord(Model):
     excerpt = UnicodeAttribute()
     message_sk = UnicodeAttribute()
     expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
+    seq = NumberAttribute(null=True, attr_name="Seq")  # the message's: Mark as unread restores MentionSeqs from it
 
 
 @bind_to(CHAT)

@@ -482,6 +482,17 @@ def user_mentions(*, user_id: str, cursor: str | None = None, limit: int | None 
         convert=Mention.from_record)
 
 
+def user_mention_seqs_since(*, user_id: str, room_id: str, since: str) -> set[int]:
+    """The Seqs of the user's mentions in one room at or after ``since`` (Mark as unread restores
+    them): one Query `PK = User:<id> AND SK BETWEEN mention#<since> AND mention#~`, FilterExpression
+    MentionRoomID = room, projecting Seq. Reads every mention of the user since then, in any room
+    (at most 90 days of them)."""
+    records = MentionRecord.query(
+        keys.user_pk(user_id), MentionRecord.SK.between(keys.mention_sk_from(since), keys.MENTION_SK_MAX),
+        filter_condition=MentionRecord.room_id == room_id, attributes_to_get=["Seq"])
+    return {int(r.seq) for r in records if r.seq is not None}
+
+
 def message_get(*, author_id: str, sk: str) -> ChatMessage | None:
     """One message by its key (GetItem, consistent): used when a retried post finds its message."""
     try:

@@ -546,7 +546,7 @@ def _mention_items(message: ChatMessage, room: Room, now: int) -> list[dict]:
         items.append(MentionRecord(keys.user_pk(user_id), keys.mention_sk(message.created_at, message.message_id),
                                    room_id=room.room_id, room_name=room.name, room_kind=room.kind,
                                    author=message.author_id, author_name=message.author_name, excerpt=excerpt,
-                                   message_sk=message.sk,
+                                   message_sk=message.sk, seq=message.seq,
                                    expires_at=now // 1000 + settings.CHAT_MENTION_TTL_SECONDS).serialize())
         items.append(activity.mention_item(user_id=user_id, message=message, room=room, at_ms=now))
     return items
@@ -657,14 +657,37 @@ def read_cursor_set_before(*, user_id: str, message: ChatMessage) -> bool:
 
 def message_mark_unread(*, user_id: str, room_id: str, author_id: str, sk: str) -> bool:
     """**Mark as unread** on a message: GetItem of the message (consistent: its Seq, and that it
-    is in this room), then read_cursor_set_before. 3 calls. Raises MessageNotFound."""
+    is in this room), then read_cursor_set_before, then the mentions of the user from that message
+    on come back (_restore_mentions: 1 Query, + 1 UpdateItem when there are any). 4 calls. Raises
+    MessageNotFound."""
     _, message_id = keys.message_sk_parts(sk)
     if not validators.is_token(message_id):
         raise MessageNotFound(sk)
     message = selectors.message_get(author_id=author_id, sk=sk)
     if message is None or message.room_id != room_id:
         raise MessageNotFound(sk)
-    return read_cursor_set_before(user_id=user_id, message=message)
+    if not read_cursor_set_before(user_id=user_id, message=message):
+        return False
+    _restore_mentions(user_id=user_id, message=message)
+    return True
+
+
+def _restore_mentions(*, user_id: str, message: ChatMessage) -> None:
+    """Reading past a mention pruned it from MentionSeqs (read_cursor_advance); marking an earlier
+    message unread makes it unread again, so its Seq goes back: the user's mention items in this
+    room from ``message`` on (selectors.user_mention_seqs_since, 1 Query), then UpdateItem ADD
+    MentionSeqs {those}, condition attribute_exists(PK), only if there are any."""
+    read_seq = max(0, (message.seq or 1) - 1)
+    seqs = {s for s in selectors.user_mention_seqs_since(user_id=user_id, room_id=message.room_id,
+                                                          since=message.created_at) if s > read_seq}
+    if not seqs:
+        return
+    try:
+        UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(message.room_id)).update(
+            actions=[UserRoomRecord.mention_seqs.add(seqs)], condition=UserRoomRecord.PK.exists())
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):  # left the room meanwhile
+            raise
 
 
 def mark_all_read(*, user_id: str, rooms: list) -> int:

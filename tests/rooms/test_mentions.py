@@ -210,6 +210,23 @@ def test_reading_past_a_mention_prunes_it_with_one_more_update_only_then(members
     assert mention_seqs("bob") == set() and first.seq < third.seq
 
 
+def test_mark_as_unread_brings_pruned_mentions_back(members):
+    other = services.room_create(name="Other", created_by="alice")
+    services.room_join(room=other, user=request_user("bob"))
+    say(other, "elsewhere @bob")  # another room's mention: not restored into Art
+    first = say(members, "plain").message
+    mention = say(members, "hi @bob").message
+    last = say(members, "again @bob").message
+    services.read_cursor_advance(user_id="bob", room_id="art", seq=last.seq, pos=last.sk)
+    assert mention_seqs("bob") == set()  # read: pruned
+    with count_calls() as calls:
+        services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=mention.sk)
+    assert mention_seqs("bob") == {mention.seq, last.seq}
+    assert calls["Query"] == 1 and calls["UpdateItem"] == 2, calls  # the move, then the ADD
+    services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=last.sk)
+    assert mention_seqs("bob") == {mention.seq, last.seq} and first.seq < mention.seq  # nothing removed
+
+
 # --- the Mentions page ------------------------------------------------------------------------------
 
 

@@ -119,7 +119,8 @@ def test_mark_as_unread_moves_the_cursor_back_to_just_before_the_message(bob_in_
     target = messages[2]
     with count_calls() as calls:
         assert services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=target.sk) is True
-    assert calls == {"GetItem": 1, "UpdateItem": 1, "PutItem": 1}  # + the move's activity event
+    # + the move's activity event, and the Query of mentions to restore (none here: no UpdateItem)
+    assert calls == {"GetItem": 1, "UpdateItem": 1, "PutItem": 1, "Query": 1}
     read_seq, read_pos = cursor("bob", "art")
     assert read_seq == target.seq - 1 and unread("bob") == {"art": 2}
     # The position sorts just before the message and after every earlier one.
