@@ -425,6 +425,11 @@ class ActivityHub:
         return new
 
     def _dispatch(self, events: list[Activity], fresh: bool) -> None:
+        # The Seqs first: a stream that takes its mark after these events are numbered reads its
+        # rooms' Seqs from the cache, which must already hold them (it is not replayed them).
+        for event in events:
+            if event.kind in (MESSAGE, MENTION) and event.seq is not None:
+                self.note_seq(event.room_id, event.seq)  # a room page's count reads no Seq meanwhile
         woken: dict[int, Subscription] = {}
         with self._lock:
             for event in events:
@@ -440,9 +445,6 @@ class ActivityHub:
                         woken[id(subscription)] = subscription
             if len(self._recent) > RECENT_KEPT:
                 del self._recent[:len(self._recent) - RECENT_KEPT]
-        for event in events:
-            if event.kind in (MESSAGE, MENTION) and event.seq is not None:
-                self.note_seq(event.room_id, event.seq)  # a room page's count reads no Seq meanwhile
         for subscription in woken.values():
             subscription.wake()
 
