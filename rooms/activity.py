@@ -70,14 +70,15 @@ def message_item(message: ChatMessage, room: Room, *, room_mention: bool = False
 
 
 def read_item(*, user_id: str, room_id: str, read_seq: int, read_pos: str | None, read_version: int,
-              at_ms: int | None = None) -> dict:
-    """The `r-` event of a read cursor move: the membership's ReadSeq, ReadPos and ReadVersion as
-    the move's UpdateItem returned them."""
+              mention_seqs: Iterable[int] = (), at_ms: int | None = None) -> dict:
+    """The `r-` event of a read cursor move: the membership's ReadSeq, ReadPos, ReadVersion and
+    MentionSeqs as the move's UpdateItem returned them (Mark as unread brings pruned mentions back:
+    tabs learn them here)."""
     at_ms = at_ms if at_ms is not None else now_ms()
     return ActivityRecord(keys.activity_pk(shard_of(user_id)),
                           keys.activity_sk(iso_from_ms(at_ms), keys.activity_read_ref(user_id, room_id, read_version)),
                           expires_at=_expires(at_ms), room=room_id, user=user_id, read_seq=read_seq, read_pos=read_pos,
-                          read_version=read_version).serialize()
+                          read_version=read_version, mention_seqs=set(mention_seqs) or None).serialize()
 
 
 def mention_item(*, user_id: str, message: ChatMessage, room: Room, at_ms: int | None = None) -> dict:
@@ -132,6 +133,7 @@ class Activity:
     read_seq: int | None = None
     read_pos: str | None = None
     read_version: int = 0
+    mention_seqs: frozenset[int] = frozenset()  # READ: the membership's MentionSeqs after the move
     notify: str | None = None
 
     @property
@@ -147,7 +149,8 @@ class Activity:
                    room_name=record.room_name or "", room_kind=record.room_kind, excerpt=record.excerpt or "",
                    room_mention=bool(record.room_mention),
                    read_seq=None if record.read_seq is None else int(record.read_seq), read_pos=record.read_pos,
-                   read_version=int(record.read_version or 0), notify=record.notify)
+                   read_version=int(record.read_version or 0),
+                   mention_seqs=frozenset(int(m) for m in record.mention_seqs or ()), notify=record.notify)
 
     @classmethod
     def from_item(cls, item: dict) -> Activity:
@@ -192,10 +195,15 @@ class UnreadState:
         if event.user_id != self.user_id:
             return False
         if event.kind == READ:
+            # Mentions are a union whatever the version (those read are not counted anyway).
+            mentions = entry.mention_seqs | event.mention_seqs
             if event.read_version <= entry.read_version:
-                return False
+                if mentions == entry.mention_seqs:
+                    return False
+                self.rooms[event.room_id] = replace(entry, mention_seqs=mentions)
+                return True
             self.rooms[event.room_id] = replace(entry, read_seq=event.read_seq, read_pos=event.read_pos,
-                                                read_version=event.read_version)
+                                                read_version=event.read_version, mention_seqs=mentions)
             return True
         if event.kind == MENTION:
             if event.seq is None or event.seq in entry.mention_seqs:
@@ -425,6 +433,8 @@ class ActivityHub:
         return new
 
     def _dispatch(self, events: list[Activity], fresh: bool) -> None:
+        if self.closed:  # replaced (caches cleared): its news must not reach the new hub's caches
+            return
         # The Seqs first: a stream that takes its mark after these events are numbered reads its
         # rooms' Seqs from the cache, which must already hold them (it is not replayed them).
         for event in events:

@@ -243,6 +243,7 @@ class ActivityRecord(Model):
     read_seq = NumberAttribute(null=True, attr_name="ReadSeq")  # r-
     read_pos = UnicodeAttribute(null=True, attr_name="ReadPos")  # r-
     read_version = NumberAttribute(null=True, attr_name="ReadVersion")  # r-
+    mention_seqs = NumberSetAttribute(null=True, attr_name="MentionSeqs")  # r-: the membership's after the move
     notify = UnicodeAttribute(null=True, attr_name="Notify")  # c-
 
 

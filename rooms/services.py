@@ -613,7 +613,8 @@ def _put_read_events(records: list[UserRoomRecord]) -> None:
     one, else BatchWriteItem, 25 a call."""
     items = [activity.read_item(user_id=keys.user_id_from_pk(r.PK), room_id=keys.room_id_from_user_room_sk(r.SK),
                                 read_seq=int(r.read_seq or 0), read_pos=r.read_pos,
-                                read_version=int(r.read_version or 0)) for r in records]
+                                read_version=int(r.read_version or 0),
+                                mention_seqs={int(m) for m in r.mention_seqs or ()}) for r in records]
     if len(items) == 1:
         dynamodb.client().put_item(TableName=dynamodb.table_name(dynamodb.CHAT), Item=items[0])
     else:
@@ -657,19 +658,19 @@ def read_cursor_set_before(*, user_id: str, message: ChatMessage) -> bool:
 
 def message_mark_unread(*, user_id: str, room_id: str, author_id: str, sk: str) -> bool:
     """**Mark as unread** on a message: GetItem of the message (consistent: its Seq, and that it
-    is in this room), then read_cursor_set_before, then the mentions of the user from that message
-    on come back (_restore_mentions: 1 Query, + 1 UpdateItem when there are any). 4 calls. Raises
-    MessageNotFound."""
+    is in this room), the mentions of the user from that message on come back (_restore_mentions: 1
+    Query, + 1 UpdateItem when there are any), then read_cursor_set_before (its UpdateItem and the
+    `r-` event, which carries MentionSeqs). 4 calls. Raises MessageNotFound."""
     _, message_id = keys.message_sk_parts(sk)
     if not validators.is_token(message_id):
         raise MessageNotFound(sk)
     message = selectors.message_get(author_id=author_id, sk=sk)
     if message is None or message.room_id != room_id:
         raise MessageNotFound(sk)
-    if not read_cursor_set_before(user_id=user_id, message=message):
-        return False
+    # The mentions first: the cursor's move then answers with them, and its activity event carries
+    # them to the user's open tabs (a tab opened after they were pruned would not count them).
     _restore_mentions(user_id=user_id, message=message)
-    return True
+    return read_cursor_set_before(user_id=user_id, message=message)
 
 
 def _restore_mentions(*, user_id: str, message: ChatMessage) -> None:

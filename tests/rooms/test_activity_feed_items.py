@@ -84,7 +84,8 @@ def test_mark_as_unread_after_an_advance_has_the_higher_version(bob_in_art):
     services.read_cursor_advance(user_id="bob", room_id="art", seq=3, pos=messages[-1].sk)
     with count_calls() as calls:
         assert services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=messages[1].sk)
-    assert dict(calls) == {"GetItem": 1, "UpdateItem": 1, "PutItem": 1}, calls
+    # the message, the mentions to bring back (none), the move and its event
+    assert dict(calls) == {"GetItem": 1, "Query": 1, "UpdateItem": 1, "PutItem": 1}, calls
     reads = sorted((e for e in feed() if e.kind == activity.READ), key=lambda e: e.read_version)
     assert [(e.read_seq, e.read_version) for e in reads] == [(3, 1), (1, 2)]
     assert selectors.user_room_get(user_id="bob", room_id="art").read_version == 2
@@ -139,3 +140,13 @@ def test_activity_since_reads_from_a_time_on(room):
     assert dict(calls) == {"Query": 1}
     assert [Activity.from_record(r).message_id for r in later] == [second.message_id]
     assert len(selectors.activity_since(shard=shard, since=first.created_at)) == 2
+
+
+def test_mark_as_unread_carries_the_mentions_it_brings_back(bob_in_art):
+    mention = post(bob_in_art, "hey @bob").message
+    later = post(bob_in_art, "later").message
+    services.read_cursor_advance(user_id="bob", room_id="art", seq=later.seq, pos=later.sk)
+    assert selectors.user_room_get(user_id="bob", room_id="art").mention_seqs == frozenset()  # read: pruned
+    assert services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=mention.sk)
+    newest = max((e for e in feed() if e.kind == activity.READ), key=lambda e: e.read_version)
+    assert (newest.read_seq, newest.mention_seqs) == (mention.seq - 1, frozenset({mention.seq}))

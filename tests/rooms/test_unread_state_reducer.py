@@ -136,3 +136,15 @@ def test_notifications_follow_the_setting_never_for_ones_own_or_read_messages():
     assert not got.wants_notification(post("loud", 2), mentioned=False)  # read already (another tab)
     got.apply(setting("art", "all", 10))
     assert got.wants_notification(post("art", 1), mentioned=False)
+
+
+def test_a_cursor_moves_mentions_join_the_state_whatever_its_version():
+    """Mark as unread brings pruned mentions back; its event carries them to tabs that never saw them."""
+    got = UnreadState.start("alice", [entry("art", read_seq=3, version=2)], {"art": 3})
+    back = Activity(kind=READ, at_ms=1, ref=keys.activity_read_ref("alice", "art", 3), room_id="art", user_id="alice",
+                    read_seq=1, read_version=3, mention_seqs=frozenset({2}))
+    assert got.apply(back) and got.mentions("art") == 1 and got.unread("art") == 2
+    stale = Activity(kind=READ, at_ms=1, ref=keys.activity_read_ref("alice", "art", 1), room_id="art", user_id="alice",
+                     read_seq=0, read_version=1, mention_seqs=frozenset({3}))
+    assert got.apply(stale) and got.rooms["art"].read_seq == 1 and got.mentions("art") == 2
+    assert not got.apply(stale)
