@@ -69,3 +69,38 @@ def test_the_sidebar_follows_posts_reads_in_another_tab_and_mark_as_unread(site,
     expect(alice).to_have_title(re.compile(r"^\(4\) Lobby"), timeout=LIVE)
     assert reloads == [], reloads
     assert not page_errors.errors, page_errors.errors
+
+
+def test_the_open_rooms_own_count_stays_hidden_while_its_newest_message_is_read(site, new_context, page_errors):
+    alice = page_errors(new_context(viewport=DESKTOP).new_page())
+    bob = page_errors(new_context(viewport=DESKTOP).new_page())
+    sign_up(alice, site.url, "alice", "Alice")
+    sign_up(bob, site.url, "bob", "Bob")
+    design = create_room(alice, site.url, "Design")
+    lobby = create_room(alice, site.url, "Lobby")
+    with alice.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/read")):
+        say(alice, "hello")  # her own message, in view: read
+    # From here her reads never reach the server, so only this tab's own rule can hide the count.
+    alice.route("**/rooms/lobby/read", lambda route: route.abort())
+
+    bob.goto(lobby)
+    say(bob, "lobby news")
+    bob.goto(design)
+    say(bob, "design news")  # written after the lobby post: once it shows, the lobby post was seen too
+    alice.bring_to_front()
+    expect(alice.locator("#messages")).to_contain_text("lobby news")
+    expect(sidebar_link(alice, "Design")).to_contain_text("1 unread", timeout=LIVE)
+    lobby_count = sidebar_link(alice, "Lobby").locator(".unread")
+    expect(lobby_count).to_have_count(1)  # the server counts it: she has not reported reading it
+    expect(lobby_count).to_be_hidden()  # but she is reading it here
+    expect(alice).to_have_title(re.compile(r"^\(1\) Lobby"))
+
+    # Mark as unread: she is no longer reading it, and the count shows.
+    news = alice.locator("#messages li.message").filter(has_text="lobby news")
+    news.hover()
+    news.get_by_role("button", name="Mark as unread", exact=True).click()
+    expect(lobby_count).to_be_visible(timeout=LIVE)
+    expect(lobby_count).to_have_text("1 unread")
+    expect(alice).to_have_title(re.compile(r"^\(2\) Lobby"), timeout=LIVE)
+    assert not [e for e in page_errors.errors if "/read" not in e and "Failed to load resource" not in e], \
+        page_errors.errors
