@@ -29,6 +29,7 @@ from tests.support.botocore_data import share_botocore_data_loader  # noqa: E402
 from tests.support.hashers import fast_password_hashing  # noqa: E402
 from tests.support.moto_tables import SHARED as shared_moto_tables  # noqa: E402
 from tests.support.moto_tables import pause_unless_asked_for  # noqa: E402
+from tests.support.process_memos import share_all as share_process_memos  # noqa: E402
 from tests.support.servers import DynaliteServer, GunicornServer, free_port  # noqa: E402
 
 
@@ -49,6 +50,7 @@ def pytest_collection_modifyitems(config, items):
 def _one_botocore_data_loader():
     with pytest.MonkeyPatch.context() as monkeypatch:
         share_botocore_data_loader(monkeypatch)
+        share_process_memos(monkeypatch)
         yield
 
 

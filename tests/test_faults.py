@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import types
 
+import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
 
@@ -39,11 +41,20 @@ def _inject_errors(client, code: str, times: int):
 
 
 @pytest.fixture
-def four_attempts(settings, moto_tables):
+def four_attempts(settings, moto_tables, monkeypatch):
+    """Up to four attempts; botocore's backoff sleeps are recorded instead of slept (a real run
+    waits up to 1 + 2 + 4 s for nothing), so the tests can check each against its bound."""
     settings.DYNAMODB_MAX_ATTEMPTS = 4
     dynamodb.configure(endpoint_url=None, prefix="test_")
-    yield
+    slept: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=slept.append))
+    yield slept
     settings.DYNAMODB_MAX_ATTEMPTS = 2
+
+
+def _within_standard_backoff(slept: list[float]) -> bool:
+    """botocore "standard" mode: the wait before retry i (from 1) is at most 2**(i-1) seconds."""
+    return all(0 <= seconds <= 2 ** i for i, seconds in enumerate(slept))
 
 
 def _model_client():
@@ -56,6 +67,7 @@ def test_reads_retry_throttling_and_succeed_within_bound(four_attempts, client, 
     response = client.get("/")
     assert response.status_code == 200
     assert attempts["n"] == 3  # two throttled attempts, then the real one
+    assert len(four_attempts) == 2 and _within_standard_backoff(four_attempts), four_attempts
 
 
 def test_user_sees_503_only_when_retries_are_exhausted(four_attempts, client):
@@ -63,6 +75,7 @@ def test_user_sees_503_only_when_retries_are_exhausted(four_attempts, client):
     response = client.get("/")
     assert response.status_code == 503
     assert attempts["n"] == 4  # DYNAMODB_MAX_ATTEMPTS, then give up
+    assert len(four_attempts) == 3 and _within_standard_backoff(four_attempts), four_attempts
     assert b"Traceback" not in response.content
 
 

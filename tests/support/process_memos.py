@@ -1,0 +1,125 @@
+"""Work the unit tier repeated in every test though its answer never changes within a process.
+
+A server process builds its middleware, botocore session and client once; the tests rebuild them
+for every test (each ``django.test.Client`` loads the middleware again, each ``moto_tables`` test
+gets a fresh client). Profiling the unit tier (cProfile, one process) found these repeats:
+
+- WhiteNoise builds a ``StaticFile`` (headers, stats of its .gz/.br alternatives) for each of the
+  ~540 collected static files whenever its middleware is made: ~10% of the tier's CPU.
+  ``share_static_files`` reuses one made for the same file (same path, URL, stats, headers
+  settings), so a changed or new file still gets a fresh one.
+- PynamoDB makes a new botocore session per connection (~4%): ``share_botocore_sessions``
+  gives each thread one, as boto3's default session does for all its clients.
+- botocore works out each event's alias name per emitter (~3%, most of it while registering a
+  new client's handlers): ``share_event_alias_names`` remembers them for the default aliases.
+- moto's response serializer works out, for every member of every AttributeValue it returns,
+  which keys to look for (~6%): ``share_moto_response_keys`` remembers them per (key, shape)
+  for plain dicts, the only results DynamoDB's handlers return. moto lists its handler's
+  methods with ``inspect.getmembers`` on every request: ``share_moto_method_names``.
+
+Every one of these is a pure function of what its cache is keyed on; what each request sends and
+answers is unchanged (the suite's call budgets and response checks run on top of them).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+
+
+def share_static_files(monkeypatch) -> None:
+    from django.conf import settings
+    from whitenoise.base import WhiteNoise
+
+    original = WhiteNoise.get_static_file
+    made: dict = {}
+
+    def stats(path, stat_cache):
+        def one(p):  # as StaticFile sees it: from the scan's stat_cache when there is one
+            try:
+                st = os.stat(p) if stat_cache is None else stat_cache.get(p)
+            except OSError:
+                return None
+            return None if st is None else (st.st_mtime_ns, st.st_size)
+
+        return tuple(one(p) for p in (path, path + ".gz", path + ".br"))
+
+    def get_static_file(self, path, url, stat_cache=None):
+        key = (type(self), path, url, stats(path, stat_cache), stat_cache is None,
+               self.max_age, self.allow_all_origins, self.charset, self.add_headers_function,
+               getattr(self, "static_prefix", None), repr(getattr(settings, "WHITENOISE_MIMETYPES", None)),
+               repr(getattr(settings, "WHITENOISE_IMMUTABLE_FILE_TEST", None)))
+        static_file = made.get(key)
+        if static_file is None:
+            static_file = made[key] = original(self, path, url, stat_cache=stat_cache)
+        return static_file
+
+    monkeypatch.setattr(WhiteNoise, "get_static_file", get_static_file)
+
+
+def share_botocore_sessions(monkeypatch) -> None:
+    import botocore.session
+    import pynamodb.connection.base
+
+    per_thread = threading.local()
+
+    def get_session():
+        session = getattr(per_thread, "session", None)
+        if session is None:
+            session = per_thread.session = botocore.session.get_session()
+        return session
+
+    monkeypatch.setattr(pynamodb.connection.base, "get_session", get_session)
+
+
+def share_event_alias_names(monkeypatch) -> None:
+    from botocore import hooks
+
+    original = hooks.EventAliaser._alias_event_name
+    names: dict[str, str] = {}
+
+    def alias_event_name(self, event_name):
+        if self._event_aliases is not hooks.EVENT_ALIASES:
+            return original(self, event_name)
+        name = names.get(event_name)
+        if name is None:
+            name = names[event_name] = original(self, event_name)
+        return name
+
+    monkeypatch.setattr(hooks.EventAliaser, "_alias_event_name", alias_event_name)
+
+
+def share_moto_response_keys(monkeypatch) -> None:
+    from moto.core import serialize
+
+    picker = serialize.XFormedAttributePicker
+    original = picker.get_possible_keys
+    keys_for: dict = {}
+
+    def get_possible_keys(self, context):
+        shape = context.shape
+        # Plain dicts only: aliases can also come from an object's own Meta or class name.
+        if type(context.obj) is not dict or type(self) is not picker:
+            return original(self, context)
+        key = (context.key, shape, getattr(shape, "parent", None), tuple(self.alias_providers))
+        keys = keys_for.get(key)
+        if keys is None:
+            keys = keys_for[key] = list(original(self, context))
+        return keys
+
+    monkeypatch.setattr(picker, "get_possible_keys", get_possible_keys)
+
+
+def share_moto_method_names(monkeypatch) -> None:
+    from moto.core import responses, utils
+
+    monkeypatch.setattr(responses, "method_names_from_class", functools.cache(utils.method_names_from_class))
+
+
+def share_all(monkeypatch) -> None:
+    share_static_files(monkeypatch)
+    share_botocore_sessions(monkeypatch)
+    share_event_alias_names(monkeypatch)
+    share_moto_response_keys(monkeypatch)
+    share_moto_method_names(monkeypatch)
