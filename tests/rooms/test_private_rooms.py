@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import time
+import types
 
 import pytest
 
 from chatsite.dynamodb import count_calls
-from rooms import selectors, services
+from rooms import live, selectors, services
 from tests.rooms.test_views import HX, composer_key, seed
 from tests.support.seeding import rooms_created
 from tests.support.sessions import request_user, sign_in
@@ -275,8 +276,14 @@ def test_a_sidebar_entry_whose_room_is_gone_links_to_a_404_and_the_pages_still_w
 # --- live updates of a private room -------------------------------------------------------------------
 
 
-def test_a_private_rooms_poll_needs_a_grant_costs_nothing_warm_and_stops_a_removed_member(client, den, settings):
+def test_a_private_rooms_poll_needs_a_grant_costs_nothing_warm_and_stops_a_removed_member(
+        client, den, settings, monkeypatch):
     settings.CHAT_LIVE_GRANT_SECONDS = 1
+    # Grant expiries are read from the wall clock: this test moves it instead of sleeping through
+    # the grant (a real 1 s grant could also lapse on a loaded host before the warm poll).
+    wall = [1_000_000.0]
+    monkeypatch.setattr(live, "time", types.SimpleNamespace(
+        time=lambda: wall[0], monotonic=time.monotonic, sleep=time.sleep))
     ensure_user_item("bob")
     services.room_invite(room=den, username="bob")
     sign_in(client, "bob")
@@ -288,7 +295,7 @@ def test_a_private_rooms_poll_needs_a_grant_costs_nothing_warm_and_stops_a_remov
     assert poll.status_code in (200, 204) and sum(calls.values()) == 0, calls  # warm: no DynamoDB call
     w = poll["Chat-Watermark"]
 
-    time.sleep(1.1)  # the grant runs out: the tab is told to renew it
+    wall[0] += 1.1  # the grant runs out: the tab is told to renew it
     assert client.get(f"/rooms/den/updates?w={w}", **HX).status_code == 403
     with count_calls() as calls:
         renewed = client.get(f"/rooms/den/updates/grant?w={w}")
@@ -296,7 +303,7 @@ def test_a_private_rooms_poll_needs_a_grant_costs_nothing_warm_and_stops_a_remov
     assert client.get(f"/rooms/den/updates?w={renewed['Chat-Watermark']}", **HX).status_code in (200, 204)
 
     services.member_remove(room=den, actor=request_user("alice"), user_id="bob")
-    time.sleep(1.1)
+    wall[0] += 1.1
     assert client.get(f"/rooms/den/updates?w={renewed['Chat-Watermark']}", **HX).status_code == 403
     assert client.get(f"/rooms/den/updates/grant?w={renewed['Chat-Watermark']}").status_code == 404
 
