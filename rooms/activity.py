@@ -535,6 +535,8 @@ class UserSide:
     def events(self) -> list[tuple[str, str]]:
         """The SSE events (name, data) owed now."""
         pending = self.subscription.take()
+        if not pending and self._sent is not None:
+            return []  # woken by its room, or a heartbeat: nothing of the user's changed
         self.state.apply_all(event for event, _ in pending)
         out: list[tuple[str, str]] = []
         counts = tuple(sorted(self.state.counts().items()))
