@@ -335,13 +335,13 @@ class ActivityHub:
         self.closed = False
         self.failures = 0
         self.queries = 0  # Queries made, for tests and measurements
+        self._dispatched = 0  # events dispatched, ever: marks stay comparable across restarts
         self._reset()
 
     def _reset(self) -> None:
         self._watermarks: dict[int, int] = {}
         self._seen: dict[int, dict[str, int]] = {}
         self._primed = False  # the first refresh after a (re)start only learns what is there
-        self._dispatched = 0
         self._recent: list[tuple[int, Activity, bool]] = []
 
     # --- subscriptions ------------------------------------------------------------------------------

@@ -170,3 +170,44 @@ def test_the_refresher_runs_while_someone_is_subscribed(moto_tables, room):
     finally:
         live_hub.unsubscribe(tab)
         live_hub.close()
+
+
+def test_the_refresher_stops_after_its_last_subscription_lingers_and_starts_again(moto_tables, room):
+    fake = {"now": 0.0}
+
+    def sleep(seconds):
+        fake["now"] += max(seconds, 0.5)
+        time.sleep(0.002)
+
+    live_hub = activity.ActivityHub(shards=1, interval=0.5, sleep=sleep, monotonic=lambda: fake["now"])
+    try:
+        tab = live_hub.subscribe("alice", lambda: None, rooms=["art"])
+        deadline = time.monotonic() + 5
+        while live_hub.queries < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        post(room, "while listening")
+        while not tab.has_pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        live_hub.unsubscribe(tab)
+        left_at = fake["now"]
+        deadline = time.monotonic() + 5
+        while live_hub._refresher is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert live_hub._refresher is None
+        assert fake["now"] - left_at >= activity.HUB_LINGER_SECONDS  # it lingered first
+        queries = live_hub.queries
+        mark = live_hub.mark()
+        assert mark == 1
+        unheard = post(room, "while nobody listens")
+        again = live_hub.subscribe("alice", lambda: None, rooms=["art"], after=mark)
+        deadline = time.monotonic() + 5
+        while not again.has_pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert live_hub.queries > queries
+        # A restart's first refresh learns the feed afresh (both posts are within the overlap), and
+        # what it finds is not fresh: too old to notify about.
+        got = again.take()
+        assert unheard.message_id in {e.message_id for e, _ in got} and not any(fresh for _, fresh in got)
+        assert live_hub.mark() > mark + 1  # marks keep counting across the restart
+    finally:
+        live_hub.close()
