@@ -15,7 +15,9 @@ gets a fresh client). Profiling the unit tier (cProfile, one process) found thes
 - moto's response serializer works out, for every member of every AttributeValue it returns,
   which keys to look for (~6%): ``share_moto_response_keys`` remembers them per (key, shape)
   for plain dicts, the only results DynamoDB's handlers return. moto lists its handler's
-  methods with ``inspect.getmembers`` on every request: ``share_moto_method_names``.
+  methods with ``inspect.getmembers`` on every request: ``share_moto_method_names``. Its
+  UpdateItem validators rebuild the tuple of node types they handle at every node of every
+  expression (a fixed class-level map): ``share_moto_update_node_types``.
 
 Every one of these is a pure function of what its cache is keyed on; what each request sends and
 answers is unchanged (the suite's call budgets and response checks run on top of them).
@@ -108,7 +110,39 @@ def share_moto_response_keys(monkeypatch) -> None:
             keys = keys_for[key] = list(original(self, context))
         return keys
 
+    serializer = serialize.ResponseSerializer
+    original_get_value = serializer.get_value
+
+    def get_value(self, value, key, shape):
+        """What AttributePicker answers for a dict, once its keys are known: the first key present
+        (dotted keys, response transformers and other pickers take the long way)."""
+        value_picker = self._value_picker
+        if type(value) is dict and type(value_picker) is picker and not value_picker.response_transformers:
+            keys = keys_for.get((key, shape, getattr(shape, "parent", None), tuple(value_picker.alias_providers)))
+            if keys is not None and not any("." in k for k in keys):
+                for k in keys:
+                    if k in value:
+                        return value[k]
+                return None
+        return original_get_value(self, value, key, shape)
+
     monkeypatch.setattr(picker, "get_possible_keys", get_possible_keys)
+    monkeypatch.setattr(serializer, "get_value", get_value)
+
+
+def share_moto_update_node_types(monkeypatch) -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    original = DepthFirstTraverser.nodes_to_be_processed
+    per_class: dict[type, tuple] = {}
+
+    def nodes_to_be_processed(self):
+        node_types = per_class.get(type(self))
+        if node_types is None:
+            node_types = per_class[type(self)] = original(self)
+        return node_types
+
+    monkeypatch.setattr(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
 
 
 def share_moto_method_names(monkeypatch) -> None:
@@ -122,4 +156,5 @@ def share_all(monkeypatch) -> None:
     share_botocore_sessions(monkeypatch)
     share_event_alias_names(monkeypatch)
     share_moto_response_keys(monkeypatch)
+    share_moto_update_node_types(monkeypatch)
     share_moto_method_names(monkeypatch)
