@@ -150,3 +150,18 @@ def test_mark_as_unread_carries_the_mentions_it_brings_back(bob_in_art):
     assert services.message_mark_unread(user_id="bob", room_id="art", author_id="alice", sk=mention.sk)
     newest = max((e for e in feed() if e.kind == activity.READ), key=lambda e: e.read_version)
     assert (newest.read_seq, newest.mention_seqs) == (mention.seq - 1, frozenset({mention.seq}))
+
+
+def test_a_members_post_through_the_page_stays_4_calls_with_its_activity_event(client, room):
+    from tests.support.sessions import sign_in
+
+    sign_in(client, "alice")
+    assert client.get("/rooms/art/").status_code == 200  # her user item cached, as on a warm process
+    selectors.room_get(room_id="art")  # and the room
+    with count_calls() as calls:
+        response = client.post("/rooms/art/messages", {"comment": "hello", "idempotency_key": validators.new_token()},
+                               HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    # the session, the post guard, the room's Seq, one BatchWriteItem (message, live and activity events)
+    assert dict(calls) == {"Query": 1, "UpdateItem": 2, "BatchWriteItem": 1}, calls
+    assert [e.kind for e in feed()] == [activity.MESSAGE]
