@@ -1,11 +1,12 @@
 """The unit tier's process-wide memos (tests/support/process_memos.py) save work, not answers: a
 static file that changes is served as it now is, and DynamoDB items of every attribute type read
-back exactly as written through moto."""
+back exactly as written through moto, and one parsed UpdateExpression updates each item as its own."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from whitenoise.base import WhiteNoise
 
 from chatsite import dynamodb, keys
@@ -50,3 +51,24 @@ def test_every_attribute_type_reads_back_exactly_through_moto(moto_tables):
             kind = next(iter(item[name]))
             assert sorted(got.pop(name)[kind]) == sorted(item[name][kind])
         assert got == {k: v for k, v in item.items() if k not in ("ss", "ns", "bs")}
+
+
+def test_one_update_expression_serves_many_items_and_a_bad_one_fails_every_time(moto_tables):
+    client = dynamodb.client()
+    table = dynamodb.table_name(dynamodb.CHAT)
+
+    def add(user: str, expression: str = "SET label = :l ADD n :one REMOVE gone"):
+        key = {"PK": {"S": keys.user_pk(user)}, "SK": {"S": keys.META}}
+        client.update_item(TableName=table, Key=key, UpdateExpression=expression,
+                           ExpressionAttributeValues={":l": {"S": user}, ":one": {"N": "1"}})
+        return client.get_item(TableName=table, Key=key)["Item"]
+
+    client.put_item(TableName=table, Item={"PK": {"S": keys.user_pk("b")}, "SK": {"S": keys.META},
+                                           "gone": {"S": "x"}, "n": {"N": "5"}})
+    add("a")
+    assert add("a")["n"] == {"N": "2"}
+    b = add("b")
+    assert b["n"] == {"N": "6"} and b["label"] == {"S": "b"} and "gone" not in b
+    for _ in range(2):
+        with pytest.raises(client.exceptions.ClientError, match="ValidationException"):
+            add("a", "SET label = :l ADD")

@@ -17,7 +17,8 @@ gets a fresh client). Profiling the unit tier (cProfile, one process) found thes
   for plain dicts, the only results DynamoDB's handlers return. moto lists its handler's
   methods with ``inspect.getmembers`` on every request: ``share_moto_method_names``. Its
   UpdateItem validators rebuild the tuple of node types they handle at every node of every
-  expression (a fixed class-level map): ``share_moto_update_node_types``.
+  expression (a fixed class-level map): ``share_moto_update_node_types``; and it parses every
+  UpdateExpression twice per call: ``share_moto_update_expressions``.
 
 Every one of these is a pure function of what its cache is keyed on; what each request sends and
 answers is unchanged (the suite's call budgets and response checks run on top of them).
@@ -145,6 +146,25 @@ def share_moto_update_node_types(monkeypatch) -> None:
     monkeypatch.setattr(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
 
 
+def share_moto_update_expressions(monkeypatch) -> None:
+    """moto parses each UpdateExpression twice per call; its trees are only read (and deep-copied
+    by the validators before they change anything), so one parse per distinct string serves."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    original = UpdateExpressionParser.make.__func__
+    parsed: dict[str, object] = {}
+
+    def make(cls, expression_str):
+        if cls is not UpdateExpressionParser or not isinstance(expression_str, str):
+            return original(cls, expression_str)
+        tree = parsed.get(expression_str)
+        if tree is None:  # a string that does not parse raises every time, as before
+            tree = parsed[expression_str] = original(cls, expression_str)
+        return tree
+
+    monkeypatch.setattr(UpdateExpressionParser, "make", classmethod(make))
+
+
 def share_moto_method_names(monkeypatch) -> None:
     from moto.core import responses, utils
 
@@ -157,4 +177,5 @@ def share_all(monkeypatch) -> None:
     share_event_alias_names(monkeypatch)
     share_moto_response_keys(monkeypatch)
     share_moto_update_node_types(monkeypatch)
+    share_moto_update_expressions(monkeypatch)
     share_moto_method_names(monkeypatch)
