@@ -69,3 +69,11 @@ class RemoveMemberForm(forms.Form):
 class DirectForm(forms.Form):
     people = forms.CharField(label="People", max_length=1000,
                              help_text="Usernames, separated by commas or spaces: up to 7 people besides you.")
+
+
+class NotificationsForm(forms.Form):
+    # The words are the ones the room page and its help use; the values are what Notify stores.
+    CHOICES = (("all", "All messages"), ("mentions", "Mentions only"), ("none", "Nothing"))
+    notify = forms.ChoiceField(label="Notifications", choices=CHOICES, widget=forms.RadioSelect,
+                               error_messages={"required": "Choose All messages, Mentions only or Nothing.",
+                                               "invalid_choice": "Choose All messages, Mentions only or Nothing."})

@@ -17,7 +17,7 @@ from rooms import activity, live, mentions, permissions, post_guard, selectors, 
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
-                          MentionRecord, MessageRecord,
+                          MentionRecord, MessageRecord, NOTIFY_LEVELS,
                           Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -562,6 +562,39 @@ def room_mention_check(*, room: Room, author) -> None:
     if selectors.room_member_count_exceeds(room_id=room.room_id, count=limit):
         raise ValidationError(f"Only the room's owner can use @room in a room of more than {limit} members. "
                               f"Your text is kept: mention people by their @username instead.", code="room_mention")
+
+
+# --- notification settings ------------------------------------------------------------------------
+
+
+class NotAMember(LookupError):
+    """The user has no membership item for the room."""
+
+
+def notify_set(*, user_id: str, room_id: str, level: str) -> bool:
+    """A member's notification setting for a room (NOTIFY_LEVELS): UpdateItem `User:<uid>` /
+    `room#<rid>` SET Notify, condition attribute_exists(PK) (refused: NotAMember, nothing written),
+    ReturnValues ALL_OLD (the old value even when unchanged: moto's UPDATED_OLD leaves out an
+    attribute set to its own value); when the stored value changed, the `c-` activity event (1
+    BatchWriteItem) tells the user's open tabs, whose streams decide what to notify. 2 calls; the
+    same value again: 1. Returns whether it changed."""
+    if level not in NOTIFY_LEVELS:
+        raise ValueError(level)
+    try:
+        answer = dynamodb.client().update_item(
+            TableName=dynamodb.table_name(dynamodb.CHAT),
+            Key={"PK": {"S": keys.user_pk(user_id)}, "SK": {"S": keys.user_room_sk(room_id)}},
+            UpdateExpression="SET #n = :v", ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#n": "Notify"}, ExpressionAttributeValues={":v": {"S": level}},
+            ReturnValues="ALL_OLD")
+    except Exception as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        raise NotAMember(room_id) from None
+    if answer.get("Attributes", {}).get("Notify", {}).get("S") == level:
+        return False
+    activity.put_events([activity.setting_item(user_id=user_id, room_id=room_id, notify=level)])
+    return True
 
 
 # --- read cursors ---------------------------------------------------------------------------------

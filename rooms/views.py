@@ -32,7 +32,8 @@ from accounts.validators import validate_username
 from chatsite import dynamodb, keys
 from chatsite.pagination import InvalidCursor
 from rooms import activity, live, mentions, permissions, presence, selectors, services, streams, validators
-from rooms.forms import DeleteForm, DirectForm, InviteForm, MessageForm, RemoveMemberForm, RoomForm, RoomSettingsForm
+from rooms.forms import (DeleteForm, DirectForm, InviteForm, MessageForm, NotificationsForm, RemoveMemberForm,
+                         RoomForm, RoomSettingsForm)
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import ms_from_iso, now_ms
 
@@ -225,9 +226,17 @@ def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: 
             "can_join": request.user.is_authenticated and not is_member and room.is_public,
             "can_invite": is_member and room.kind != DIRECT,
             "invite_form": InviteForm(),
+            # The member's notification setting (the stored one, else the room kind's default).
+            **(_notify_context(entry) if entry else {}),
             # Here now and the typing line, from this process's feed (no DynamoDB call).
             **(presence.page_context(room.room_id, viewer=request.user if request.user.is_authenticated else None,
                                      viewer_is_member=is_member) if latest else {})}
+
+
+def _notify_context(entry: UserRoom) -> dict:
+    level = entry.notify_level
+    return {"notify_form": NotificationsForm(initial={"notify": level}),
+            "notify_label": dict(NotificationsForm.CHOICES)[level]}
 
 
 # --- membership -----------------------------------------------------------------------------------
@@ -540,6 +549,46 @@ def room_unread(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if note:
         flash.info(request, note)
     return redirect(_room_url(room))
+
+
+@require_POST
+def room_notifications(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """A member's notification setting for the room: **All messages**, **Mentions only** or
+    **Nothing** (services.notify_set: 1 UpdateItem, conditional on the membership, then the `c-`
+    activity event). The session first, then the room (the per-process cache); the update itself
+    is the membership check, so a private room's non-members get the 404 of a room that does not
+    exist and a public room's non-members a 403. HTMX: the form again, saved (or its error);
+    a plain form: back to the room page."""
+    signed_in = request.user.is_authenticated
+    room = _room_or_404(room_id)
+    if not signed_in:
+        if not room.is_public:
+            raise Http404("No such room")
+        return redirect_to_sign_in(request, _room_url(room))
+    form = NotificationsForm(request.POST)
+    if not form.is_valid():
+        # Only a member may learn that the form was wrong (1 GetItem, on this error path only).
+        if selectors.user_room_get(user_id=request.user.id, room_id=room.room_id) is None:
+            if not room.is_public:
+                raise Http404("No such room")
+            raise PermissionDenied("Join the room to choose its notifications.")
+        if request.htmx:
+            return render(request, "rooms/_notifications_form.html", {"room": room, "notify_form": form}, status=400)
+        raise BadRequest(form.errors["notify"][0])
+    level = form.cleaned_data["notify"]
+    try:
+        services.notify_set(user_id=request.user.id, room_id=room.room_id, level=level)
+    except services.NotAMember:
+        if not room.is_public:
+            raise Http404("No such room") from None
+        raise PermissionDenied("Join the room to choose its notifications.") from None
+    label = dict(NotificationsForm.CHOICES)[level]
+    if request.htmx:
+        return render(request, "rooms/_notifications_form.html",
+                      {"room": room, "notify_form": NotificationsForm(initial={"notify": level}),
+                       "notify_label": label, "notify_saved": f"Saved: {label}.", "oob_label": True})
+    flash.success(request, f"Notifications for {room.name}: {label}.")
+    return _back_to_room(room)
 
 
 @require_POST
