@@ -14,6 +14,7 @@ import { createJump } from "./jump.js";
 import { arrangeAll, relabelAtMidnight } from "./layout.js";
 import { markMyMentions, startMentions } from "./mentions.js";
 import { createMessageList, parse } from "./merge.js";
+import { startDesktopButton, startNotifications } from "./notify.js";
 import { revealDelete } from "./permissions.js";
 import { startPresence } from "./presence.js";
 import { startReading } from "./read.js";
@@ -136,6 +137,9 @@ function start(room, list) {
   if (typingLine) startTyping(typingLine, composerForm);
   const sidebarBox = document.getElementById("sidebar");
   if (sidebarBox && poller) startLiveSidebar(sidebarBox, () => reading.readingNewest());
+  const desktop = document.getElementById("desktop-notifications");
+  if (desktop) startDesktopButton(desktop, document.getElementById("desktop-notifications-note"));
+  if (poller) startNotifications(); // the stream's `notify` events (a signed-in user's stream carries them)
   if (stream) stream.start();
 }
 
