@@ -23,9 +23,10 @@ DESKTOP = {"width": 1000, "height": 720}
 LIVE = 15_000  # ms: the activity feed is read every second per process; loose for a loaded host
 QUIET_SECONDS = 3  # after the first notification: long enough for a second tab's to show up
 
-BACKGROUND_TAB = """
+IN_BACKGROUND = "document.hasFocus = () => false;"  # a background tab (Playwright's pages all claim focus)
+
+COUNT_NOTIFICATIONS = """
 (() => {
-  document.hasFocus = () => false;  // a tab in the background (Playwright's pages all claim focus)
   window.__events = { sidebar: 0, notify: 0 };
   document.addEventListener("chat:live", (event) => {
     if (event.detail && event.detail.name in window.__events) window.__events[event.detail.name] += 1;
@@ -67,9 +68,18 @@ def choose(page, words: str) -> None:
     expect(page.locator("#notifications summary")).to_have_text(f"Notifications: {words}")
 
 
+def until(page, expression: str, timeout_ms: int = LIVE) -> None:
+    """Wait until ``expression`` is true in ``page``, by evaluating it (wait_for_function polls with
+    eval, which the site's CSP refuses)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_ms} ms: {expression}"
+        time.sleep(0.1)
+
+
 def wait_for_user_side(page) -> None:
     """The tab's stream is open and carries her side: its first `sidebar` event arrived."""
-    page.wait_for_function("window.__events && window.__events.sidebar > 0", timeout=LIVE)
+    until(page, "Boolean(window.__events && window.__events.sidebar > 0)")
 
 
 def settle(tabs, seconds: float = 0.1) -> None:
@@ -94,7 +104,8 @@ def test_one_notification_for_two_background_tabs_and_its_click_opens_the_messag
     context = new_context(viewport=DESKTOP, permissions=["notifications"])
     shown: list = []
     context.expose_binding("recordNotification", lambda source, note: shown.append((source["page"], note)))
-    context.add_init_script(BACKGROUND_TAB)
+    context.add_init_script(COUNT_NOTIFICATIONS)
+    context.add_init_script(IN_BACKGROUND)
     alice = page_errors(context.new_page())
     bob = page_errors(new_context(viewport=DESKTOP).new_page())
     sign_up(alice, site.url, "alice", "Alice")
@@ -116,7 +127,7 @@ def test_one_notification_for_two_background_tabs_and_its_click_opens_the_messag
     say(bob, "the build is green")
     wait_for_count(shown, 1, tabs)
     for tab in tabs:  # both tabs were told: one of them showed it
-        tab.wait_for_function("window.__events.notify >= 1", timeout=LIVE)
+        until(tab, "window.__events.notify >= 1")
     settle(tabs, QUIET_SECONDS)
     assert len(shown) == 1, shown
     page, note = shown[0]
@@ -132,7 +143,7 @@ def test_one_notification_for_two_background_tabs_and_its_click_opens_the_messag
     say(bob, "@alice can you look?")
     wait_for_count(shown, 2, tabs)
     for tab in tabs:
-        tab.wait_for_function("window.__events.notify >= 2", timeout=LIVE)
+        until(tab, "window.__events.notify >= 2")
     settle(tabs, QUIET_SECONDS)
     assert [n["body"] for _, n in shown] == ["the build is green", "@alice can you look?"], shown
     assert shown[1][1]["title"] == "Bob mentioned you in Ops"
@@ -150,7 +161,7 @@ def test_one_notification_for_two_background_tabs_and_its_click_opens_the_messag
 def test_the_permission_is_asked_for_only_when_the_button_is_clicked(site, new_context, page_errors):
     context = new_context(viewport=DESKTOP)  # nothing granted: the browser may still ask
     context.expose_binding("recordNotification", lambda source, note: None)
-    context.add_init_script(BACKGROUND_TAB)
+    context.add_init_script(COUNT_NOTIFICATIONS)
     alice = page_errors(context.new_page())
     sign_up(alice, site.url, "alice", "Alice")
     create_room(alice, site.url, "Design")
@@ -159,7 +170,7 @@ def test_the_permission_is_asked_for_only_when_the_button_is_clicked(site, new_c
     expect(button).to_be_visible()
     assert alice.evaluate("window.__permissionRequests") == 0
     button.click()
-    alice.wait_for_function("window.__permissionRequests === 1")
+    until(alice, "window.__permissionRequests === 1")
     # Headless Chromium answers at once (no one to ask): whatever it says, the button follows it.
     permission = alice.evaluate("Notification.permission")
     if permission == "default":
@@ -167,4 +178,37 @@ def test_the_permission_is_asked_for_only_when_the_button_is_clicked(site, new_c
     else:
         expect(button).to_be_hidden()
         expect(alice.locator("#desktop-notifications-note")).to_contain_text("blocked" if permission == "denied" else "on")
+    assert not page_errors.errors, page_errors.errors
+
+
+def test_no_notification_while_another_tab_of_the_site_is_focused(site, new_context, page_errors):
+    """A focused tab (on another room) claims the message without showing it: the background tab on
+    the room posted in, told the same, shows nothing either."""
+    context = new_context(viewport=DESKTOP, permissions=["notifications"])
+    shown: list = []
+    context.expose_binding("recordNotification", lambda source, note: shown.append((source["page"], note)))
+    context.add_init_script(COUNT_NOTIFICATIONS)
+    alice = page_errors(context.new_page())
+    bob = page_errors(new_context(viewport=DESKTOP).new_page())
+    sign_up(alice, site.url, "alice", "Alice")
+    sign_up(bob, site.url, "bob", "Bob")
+    ops = create_room(alice, site.url, "Ops")
+    design = create_room(alice, site.url, "Design")
+    choose(alice, "All messages")
+    background = page_errors(context.new_page())
+    background.add_init_script(IN_BACKGROUND)
+    background.goto(design)
+    alice.goto(ops)  # in focus, reading another room
+    alice.bring_to_front()
+    assert alice.evaluate("document.hasFocus()") and not background.evaluate("document.hasFocus()")
+    tabs = [alice, background]
+    for tab in tabs:
+        wait_for_user_side(tab)
+
+    bob.goto(design)
+    say(bob, "while you are here")
+    for tab in tabs:  # both tabs were told
+        until(tab, "window.__events.notify >= 1")
+    settle(tabs, QUIET_SECONDS)
+    assert shown == [], shown
     assert not page_errors.errors, page_errors.errors
