@@ -2,7 +2,7 @@
  * swaps, HX-Retarget). These modules do what htmx cannot: the ordered merge by (CreatedAt, id),
  * the live stream and the cursor and backoff of the polls it falls back to, Enter-to-send, scroll
  * keeping and "Jump to latest", the live announcer, local times, day dividers and author groups,
- * and the sidebar.
+ * the sidebar, and desktop notifications.
  * No inline script and no eval: the CSP is script-src 'self' and htmx runs with allowEval=false.
  * docs/live-updates.md, "The browser", describes it.
  */
