@@ -162,3 +162,14 @@ def test_the_service_refuses_a_non_member_and_an_unknown_level(moto_tables, room
         services.notify_set(user_id="alice", room_id="art", level="loud")
     assert services.notify_set(user_id="alice", room_id="art", level="none") is True
     assert services.notify_set(user_id="alice", room_id="art", level="none") is False
+
+
+def test_a_direct_conversations_page_shows_all_messages_checked(client, moto_tables):
+    for user_id in ("alice", "bob"):
+        ensure_user_item(user_id)
+    direct = services.direct_start(starter=request_user("alice"), usernames=["bob"])
+    sign_in(client, "bob")
+    page = client.get(f"/rooms/{direct}/").content.decode()
+    assert checked(page) == "all" and 'id="notifications-level">All messages<' in page
+    assert client.post(f"/rooms/{direct}/notifications", {"notify": "mentions"}, **HX).status_code == 200
+    assert checked(client.get(f"/rooms/{direct}/").content.decode()) == "mentions"
