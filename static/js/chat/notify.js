@@ -81,9 +81,14 @@ function sameSite(url) {
 
 function show(note) {
   const url = sameSite(note.url);
-  const notification = new Notification(String(note.title || "New message"), {
-    body: String(note.body || ""), tag: String(note.id), data: { id: note.id, url },
-  });
+  let notification;
+  try {
+    notification = new Notification(String(note.title || "New message"), {
+      body: String(note.body || ""), tag: String(note.id), data: { id: note.id, url },
+    });
+  } catch (error) {
+    return; // Chrome on Android allows them only from a service worker: the page's counts still show it
+  }
   notification.addEventListener("click", (event) => {
     event.preventDefault();
     window.focus();
