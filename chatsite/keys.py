@@ -162,9 +162,10 @@ def live_event_sk_from(at: str) -> str:
 # stable hash of the room id (s-) or the user id (r-, n-, c-). Refs:
 # `s-<room id>#<message id>` a message was posted; `r-<user id>#<room id>#<version>` a read cursor
 # moved; `n-<user id>#<message id>` a user was mentioned; `c-<user id>#<room id>` a user's
-# notification setting for a room changed.
+# notification setting for a room changed; `x-<user id>#<room id>` a user left or was removed.
 ACTIVITY_PK_PREFIX = "Activity:"
 ACTIVITY_MESSAGE, ACTIVITY_READ, ACTIVITY_MENTION, ACTIVITY_SETTING = "s-", "r-", "n-", "c-"
+ACTIVITY_LEFT = "x-"
 
 
 def activity_pk(shard: int) -> str:
@@ -201,6 +202,10 @@ def activity_mention_ref(user_id: str, message_id: str) -> str:
 
 def activity_setting_ref(user_id: str, room_id: str) -> str:
     return f"{ACTIVITY_SETTING}{user_id}#{room_id}"
+
+
+def activity_left_ref(user_id: str, room_id: str) -> str:
+    return f"{ACTIVITY_LEFT}{user_id}#{room_id}"
 
 
 def counter_pk(scope: str, subject: str) -> str:

@@ -10,7 +10,9 @@ user id for the others, mod CHAT_ACTIVITY_SHARDS):
 - `r-<uid>#<rid>#<version>`  a read cursor moved (read_item: the membership's ReadVersion, which
   every move ADDs 1 to, so moves apply by version, never by arrival);
 - `n-<uid>#<msgid>`  a member was mentioned (mention_item: in the post's BatchWriteItem);
-- `c-<uid>#<rid>`  a notification setting changed (setting_item, written with put_events).
+- `c-<uid>#<rid>`  a notification setting changed (setting_item, written with put_events);
+- `x-<uid>#<rid>`  a user left the room or was removed (left_item: membership_remove writes it,
+  so their open tabs drop the room and hear nothing more of it at once, not at a reconnect).
 
 Builders return raw items (DynamoDB JSON) for a BatchWriteItem; put_events writes any number of
 them, 25 a call. The reducer (UnreadState) is pure: apply() is idempotent and order-independent,
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 EXCERPT_LENGTH = 140
 MESSAGE, READ, MENTION, SETTING = keys.ACTIVITY_MESSAGE, keys.ACTIVITY_READ, keys.ACTIVITY_MENTION, keys.ACTIVITY_SETTING
+LEFT = keys.ACTIVITY_LEFT
 
 
 def shard_of(entity_id: str, shards: int | None = None) -> int:
@@ -101,6 +104,14 @@ def setting_item(*, user_id: str, room_id: str, notify: str | None, at_ms: int |
     return ActivityRecord(keys.activity_pk(shard_of(user_id)),
                           keys.activity_sk(iso_from_ms(at_ms), keys.activity_setting_ref(user_id, room_id)),
                           expires_at=_expires(at_ms), room=room_id, user=user_id, notify=notify).serialize()
+
+
+def left_item(*, user_id: str, room_id: str, at_ms: int | None = None) -> dict:
+    """The `x-` event of a user leaving a room or being removed from it."""
+    at_ms = at_ms if at_ms is not None else now_ms()
+    return ActivityRecord(keys.activity_pk(shard_of(user_id)),
+                          keys.activity_sk(iso_from_ms(at_ms), keys.activity_left_ref(user_id, room_id)),
+                          expires_at=_expires(at_ms), room=room_id, user=user_id).serialize()
 
 
 def put_events(items: Iterable[dict]) -> int:
@@ -169,8 +180,9 @@ class UnreadState:
     one of the highest version, mentions a union, a setting the latest by time. So apply() is
     idempotent and order-independent: any delivery of the same events ends in the same state.
 
-    Events for rooms the user is not in (as of the start) are ignored: joining and leaving show on
-    the next page (or reconnect)."""
+    Events for rooms the user is not in (as of the start) are ignored: joining shows on the next
+    page (or reconnect). Leaving (an `x-` event) drops the room at once, unless the membership
+    was made after the event (joined again: a late or replayed event removes nothing)."""
 
     user_id: str
     rooms: dict[str, UserRoom]  # room id -> membership (read_seq, read_version, mention_seqs, notify)
@@ -211,6 +223,12 @@ class UnreadState:
             self.rooms[event.room_id] = replace(entry, mention_seqs=entry.mention_seqs | {event.seq})
             # A mention's Seq is the room's too (its s- event may be on another shard, read later).
             self.seqs[event.room_id] = max(self.seqs.get(event.room_id, 0), event.seq)
+            return True
+        if event.kind == LEFT:
+            if ms_from_iso(entry.joined_at) > event.at_ms:
+                return False
+            del self.rooms[event.room_id]
+            self.seqs.pop(event.room_id, None)
             return True
         if event.kind == SETTING:
             stamp = (event.at_ms, event.notify or "")
@@ -526,18 +544,26 @@ class UserSide:
         self.hub = hub
         self.render = render
         self._sent: tuple | None = None
+        self._member_of = frozenset(state.rooms)  # as the stream opened
         self._notified: dict[str, None] = {}
         self._mentioned: dict[str, None] = {}
 
     def has_pending(self) -> bool:
         return self.subscription.has_pending()
 
+    def left(self, room_id: str) -> bool:
+        """The user was in ``room_id`` when the stream opened and has left it or been removed."""
+        return room_id in self._member_of and room_id not in self.state.rooms
+
     def events(self) -> list[tuple[str, str]]:
         """The SSE events (name, data) owed now."""
         pending = self.subscription.take()
         if not pending and self._sent is not None:
             return []  # woken by its room, or a heartbeat: nothing of the user's changed
+        rooms_before = len(self.state.rooms)
         self.state.apply_all(event for event, _ in pending)
+        if len(self.state.rooms) != rooms_before:  # left a room: its posts stop reaching this stream
+            self.hub.set_rooms(self.subscription, self.state.rooms)
         out: list[tuple[str, str]] = []
         counts = tuple(sorted(self.state.counts().items()))
         if counts != self._sent:

@@ -182,8 +182,8 @@ def _put_if_absent(record) -> bool:
 def membership_remove(*, room_id: str, user_id: str) -> bool:
     """Remove ``user_id`` from a room: DeleteItem `User:<uid>` / `room#<rid>` (conditional on it
     existing, to tell), then DeleteItem `Room:<rid>` / `member#<uid>` whatever the first found
-    (repairs a remove that died between the two). 2 writes. Returns False if the user had no
-    access (not a member: a quiet no-op)."""
+    (repairs a remove that died between the two), then the `x-` activity event. 3 writes. Returns
+    False if the user had no access (not a member: a quiet no-op, no event)."""
     try:
         UserRoomRecord(keys.user_pk(user_id), keys.user_room_sk(room_id)).delete(condition=UserRoomRecord.PK.exists())
         was_member = True
@@ -192,6 +192,8 @@ def membership_remove(*, room_id: str, user_id: str) -> bool:
             raise
         was_member = False
     MemberRecord(keys.room_pk(room_id), keys.member_sk(user_id)).delete()
+    if was_member:  # their open tabs drop the room now, not at their next reconnect
+        activity.put_events([activity.left_item(user_id=user_id, room_id=room_id)])
     return was_member
 
 

@@ -330,6 +330,9 @@ def _stream(*, channel, first, cursor, render, token, still_allowed, render_sign
         if user_side is not None:
             for name, data in user_side.events():
                 yield sse(name, data)
+            if user_side.left(channel.room_id):  # removed from this room: its page says what now
+                yield sse("reload", "access")
+                return
         if now - last_check >= config.recheck_seconds:
             last_check = now
             if not still_allowed():
