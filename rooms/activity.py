@@ -38,6 +38,7 @@ from chatsite import caches, keys
 from chatsite.batch import batch_put_items
 from rooms import selectors
 from rooms.models import ActivityRecord, ChatMessage, Room, UserRoom
+from rooms.templatetags.chat_unread import badges_html
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
 logger = logging.getLogger(__name__)
@@ -543,7 +544,7 @@ class UserSide:
         self.subscription = subscription
         self.hub = hub
         self.render = render
-        self._sent: tuple | None = None
+        self._sent: dict[str, tuple[int, int]] | None = None  # room id -> (unread, mentions) last sent
         self._member_of = frozenset(state.rooms)  # as the stream opened
         self._notified: dict[str, None] = {}
         self._mentioned: dict[str, None] = {}
@@ -565,12 +566,16 @@ class UserSide:
         if len(self.state.rooms) != rooms_before:  # left a room: its posts stop reaching this stream
             self.hub.set_rooms(self.subscription, self.state.rooms)
         out: list[tuple[str, str]] = []
-        counts = tuple(sorted(self.state.counts().items()))
+        counts = self.state.counts()
         if counts != self._sent:
+            sidebar = {"total": self.state.total(), "rooms": {rid: unread for rid, (unread, _) in sorted(counts.items())}}
+            if self._sent is None or counts.keys() != self._sent.keys():
+                sidebar["html"] = self.render(self.state)  # the whole list: on (re)connect, or a room left
+            else:  # the changed rooms' badges only: a post costs each stream string operations, not a render
+                sidebar["badges"] = {rid: str(badges_html(*now)) for rid, now in counts.items()
+                                     if self._sent.get(rid) != now}
             self._sent = counts
-            out.append(("sidebar", json.dumps({"html": self.render(self.state), "total": self.state.total(),
-                                               "rooms": {rid: unread for rid, (unread, _) in counts}},
-                                              separators=(",", ":"))))
+            out.append(("sidebar", json.dumps(sidebar, separators=(",", ":"))))
         # Mentions first: a post and its mention come in one batch but may be read in two shards.
         for event, fresh in sorted(pending, key=lambda item: item[0].kind != MENTION):
             note = self._notification(event) if fresh else None

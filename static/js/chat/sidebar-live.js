@@ -1,7 +1,8 @@
 // The "Your rooms" list and the title's unread count, kept live by the stream's `sidebar` events
-// (rooms.activity.UserSide): each carries the list as the server renders it and the counts,
-// {"html", "total", "rooms": {room id: unread}}. The first one on every (re)connect is the current
-// state, so a missed event never leaves a count wrong. While this tab shows the room's newest
+// (rooms.activity.UserSide): {"total", "rooms": {room id: unread}} and either "html" (the whole
+// list as the server renders it: the first event of every (re)connect, the current state, so a
+// missed event never leaves a count wrong) or "badges" ({room id: the entry's badges' HTML}, only
+// the rooms that changed: the server draws them as the page does, without re-rendering the list). While this tab shows the room's newest
 // message in a focused window (read.js), the open room's own count is hidden: the reader is
 // reading it, and the read report that clears it on the server is on its way.
 // docs/live-updates.md, "Unread and mentions, live".
@@ -58,6 +59,16 @@ export function startLiveSidebar(sidebar, readingNewest) {
     if (window.htmx) window.htmx.process(nav);
   }
 
+  function patch(badges, rooms) {
+    for (const [roomId, html] of Object.entries(badges)) {
+      const entry = sidebar.querySelector(`#your-rooms .sidebar-entry[data-room="${CSS.escape(roomId)}"]`);
+      const slot = entry && entry.querySelector(".sidebar-badges");
+      if (!slot) continue;
+      slot.innerHTML = html; // the server's markup: numbers and fixed words
+      entry.dataset.unread = String(rooms[roomId] || 0);
+    }
+  }
+
   onSignal("sidebar", (data) => {
     let state;
     try {
@@ -65,9 +76,15 @@ export function startLiveSidebar(sidebar, readingNewest) {
     } catch (error) {
       return;
     }
-    if (!state || typeof state.html !== "string") return;
+    if (!state) return;
+    if (typeof state.html === "string") {
+      swap(state.html);
+    } else if (state.badges && typeof state.badges === "object") {
+      patch(state.badges, state.rooms || {});
+    } else {
+      return;
+    }
     last = state;
-    swap(state.html);
     apply();
   });
   // Reading starts or stops as the window gains or loses focus, or the newest message scrolls by.
