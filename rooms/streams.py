@@ -372,3 +372,53 @@ def limit_send_wait(request) -> None:
     if sock is not None:
         sock.settimeout(settings.CHAT_LIVE_SEND_TIMEOUT_SECONDS)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+
+# --- pages without a room: the user's side alone ------------------------------------------------
+
+
+class Waker:
+    """What a stream with no room channel waits on: the activity hub wakes it for its user."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self.closed = False
+
+    def wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait(self, timeout: float, ready: Callable[[], bool]) -> None:
+        with self._changed:
+            if not ready() and timeout > 0:
+                self._changed.wait(timeout)
+
+
+def user_stream(*, user_side, waker: Waker, still_allowed: Callable[[], bool], config: StreamSettings | None = None,
+                clock: Callable[[], float] = time.monotonic) -> Iterator[str]:
+    """The SSE text of a signed-in page that shows no room (the Mentions page, a person's page, the
+    member list, New message): only the user's side, `sidebar` and `notify`, first the current
+    state. Heartbeats keep proxies from closing it; the session is checked every recheck interval
+    (revoked: `reload`, and it ends)."""
+    config = config or StreamSettings.from_django()
+    try:
+        yield f"retry: {int(settings.CHAT_LIVE_STREAM_RETRY_MS)}\n\n"
+        last_check = clock()
+        last_sent = last_check - config.heartbeat_seconds
+        while True:
+            now = clock()
+            for name, data in user_side.events():
+                yield sse(name, data)
+                last_sent = now
+            if now - last_sent >= config.heartbeat_seconds:
+                yield sse("beat", "")
+                last_sent = now
+            if now - last_check >= config.recheck_seconds:
+                last_check = now
+                if not still_allowed():
+                    yield sse("reload", "access")
+                    return
+            timeout = min(config.heartbeat_seconds - (now - last_sent), config.recheck_seconds - (now - last_check))
+            waker.wait(max(0.01, timeout), user_side.has_pending)
+    finally:
+        user_side.close()

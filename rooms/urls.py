@@ -27,6 +27,7 @@ urlpatterns = [
     path("rooms/<room_id:room_id>/read", views.room_read, name="read"),
     path("rooms/<room_id:room_id>/unread", views.room_unread, name="unread"),
     path("rooms/read-all", views.rooms_read_all, name="read_all"),
+    path("live/", views.user_stream, name="user_stream"),
     path("rooms/<room_id:room_id>/notifications", views.room_notifications, name="notifications"),
     path("rooms/<room_id:room_id>/updates", views.room_updates, name="updates"),
     path("rooms/<room_id:room_id>/stream", views.room_stream, name="stream"),

@@ -712,7 +712,8 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 
     viewer_id = user.id if user else None
     cursor = streams.Cursor.resumed(watermark, seen, channel.feed)
-    user_side = _user_side(request, user, your_rooms, room, channel, mark) if user and mark is not None else None
+    user_side = (_user_side(request, user, your_rooms, room.room_id, channel.wake, mark)
+                 if user and mark is not None else None)
     body = streams.stream(channel=channel, first=first, cursor=cursor,
                           render=render, token=lambda ms: live.watermark_for(room, ms), still_allowed=still_allowed,
                           render_signals=lambda feed: presence.render_signals(feed, viewer_id=viewer_id),
@@ -723,21 +724,55 @@ def room_stream(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     return response
 
 
-def _user_side(request, user, your_rooms: list[UserRoom] | None, room: Room, channel, mark: int):
+def _user_side(request, user, your_rooms: list[UserRoom] | None, current_room_id: str | None, wake, mark: int):
     """The signed-in stream's user side: the state from the sidebar just read, subscribed to the
-    activity hub from ``mark`` on (woken through the room's channel)."""
+    activity hub from ``mark`` on (``wake``: the room's channel's, or a page stream's Waker)."""
     get_token(request)  # the sidebar's forms carry the CSRF token: its cookie goes out with these headers
     rooms = your_rooms or []
     seqs = {r.room_id: (r.read_seq or 0) + r.unread for r in rooms}  # with_unread's count, undone
     state = activity.UnreadState.start(user.id, rooms, seqs)
     hub = activity.hub()
-    subscription = hub.subscribe(user.id, channel.wake, rooms=state.rooms, after=mark)
+    subscription = hub.subscribe(user.id, wake, rooms=state.rooms, after=mark)
 
     def render(current: activity.UnreadState) -> str:
         return loader.render_to_string("rooms/_your_rooms.html", {"your_rooms": current.entries(),
-                                                                  "current_room_id": room.room_id}, request=request)
+                                                                  "current_room_id": current_room_id}, request=request)
 
     return activity.UserSide(state=state, subscription=subscription, hub=hub, render=render)
+
+
+@never_cache
+@require_GET
+def user_stream(request: HtmxHttpRequest) -> HttpResponse:
+    """The live stream of a signed-in page with the sidebar but no room (the Mentions page, a
+    person's page, the member list, New message): the user's `sidebar` and `notify` events only,
+    as a room stream's user side sends them (rooms.activity.UserSide), so every open tab's counts
+    and desktop notifications stay live, not just room tabs'. The session, the user's rooms and
+    their Seqs when it opens (as the page), then the activity feed only; the session again every
+    CHAT_LIVE_STREAM_RECHECK_SECONDS. Signed out, or where streams are not served: 204."""
+    if not streams.enabled():
+        return HttpResponse(status=204)
+    mark = activity.hub().mark() if request.session.get(SESSION_KEY) else None
+    your_rooms = _signed_in_sidebar(request)
+    if your_rooms is None or mark is None:
+        return HttpResponse(status=204)
+    user, session_key = request.user, request.session.session_key
+    waker = streams.Waker()
+    user_side = _user_side(request, user, your_rooms, None, waker.wake, mark)
+
+    def still_allowed() -> bool:
+        try:
+            return session_still_signs_in(session_key=session_key, user_id=user.id)
+        except Exception as exc:
+            if not dynamodb.is_unavailable(exc):
+                raise
+            return True  # as a room stream: nothing can be revoked while DynamoDB is down
+
+    body = streams.user_stream(user_side=user_side, waker=waker, still_allowed=still_allowed)
+    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    response["X-Accel-Buffering"] = "no"
+    streams.limit_send_wait(request)
+    return response
 
 
 def _seen_refs(refs) -> frozenset[str]:
