@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from accounts.validators import (DISPLAY_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, PasswordOwner,
-                                 clean_display_name, validate_username)
+                                 clean_display_name, validate_new_username)
 
 PASSWORD_MAX_LENGTH = 1024  # Argon2 is costly; don't hash megabytes
 
@@ -48,7 +48,7 @@ class SignUpForm(_NewPasswordMixin, forms.Form):
     password2 = _password_field("Password again", autocomplete="new-password")
 
     def clean_username(self) -> str:
-        validate_username(self.cleaned_data["username"])
+        validate_new_username(self.cleaned_data["username"])
         return self.cleaned_data["username"]
 
     def clean_display_name(self) -> str:

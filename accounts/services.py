@@ -31,7 +31,7 @@ from accounts.auth import AnonymousUser, session_auth_hash, session_user
 from accounts.models import DeviceLinkRecord, UserDirectoryEntry, UserRecord
 from accounts.session_keys import StoredKey, is_child_key, key_digest
 from accounts.user_cache import user_cache
-from accounts.validators import canonical_username, clean_display_name, validate_username
+from accounts.validators import canonical_username, clean_display_name, validate_new_username, validate_username
 from chatsite import counters, keys
 from chatsite.dynamodb import is_conditional_check_failed
 
@@ -75,7 +75,7 @@ def user_create(*, username: str, display_name: str, password: str, is_staff: bo
     display-name change, or by the next attempt to create the same username (as room_create
     repairs a room's entry).
     """
-    user_id = validate_username(username)
+    user_id = validate_new_username(username)
     display_name = clean_display_name(display_name)
     existing = selectors.user_get(user_id=user_id)
     if existing is not None:  # before Argon2: a taken name costs no hash

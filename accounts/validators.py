@@ -55,6 +55,20 @@ def validate_username(username: str) -> str:
     return user_id
 
 
+# Words a message's text gives a meaning after "@" (rooms.mentions: "@room" mentions every member),
+# so no one may sign up with them: a person named so could never be mentioned.
+RESERVED_USERNAMES = frozenset({"room"})
+
+
+def validate_new_username(username: str) -> str:
+    """validate_username, for a name being taken: also refuses the reserved words."""
+    user_id = validate_username(username)
+    if user_id in RESERVED_USERNAMES:
+        raise ValidationError(f"“{username}” is reserved: “@{username}” in a message mentions everyone in the room.",
+                              code="reserved_word")
+    return user_id
+
+
 def clean_display_name(display_name: str) -> str:
     """Free text, stripped; length-limited; no control or bidi-override characters."""
     display_name = display_name.strip()

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import services
 from accounts.management.commands._common import read_password
-from accounts.validators import clean_display_name, validate_username
+from accounts.validators import clean_display_name, validate_new_username
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, display_name, staff, password_stdin, **options):
         display_name = display_name or username
         try:
-            validate_username(username)
+            validate_new_username(username)
             display_name = clean_display_name(display_name)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
