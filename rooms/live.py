@@ -25,7 +25,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from chatsite import caches, counters, keys
 from chatsite.dynamodb import STALL_PATIENCE_SECONDS, Stalled  # noqa: F401 - streams use both
-from rooms import selectors
+from rooms import selectors, validators
 from rooms.models import ChatMessage, Deletion
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_REF_PREFIX = "m-"
 DELETION_REF_PREFIX = "d-"
+UPDATE_REF_PREFIX = "u-"  # `u-<message id>.<Version>`: a message's state after an edit, a reaction, a reply
 PRESENCE_REF_PREFIX = "p-"
 TYPING_REF_PREFIX = "t-"
 SIGNAL_PREFIXES = (PRESENCE_REF_PREFIX, TYPING_REF_PREFIX)
@@ -44,10 +45,17 @@ class Event:
     at_ms: int
     message_id: str
     message: ChatMessage | None = None  # None: a deletion
+    # A change to a message already posted (at the change's time, carrying its whole new state):
+    # each version is its own event, and a tab applies it only over an older version.
+    update: bool = False
 
     @property
     def ref(self) -> str:
-        return (MESSAGE_REF_PREFIX if self.message else DELETION_REF_PREFIX) + self.message_id
+        if self.message is None:
+            return DELETION_REF_PREFIX + self.message_id
+        if self.update:
+            return update_ref(self.message_id, self.message.version)
+        return MESSAGE_REF_PREFIX + self.message_id
 
     @property
     def is_deletion(self) -> bool:
@@ -55,7 +63,32 @@ class Event:
 
     @property
     def order(self) -> tuple[int, int, str]:
-        return self.at_ms, int(self.is_deletion), self.message_id
+        return self.at_ms, 2 if self.is_deletion else int(self.update), self.message_id
+
+
+def update_ref(message_id: str, version: int) -> str:
+    return f"{UPDATE_REF_PREFIX}{message_id}.{version}"
+
+
+_VERSION_RE = re.compile(r"^[1-9][0-9]{0,8}$")
+
+
+def is_ref(ref: str) -> bool:
+    """A ref a tab may send back in its cursor: `m-<id>`, `d-<id>` or `u-<id>.<version>`."""
+    kind, subject = ref[:2], ref[2:]
+    if kind in (MESSAGE_REF_PREFIX, DELETION_REF_PREFIX):
+        return validators.is_token(subject)
+    if kind == UPDATE_REF_PREFIX:
+        message_id, _, version = subject.rpartition(".")
+        return validators.is_token(message_id) and bool(_VERSION_RE.match(version))
+    return False
+
+
+def _drop_message(events: dict[str, Event], message_id: str) -> None:
+    """A deletion wins over the message and every update of it."""
+    events.pop(MESSAGE_REF_PREFIX + message_id, None)
+    for ref in [r for r in events if r.startswith(UPDATE_REF_PREFIX) and events[r].message_id == message_id]:
+        del events[ref]
 
 
 @dataclass(frozen=True)
@@ -221,34 +254,43 @@ def query_events(room_id: str, since_ms: int, limit: int | None = None) -> tuple
     """The one Query behind a refresh: the room's live events since ``since_ms``, read
     consistently from the room's partition (selectors.live_events_since), as messages and deletions.
     Presence and typing events are read by the same Query and kept by the feed as signals."""
-    messages, deletions, _ = query_room_events(room_id, since_ms, limit)
+    messages, deletions, *_ = query_room_events(room_id, since_ms, limit)
     return messages, deletions
 
 
 def query_room_events(room_id: str, since_ms: int, limit: int | None = None
-                      ) -> tuple[list[ChatMessage], list[Deletion], list[Signal]]:
+                      ) -> tuple[list[ChatMessage], list[Deletion], list[Signal], list[tuple[int, ChatMessage]]]:
+    """What the Query finds: messages, deletions, presence/typing signals, and updates (the
+    change's time, the message's state after it)."""
     messages: list[ChatMessage] = []
     deletions: list[Deletion] = []
     signals: list[Signal] = []
+    updates: list[tuple[int, ChatMessage]] = []  # (the change's time, the message after it)
     for record in selectors.live_events_since(room_id=room_id, since=iso_from_ms(since_ms), limit=limit):
         at, ref = keys.live_event_sk_parts(record.SK)
         kind, subject = ref[:2], ref[2:]
-        if kind == MESSAGE_REF_PREFIX and record.author and record.message_sk:
-            messages.append(ChatMessage(room_id=room_id, author_id=record.author, sk=record.message_sk,
-                                        message_id=subject, created_at=record.posted_at or at,
-                                        author_name=record.author_name or "", comment=record.comment or "",
-                                        seq=None if record.seq is None else int(record.seq),
-                                        mentions=tuple(record.mentions or ())))
+        if kind in (MESSAGE_REF_PREFIX, UPDATE_REF_PREFIX) and record.author and record.message_sk:
+            message = ChatMessage(room_id=room_id, author_id=record.author, sk=record.message_sk,
+                                  message_id=keys.message_sk_parts(record.message_sk)[1],
+                                  created_at=record.posted_at or at,
+                                  author_name=record.author_name or "", comment=record.comment or "",
+                                  seq=None if record.seq is None else int(record.seq),
+                                  mentions=tuple(record.mentions or ())).with_state_json(record.message_state)
+            if kind == UPDATE_REF_PREFIX:
+                updates.append((ms_from_iso(at), message))
+            else:
+                messages.append(message)
         elif kind == DELETION_REF_PREFIX:
             deletions.append(Deletion(room_id=room_id, message_id=subject, deleted_at=at))
         elif kind in SIGNAL_PREFIXES:
             user_id, _, tab = subject.partition("#")
             signals.append(Signal(at_ms=ms_from_iso(at), kind=kind, user_id=user_id, tab=tab,
                                   name=record.author_name or "", state=record.state or ""))
-    return messages, deletions, signals
+    return messages, deletions, signals, updates
 
 
-def _events(messages: list[ChatMessage], deletions: list[Deletion]) -> dict[str, Event]:
+def _events(messages: list[ChatMessage], deletions: list[Deletion],
+            updates: list[tuple[int, ChatMessage]] = ()) -> dict[str, Event]:
     deleted = {d.message_id for d in deletions}
     events = {f"{DELETION_REF_PREFIX}{d.message_id}": Event(at_ms=d.deleted_ms, message_id=d.message_id)
               for d in deletions}
@@ -256,6 +298,10 @@ def _events(messages: list[ChatMessage], deletions: list[Deletion]) -> dict[str,
         if m.message_id not in deleted:
             events[f"{MESSAGE_REF_PREFIX}{m.message_id}"] = Event(at_ms=m.created_ms, message_id=m.message_id,
                                                                    message=m)
+    for at_ms, m in updates:
+        if m.message_id not in deleted:
+            event = Event(at_ms=at_ms, message_id=m.message_id, message=m, update=True)
+            events[event.ref] = event
     return events
 
 
@@ -296,7 +342,7 @@ class RoomFeed:
             if self.watermark_ms is None:
                 return  # nothing to add to yet: the first refresh will read it
             if event.is_deletion:
-                self.events.pop(MESSAGE_REF_PREFIX + event.message_id, None)
+                _drop_message(self.events, event.message_id)
             elif DELETION_REF_PREFIX + event.message_id in self.events:
                 return
             self.events[event.ref] = event
@@ -317,7 +363,8 @@ class RoomFeed:
         latest: dict[str, int] = {}
         with self._state_lock:
             for event in self.events.values():
-                if event.message is not None and event.at_ms > latest.get(event.message.author_id, -1):
+                if (event.message is not None and not event.update
+                        and event.at_ms > latest.get(event.message.author_id, -1)):
                     latest[event.message.author_id] = event.at_ms
         return latest
 
@@ -399,10 +446,13 @@ class RoomFeed:
                  else watermark - self.overlap_ms)
         messages, deletions, *more = self.source(self.room_id, since)
         signals = more[0] if more else []
+        changes = more[1] if len(more) > 1 else []
         events = {} if restart else dict(current)
-        for ref, event in _events(messages, deletions).items():
+        for ref, event in _events(messages, deletions, changes).items():
             if event.is_deletion:
-                events.pop(MESSAGE_REF_PREFIX + event.message_id, None)
+                _drop_message(events, event.message_id)
+            elif event.update and DELETION_REF_PREFIX + event.message_id in events:
+                continue
             events[ref] = event
         horizon = started - self.span_ms
         with self._state_lock:
@@ -448,17 +498,19 @@ def direct_updates(*, room_id: str, watermark_ms: int, seen: frozenset[str], sou
     """For a client behind the feed's memory (a long disconnect): its own two Queries, once
     ``admit`` (the per-client allowance) lets it through."""
     clock = clock or now_ms
-    source = source or query_events
+    source = source or query_room_events
     started = clock()
     if started - watermark_ms > settings.CHAT_LIVE_RESUME_MAX_SECONDS * 1000:
         return Updates(events=[], watermark_ms=started, reload=True)
     if admit is not None:
         admit()
     after = watermark_ms - int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)
-    messages, deletions = source(room_id, after, limit=DIRECT_QUERY_LIMIT + 1)
+    messages, deletions, *more = source(room_id, after, limit=DIRECT_QUERY_LIMIT + 1)
+    changes = more[1] if len(more) > 1 else []
     if len(messages) > DIRECT_QUERY_LIMIT or len(deletions) > DIRECT_QUERY_LIMIT:
         return Updates(events=[], watermark_ms=started, reload=True)
-    return Updates(events=_owed(_events(messages, deletions), after_ms=after, seen=seen), watermark_ms=started)
+    return Updates(events=_owed(_events(messages, deletions, changes), after_ms=after, seen=seen),
+                   watermark_ms=started)
 
 
 # --- the per-process registry ------------------------------------------------------------------

@@ -17,7 +17,8 @@ Only Message carries RoomID + CreatedAt, so only messages enter the `room_messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -148,6 +149,17 @@ class MessageRecord(Model):
     author_name = UnicodeAttribute(attr_name="AuthorName")  # the display name, copied: pages read no user
     seq = NumberAttribute(null=True, attr_name="Seq")  # the room's Seq this post took; absent before read cursors
     mentions = ListAttribute(of=UnicodeAttribute, null=True, attr_name="Mentions")  # user ids notified
+    # What can change after posting (docs/data-model.md, "Working with messages"). Absent: never changed.
+    version = NumberAttribute(null=True, attr_name="Version")  # ADD 1 on every change: live tabs apply by it
+    edit_version = NumberAttribute(null=True, attr_name="EditVersion")  # edits so far: an edit's condition
+    edited_at = UnicodeAttribute(null=True, attr_name="EditedAt")  # the last edit's time: "(edited)"
+    reactions = UnicodeAttribute(null=True, attr_name="Reactions")  # JSON: reactions_to_json
+    reply_count = NumberAttribute(null=True, attr_name="ReplyCount")  # a thread root: its replies
+    thread_id = UnicodeAttribute(null=True, attr_name="ThreadID")  # the root's message id (root and replies)
+    reply_to = UnicodeAttribute(null=True, attr_name="ReplyTo")  # a reply: the replied-to message's SK
+    reply_to_author = UnicodeAttribute(null=True, attr_name="ReplyToAuthor")  # ... its author id
+    reply_name = UnicodeAttribute(null=True, attr_name="ReplyName")  # ... its author's display name
+    reply_excerpt = UnicodeAttribute(null=True, attr_name="ReplyExcerpt")  # ... its first line
 
     room_index = RoomMessagesIndex()
 
@@ -193,6 +205,9 @@ class LiveEventRecord(Model):
     seq = NumberAttribute(null=True, attr_name="Seq")  # a message event: the message's Seq
     mentions = ListAttribute(of=UnicodeAttribute, null=True, attr_name="Mentions")  # a message event's
     state = UnicodeAttribute(null=True)  # presence: "here" or "away"
+    # A message (m-) or update (u-) event: the message's changeable state (message_state_json), when
+    # it has any: its version, edit, reactions, replies and quote.
+    message_state = UnicodeAttribute(null=True, attr_name="Msg")
 
 
 @bind_to(CHAT)
@@ -360,6 +375,82 @@ def unread_label(count: int) -> str:
 
 
 @dataclass(frozen=True)
+class Reaction:
+    """One emoji under a message and who reacted with it, in reaction order."""
+    emoji: str
+    users: tuple[tuple[str, str], ...]  # (user id, display name)
+
+    @property
+    def count(self) -> int:
+        return len(self.users)
+
+    def has(self, user_id: str) -> bool:
+        return any(uid == user_id for uid, _ in self.users)
+
+    @property
+    def user_ids(self) -> tuple[str, ...]:
+        return tuple(uid for uid, _ in self.users)
+
+    NAMES_SHOWN = 3  # beyond these, "and N others"
+
+    @property
+    def names(self) -> str:
+        """"Alice", "Alice and Bob", "Alice, Bob and Chen", "Alice, Bob, Chen and 9 others"."""
+        names = [name for _, name in self.users]
+        if len(names) > self.NAMES_SHOWN + 1:
+            rest = len(names) - self.NAMES_SHOWN
+            return f"{', '.join(names[:self.NAMES_SHOWN])} and {rest} others"
+        if len(names) <= 1:
+            return "".join(names)
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+
+    @property
+    def label(self) -> str:
+        """The button's accessible name: "👍 3: Alice, Bob and Chen"."""
+        return f"{self.emoji} {self.count}: {self.names}"
+
+
+def reactions_from_json(text: str | None) -> tuple[Reaction, ...]:
+    """The stored `Reactions` JSON: ``[[emoji, [[user id, name], ...]], ...]``. Unreadable or absent: none."""
+    if not text:
+        return ()
+    try:
+        rows = json.loads(text)
+        return tuple(Reaction(str(emoji), tuple((str(uid), str(name)) for uid, name in users))
+                     for emoji, users in rows if users)
+    except (ValueError, TypeError):
+        return ()
+
+
+def reactions_to_json(reactions) -> str | None:
+    """Compact JSON for the `Reactions` attribute (None: no reaction left, remove the attribute)."""
+    rows = [[r.emoji, [list(u) for u in r.users]] for r in reactions if r.users]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":")) if rows else None
+
+
+@dataclass(frozen=True)
+class ReplyQuote:
+    """What a reply shows of the message it answers: its author and first line, and a link to it."""
+    sk: str
+    author_id: str
+    author_name: str
+    excerpt: str
+
+    @property
+    def message_id(self) -> str:
+        return keys.message_sk_parts(self.sk)[1]
+
+    def url(self, room_id: str) -> str:
+        return message_url(room_id, self.sk)
+
+
+def message_url(room_id: str, sk: str) -> str:
+    """A message's permanent link: the room page around it, scrolled to it (room_detail's ``at``)."""
+    message_id = keys.message_sk_parts(sk)[1]
+    return f"{reverse('rooms:room', args=[room_id])}?{urlencode({'at': sk})}#m-{message_id}"
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     room_id: str
     author_id: str
@@ -370,6 +461,53 @@ class ChatMessage:
     comment: str
     seq: int | None = None  # the room's Seq this post took (None: posted before read cursors)
     mentions: tuple[str, ...] = ()  # user ids of the members it mentioned (notified)
+    # What changes after posting (rooms.services): live tabs replace a message by ``version``.
+    version: int = 0
+    edit_version: int = 0
+    edited_at: str | None = None
+    reactions: tuple[Reaction, ...] = ()
+    reply_count: int = 0
+    thread_id: str | None = None  # a thread's root id: on the root once it has replies, and on replies
+    reply_to: ReplyQuote | None = None
+
+    @property
+    def state_json(self) -> str | None:
+        """The changeable state (for live events' `Msg`), None when the message has none."""
+        state = {}
+        if self.version:
+            state["v"] = self.version
+        if self.edit_version:
+            state["ev"] = self.edit_version
+        if self.edited_at:
+            state["e"] = self.edited_at
+        if self.reactions:
+            state["r"] = reactions_to_json(self.reactions)
+        if self.reply_count:
+            state["n"] = self.reply_count
+        if self.thread_id:
+            state["t"] = self.thread_id
+        if self.reply_to:
+            q = self.reply_to
+            state["q"] = [q.sk, q.author_id, q.author_name, q.excerpt]
+        return json.dumps(state, ensure_ascii=False, separators=(",", ":")) if state else None
+
+    def with_state_json(self, text: str | None) -> ChatMessage:
+        """This message with the state a live event's `Msg` carries (``state_json``'s output)."""
+        if not text:
+            return self
+        try:
+            state = json.loads(text)
+            quote = state.get("q")
+            return replace(self, version=int(state.get("v", 0)), edit_version=int(state.get("ev", 0)),
+                           edited_at=state.get("e"), reactions=reactions_from_json(state.get("r")),
+                           reply_count=int(state.get("n", 0)), thread_id=state.get("t"),
+                           reply_to=ReplyQuote(*map(str, quote)) if quote and len(quote) == 4 else None)
+        except (ValueError, TypeError, AttributeError):
+            return self
+
+    @property
+    def permalink(self) -> str:
+        return message_url(self.room_id, self.sk)
 
     @cached_property
     def created_ms(self) -> int:
@@ -389,7 +527,12 @@ class ChatMessage:
         return cls(room_id=record.room_id, author_id=record.author_id, sk=record.SK,
                    message_id=record.message_id, created_at=record.created_at,
                    author_name=record.author_name, comment=record.comment,
-                   seq=None if record.seq is None else int(record.seq), mentions=tuple(record.mentions or ()))
+                   seq=None if record.seq is None else int(record.seq), mentions=tuple(record.mentions or ()),
+                   version=int(record.version or 0), edit_version=int(record.edit_version or 0),
+                   edited_at=record.edited_at, reactions=reactions_from_json(record.reactions),
+                   reply_count=int(record.reply_count or 0), thread_id=record.thread_id,
+                   reply_to=ReplyQuote(record.reply_to, record.reply_to_author or "", record.reply_name or "",
+                                       record.reply_excerpt or "") if record.reply_to else None)
 
     @cached_property
     def mentions_room(self) -> bool:
@@ -413,7 +556,7 @@ class Mention:
     @property
     def url(self) -> str:
         """The room page around the message, scrolled to it (room_detail's ``at``)."""
-        return f"{reverse('rooms:room', args=[self.room_id])}?{urlencode({'at': self.message_sk})}#m-{self.message_id}"
+        return message_url(self.room_id, self.message_sk)
 
     @classmethod
     def from_record(cls, record: MentionRecord) -> Mention:

@@ -500,11 +500,47 @@ def take_room_seq(*, room_id: str) -> int:
 
 
 def _message_event(message: ChatMessage, now: int) -> dict:
-    return LiveEventRecord(keys.room_pk(message.room_id), keys.live_event_sk(message.created_at, f"m-{message.message_id}"),
+    return _live_message_item(message, message.created_at, f"{live.MESSAGE_REF_PREFIX}{message.message_id}", now)
+
+
+def _live_message_item(message: ChatMessage, at: str, ref: str, now: int) -> dict:
+    """A live event carrying a whole message (a post's `m-`, a change's `u-`), so feeds render it
+    without reading it."""
+    return LiveEventRecord(keys.room_pk(message.room_id), keys.live_event_sk(at, ref),
                            expires_at=now // 1000 + settings.CHAT_LIVE_EVENT_TTL_SECONDS, author=message.author_id,
                            message_sk=message.sk, posted_at=message.created_at, comment=message.comment,
                            author_name=message.author_name, seq=message.seq,
-                           mentions=list(message.mentions) or None).serialize()
+                           mentions=list(message.mentions) or None, message_state=message.state_json).serialize()
+
+
+# --- changes to a posted message (edits, reactions, reply counts) -----------------------------------
+#
+# Every change is one UpdateItem on the message that ADDs 1 to its Version and answers with the
+# whole item (ALL_NEW); the answer becomes a `u-<message id>.<Version>` live event carrying the
+# message's new state, so every open tab gets the change through the same path as posts and
+# deletions, and applies it only over an older version (docs/live-updates.md, "Changes to a message").
+
+
+def message_update_item(message: ChatMessage, now: int) -> dict:
+    """The `u-` live event of ``message`` as a change left it (its Version already counted), for a
+    batch: `Room:<rid>` / `ev#<now>#u-<message id>.<Version>` (1 write unit)."""
+    return _live_message_item(message, iso_from_ms(now), live.update_ref(message.message_id, message.version), now)
+
+
+def publish_message_update(record: MessageRecord, now: int | None = None) -> ChatMessage:
+    """After a change's UpdateItem (ALL_NEW): its `u-` live event (1 PutItem), then this process's
+    streams hear it at once. Returns the message as it is now."""
+    now = now_ms() if now is None else now
+    message = ChatMessage.from_record(record)
+    dynamodb.client().put_item(TableName=dynamodb.table_name(dynamodb.CHAT), Item=message_update_item(message, now))
+    announce_message_update(message, now)
+    return message
+
+
+def announce_message_update(message: ChatMessage, now: int) -> None:
+    """Tell this process's streams of a change whose `u-` event is written (by a batch)."""
+    streams.publish(message.room_id, live.Event(at_ms=now, message_id=message.message_id, message=message,
+                                                update=True))
 
 
 # --- mentions -------------------------------------------------------------------------------------

@@ -777,7 +777,7 @@ def user_stream(request: HtmxHttpRequest) -> HttpResponse:
 
 def _seen_refs(refs) -> frozenset[str]:
     seen = frozenset(ref for ref in refs if ref)
-    if len(seen) > MAX_SEEN_REFS or not all(ref[:2] in ("m-", "d-") and validators.is_token(ref[2:]) for ref in seen):
+    if len(seen) > MAX_SEEN_REFS or not all(live.is_ref(ref) for ref in seen):
         raise BadRequest("Malformed live-update cursor (seen).")
     return seen
 

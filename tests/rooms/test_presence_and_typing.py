@@ -69,7 +69,7 @@ def test_a_beat_is_one_live_event_in_the_rooms_partition_with_a_short_ttl(art):
     assert record.PK == keys.room_pk("art") and ref == "p-alice" and live.ms_from_iso(at) == clock.ms
     assert (record.author, record.author_name, record.state) == ("alice", "Alice", "here")
     assert record.expires_at == clock.ms // 1000 + 300
-    _, _, signals = live.query_room_events("art", clock.ms - 1000)
+    _, _, signals, _ = live.query_room_events("art", clock.ms - 1000)
     assert [(s.kind, s.user_id, s.name, s.state) for s in signals] == [("p-", "alice", "Alice", "here")]
 
 

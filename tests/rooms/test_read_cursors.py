@@ -42,7 +42,7 @@ def test_each_post_takes_the_next_seq_and_its_message_and_live_event_carry_it(ro
     assert [m.seq for m in selectors.room_history(room_id="art").items] == [1, 2]
     assert selectors.room_seq(room_id="art") == 2
     from rooms import live
-    messages, _, _ = live.query_room_events("art", 0)
+    messages, _, _, _ = live.query_room_events("art", 0)
     assert [m.seq for m in messages] == [1, 2]
 
 

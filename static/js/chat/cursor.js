@@ -24,6 +24,10 @@ export function createCursor(poller, messages, backoff) {
       if (at > floor && refs.length < MAX_SEEN) refs.push("d-" + id);
       else if (at < floor - 10 * overlapMs) messages.deletions.delete(id);
     });
+    messages.updates.forEach((at, ref) => { // changes held: not sent again (a resend would change nothing)
+      if (at > floor && refs.length < MAX_SEEN) refs.push(ref);
+      else if (at <= floor) messages.updates.delete(ref);
+    });
     return refs;
   }
 

@@ -13,6 +13,10 @@ export function parseHtml(text) {
   return new DOMParser().parseFromString(text || "", "text/html");
 }
 
+function versionOf(li) {
+  return Number(li.dataset.version) || 0;
+}
+
 function sortKey(li) {
   return [Number(li.dataset.at), li.id];
 }
@@ -24,6 +28,8 @@ function sortsBefore(a, b) {
 // ``prepare(li)`` runs on each new message before it is shown.
 export function createMessageList(list, prepare) {
   const deletions = new Map(); // message id -> deletion time (ms): never re-add a deleted message
+  const pending = new Map(); // DOM id -> a newer version that arrived while the message was being edited
+  const updates = new Map(); // "u-<id>.<version>" -> when it arrived (ms): the cursor reports them
 
   function insert(li) {
     if (document.getElementById(li.id)) return false;
@@ -49,12 +55,48 @@ export function createMessageList(list, prepare) {
     arrange(next); // it may have continued the removed message's group, or now open a day
   }
 
-  // Merges the messages and deletions of a parsed answer; returns the messages it added.
+  // A newer version of a message on the page (an edit, a reaction, a reply count) takes its
+  // place; an older or equal one changes nothing, so each change shows once whichever answer brings
+  // it first. A message being edited here keeps its form: the change waits (applyPending).
+  function replace(li) {
+    const current = document.getElementById(li.id);
+    if (!current || deletions.has(li.id.slice(2))) return false;
+    if (versionOf(li) <= versionOf(current)) return false;
+    li.removeAttribute("data-update");
+    if (current.hasAttribute("data-editing")) {
+      const waiting = pending.get(li.id);
+      if (!waiting || versionOf(li) > versionOf(waiting)) pending.set(li.id, li);
+      return false;
+    }
+    // The day divider and the New messages line belong to the place in the list, not the message.
+    current.querySelectorAll(":scope > h2").forEach((h) => li.insertBefore(h, li.firstChild));
+    prepare(li);
+    current.replaceWith(li);
+    arrange(li);
+    localizeTimes(li);
+    window.htmx.process(li);
+    document.dispatchEvent(new CustomEvent("chat:message-changed", { detail: { li } }));
+    return true;
+  }
+
+  // Applies a change that arrived while the message was being edited (edit.js calls this).
+  function applyPending(id) {
+    const li = pending.get(id);
+    pending.delete(id);
+    return li ? replace(li) : false;
+  }
+
+  // Merges the messages, changes and deletions of a parsed answer; returns the messages it added.
   function merge(doc) {
     const added = [];
     doc.querySelectorAll("li.message").forEach((node) => {
       const li = document.importNode(node, true);
-      if (insert(li)) added.push(li);
+      if (li.hasAttribute("data-update")) { // never inserted: its message may be off the page
+        updates.set("u-" + li.id.slice(2) + "." + versionOf(li), Number(li.dataset.update) || Date.now());
+        replace(li);
+      }
+      else if (insert(li)) added.push(li);
+      else replace(li); // already here: keep the newer of the two
     });
     doc.querySelectorAll("li.deletion").forEach((node) => {
       applyDeletion(node.dataset.deleted, Number(node.dataset.at));
@@ -66,5 +108,5 @@ export function createMessageList(list, prepare) {
     return added;
   }
 
-  return { list, deletions, merge, applyDeletion };
+  return { list, deletions, updates, merge, applyDeletion, applyPending, replace };
 }
