@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import botocore.exceptions
@@ -24,6 +24,7 @@ CHAT = "chat"
 SESSIONS = "session_store"
 
 ROOM_INDEX = "room_messages"  # chat table GSI: RoomID (HASH) / CreatedAt (RANGE)
+THREAD_INDEX = "thread_messages"  # chat table GSI, sparse: ThreadID (HASH) / CreatedAt (RANGE)
 SESSION_INVERSE_INDEX = "GSI1_inverse"  # session_store GSI: SK (HASH) / PK (RANGE)
 
 CHAT_TTL_ATTRIBUTE = "ExpiresAt"
@@ -31,40 +32,51 @@ SESSION_TTL_ATTRIBUTE = "expires_at"
 
 
 @dataclass(frozen=True)
-class TableSpec:
+class IndexSpec:
+    """A global secondary index with string keys and every attribute projected."""
     name: str
-    key: tuple[str, str]
-    index_name: str
-    index_key: tuple[str, str]
-    ttl_attribute: str
-    attributes: tuple[str, ...] = field(default=())
+    key: tuple[str, str]  # (HASH, RANGE)
 
-    def create_request(self, table_name: str) -> dict:
-        attribute_names = sorted({*self.key, *self.index_key})
+    def definition(self) -> dict:
         return {
-            "TableName": table_name,
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in attribute_names],
+            "IndexName": self.name,
             "KeySchema": [
                 {"AttributeName": self.key[0], "KeyType": "HASH"},
                 {"AttributeName": self.key[1], "KeyType": "RANGE"},
             ],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": self.index_name,
-                    "KeySchema": [
-                        {"AttributeName": self.index_key[0], "KeyType": "HASH"},
-                        {"AttributeName": self.index_key[1], "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    key: tuple[str, str]
+    indexes: tuple[IndexSpec, ...]
+    ttl_attribute: str
+
+    def attribute_definitions(self) -> list[dict]:
+        names = sorted({*self.key, *(name for index in self.indexes for name in index.key)})
+        return [{"AttributeName": n, "AttributeType": "S"} for n in names]
+
+    def create_request(self, table_name: str) -> dict:
+        return {
+            "TableName": table_name,
+            "AttributeDefinitions": self.attribute_definitions(),
+            "KeySchema": [
+                {"AttributeName": self.key[0], "KeyType": "HASH"},
+                {"AttributeName": self.key[1], "KeyType": "RANGE"},
             ],
+            "GlobalSecondaryIndexes": [index.definition() for index in self.indexes],
             "BillingMode": "PAY_PER_REQUEST",
         }
 
 
 TABLES = {
-    CHAT: TableSpec(CHAT, ("PK", "SK"), ROOM_INDEX, ("RoomID", "CreatedAt"), CHAT_TTL_ATTRIBUTE),
-    SESSIONS: TableSpec(SESSIONS, ("PK", "SK"), SESSION_INVERSE_INDEX, ("SK", "PK"), SESSION_TTL_ATTRIBUTE),
+    CHAT: TableSpec(CHAT, ("PK", "SK"), (IndexSpec(ROOM_INDEX, ("RoomID", "CreatedAt")),
+                                         IndexSpec(THREAD_INDEX, ("ThreadID", "CreatedAt"))), CHAT_TTL_ATTRIBUTE),
+    SESSIONS: TableSpec(SESSIONS, ("PK", "SK"), (IndexSpec(SESSION_INVERSE_INDEX, ("SK", "PK")),),
+                        SESSION_TTL_ATTRIBUTE),
 }
 
 
@@ -172,7 +184,8 @@ class DynamoDBUnreachable(Exception):
 
 
 def ensure_tables(*, wait_seconds: float = 60, log=lambda line: None) -> dict[str, str]:
-    """Create both tables (and their GSIs) if missing, wait for ACTIVE, enable TTL.
+    """Create both tables (and their GSIs) if missing, add any GSI an existing table lacks (a table
+    made before that index), wait for ACTIVE, enable TTL.
 
     Idempotent. Returns {table name: "created" | "exists"}. Raises DynamoDBUnreachable naming the
     endpoint when it cannot be reached.
@@ -182,6 +195,8 @@ def ensure_tables(*, wait_seconds: float = 60, log=lambda line: None) -> dict[st
     try:
         for spec in TABLES.values():
             name = table_name(spec.name)
+            if _exists(dynamodb, _rebuild_name(name)):  # a rebuild (below) was interrupted: finish it first
+                _rebuild(dynamodb, spec, name, wait_seconds, log)
             try:
                 dynamodb.describe_table(TableName=name)
                 outcome[name] = "exists"
@@ -195,11 +210,122 @@ def ensure_tables(*, wait_seconds: float = 60, log=lambda line: None) -> dict[st
         for spec in TABLES.values():
             _wait_active(dynamodb, table_name(spec.name), wait_seconds)
         for spec in TABLES.values():
+            _add_missing_indexes(dynamodb, spec, table_name(spec.name), wait_seconds, log)
+        for spec in TABLES.values():
             log(_enable_ttl(dynamodb, table_name(spec.name), spec.ttl_attribute))
     except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
             botocore.exceptions.ReadTimeoutError, botocore.exceptions.NoCredentialsError) as exc:
         raise DynamoDBUnreachable(f"cannot reach DynamoDB at {endpoint_description()}: {exc}") from exc
     return outcome
+
+
+def _exists(dynamodb, name: str) -> bool:
+    try:
+        dynamodb.describe_table(TableName=name)
+        return True
+    except dynamodb.exceptions.ResourceNotFoundException:
+        return False
+
+
+def _index_names(dynamodb, name: str) -> set[str]:
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    return {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+
+
+def _add_missing_indexes(dynamodb, spec: TableSpec, name: str, wait_seconds: float, log) -> None:
+    """A table made before one of its indexes existed gets it: UpdateTable GlobalSecondaryIndexUpdates
+    Create (one index a call, as DynamoDB allows), then wait until it is ACTIVE (DynamoDB backfills
+    it from the items already there; a big table can take minutes: `ensure_tables --wait`).
+
+    dynalite has no online indexing (it refuses the request without a ProvisionedThroughput, and
+    does nothing with one), so on a local endpoint a table still without the index is rebuilt with
+    every index (_rebuild: its items copied out and back). Never on AWS: there a failure is raised."""
+    for index in spec.indexes:
+        if index.name in _index_names(dynamodb, name):
+            continue
+        log(f"{name}: adding index {index.name}")
+        try:
+            dynamodb.update_table(TableName=name, AttributeDefinitions=spec.attribute_definitions(),
+                                  GlobalSecondaryIndexUpdates=[{"Create": index.definition()}])
+        except (dynamodb.exceptions.ResourceInUseException, dynamodb.exceptions.LimitExceededException):
+            pass  # another process is adding it (or the table is busy): wait, then look again
+        except botocore.exceptions.ClientError as exc:
+            if _binding.endpoint_url is None or exc.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+        _wait_active(dynamodb, name, wait_seconds)
+        if index.name not in _index_names(dynamodb, name):
+            if _binding.endpoint_url is None:
+                raise RuntimeError(f"{name}: DynamoDB did not add the index {index.name}")
+            log(f"{name}: this server can't add {index.name} to a table (dynalite has no online indexing): "
+                f"rebuilding the table with its items")
+            _rebuild(dynamodb, spec, name, wait_seconds, log)
+            return
+        log(f"{name}: index {index.name} is ACTIVE")
+
+
+def _rebuild_name(name: str) -> str:
+    return f"{name}.rebuild"
+
+
+def _rebuild(dynamodb, spec: TableSpec, name: str, wait_seconds: float, log) -> None:
+    """Re-create ``name`` with every index of ``spec``, keeping its items, for servers that can't add
+    an index to a table (dynalite: local development data). Copy every item to `<name>.rebuild`,
+    delete the table, create it again, copy the items back, delete the copy. Each step looks at what
+    is there, so an interrupted rebuild is finished by the next ensure_tables (which looks for the
+    copy first). Nothing else may write the table meanwhile: run it before serving, as `make run` does."""
+    copy = _rebuild_name(name)
+    if not _exists(dynamodb, copy):
+        _create(dynamodb, spec, copy)
+    _wait_active(dynamodb, copy, wait_seconds)
+    if _exists(dynamodb, name) and not {i.name for i in spec.indexes} <= _index_names(dynamodb, name):
+        log(f"{name}: copied {_copy_items(dynamodb, name, copy)} items to {copy}")
+        dynamodb.delete_table(TableName=name)
+        _wait_gone(dynamodb, name, wait_seconds)
+    if not _exists(dynamodb, name):
+        _create(dynamodb, spec, name)
+    _wait_active(dynamodb, name, wait_seconds)
+    log(f"{name}: copied {_copy_items(dynamodb, copy, name)} items back from {copy}")
+    dynamodb.delete_table(TableName=copy)
+    _wait_gone(dynamodb, copy, wait_seconds)
+    log(f"{name}: rebuilt with indexes {', '.join(i.name for i in spec.indexes)}")
+
+
+def _create(dynamodb, spec: TableSpec, name: str) -> None:
+    try:
+        dynamodb.create_table(**spec.create_request(name))
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+
+
+def _copy_items(dynamodb, source: str, target: str) -> int:
+    """Every item of ``source`` put into ``target`` (Scan, consistent; BatchWriteItem, 25 a call)."""
+    copied = 0
+    scan: dict = {"TableName": source, "ConsistentRead": True}
+    while True:
+        page = dynamodb.scan(**scan)
+        items = page.get("Items", [])
+        for start in range(0, len(items), 25):
+            pending = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
+            for attempt in range(10):
+                unprocessed = dynamodb.batch_write_item(RequestItems={target: pending}).get("UnprocessedItems", {})
+                pending = unprocessed.get(target, [])
+                if not pending:
+                    break
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            else:
+                raise RuntimeError(f"copying {source} to {target}: DynamoDB kept items unprocessed; run it again")
+        copied += len(items)
+        if "LastEvaluatedKey" not in page:
+            return copied
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _wait_gone(dynamodb, name: str, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while _exists(dynamodb, name):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} is still there {wait_seconds:.0f} s after its deletion")
+        time.sleep(0.2)
 
 
 def _wait_active(dynamodb, name: str, wait_seconds: float) -> None:
