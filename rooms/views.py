@@ -160,17 +160,17 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     room, your_rooms = _readable_room(request, room_id)
     before = request.GET.get("before") or None
     after = request.GET.get("after") or None  # "load newer", from a page around the read cursor
-    at = request.GET.get("at") or None  # a message's SK: the page around it (a link from the Mentions page)
+    at = request.GET.get("at") or None  # a message's SK: the page around it (its permanent link: ChatMessage.permalink)
     entry = next((r for r in your_rooms or () if r.room_id == room.room_id), None)
     watermark = now_ms()  # taken before the query: the page holds everything visible at this time
-    target = None
+    target = linked = None
     try:
         if before:
             history = selectors.room_history(room_id=room.room_id, cursor=before)
         elif after:
             history = selectors.room_history_newer(room_id=room.room_id, cursor=after)
         elif at:
-            history, target = _history_at(room, at)
+            history, target, linked = _history_at(room, at)
         elif entry and entry.unread and entry.read_pos:  # open at the first unread message
             history = selectors.room_history_around(room_id=room.room_id, read_pos=entry.read_pos)
         else:
@@ -186,16 +186,20 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     latest = before is None and not (after and history.newer_cursor)
     context = _room_page(request, room, your_rooms, history, watermark, form, latest=latest)
     context["target"] = target
+    context["linked"] = linked  # the linked message's DOM id when it is on the page (highlighted)
+    context["linked_missing"] = bool(at) and not (before or after) and linked is None
     return render(request, "rooms/room.html", context)
 
 
 AT_CONTEXT = 10  # messages shown above the one a link points at
 
 
-def _history_at(room: Room, at: str) -> tuple[selectors.HistoryPage, str]:
-    """The page around the message whose SK is ``at`` (the same two Queries as the page around a
-    read cursor, without its New messages line) and that message's DOM id, to scroll to. 400 for a
-    value that is not a message SK."""
+def _history_at(room: Room, at: str) -> tuple[selectors.HistoryPage, str | None, str | None]:
+    """The page around the message whose SK is ``at`` (a permanent link, ChatMessage.permalink: the
+    same two Queries as the page around a read cursor, without its New messages line, whatever the
+    room's size), the DOM id to scroll to, and the linked message's DOM id, None when it is no
+    longer there (deleted, or not in this room): the page then opens at the first message from its
+    time and says so. 400 for a value that is not a message SK."""
     created_at, message_id = keys.message_sk_parts(at)
     try:
         ms_from_iso(created_at)
@@ -205,7 +209,12 @@ def _history_at(room: Room, at: str) -> tuple[selectors.HistoryPage, str]:
         raise BadRequest("That link to a message is broken: its “at” is not a message's position.")
     history = selectors.room_history_around(room_id=room.room_id, read_pos=keys.read_pos_before(created_at),
                                             context=AT_CONTEXT)
-    return replace(history, first_unread=None), f"m-{message_id}"
+    linked = f"m-{message_id}"
+    if any(m.dom_id == linked for m in history.items):
+        return replace(history, first_unread=None), linked, linked
+    # Gone: open where it was, at the first message from its time (else the newest before it).
+    after = [m for m in history.items if m.created_at >= created_at] or history.items[-1:]
+    return replace(history, first_unread=None), after[0].dom_id if after else None, None
 
 
 def _room_page(request, room: Room, your_rooms: list[UserRoom] | None, history: selectors.Page, watermark: int,

@@ -8,6 +8,7 @@
  */
 import { createAnnouncer } from "./announce.js";
 import { createBackoff } from "./backoff.js";
+import { startCopyLinks } from "./copy-link.js";
 import { createComposer } from "./composer.js";
 import { createCursor } from "./cursor.js";
 import { createJump } from "./jump.js";
@@ -122,7 +123,7 @@ function start(room, list) {
   localizeTimes(document);
   // Opened with unread messages: at the first of them (the server drew the line above it).
   const newMessages = document.getElementById("new-messages");
-  // Opened at a message (?at=, a link from the Mentions page): at that message.
+  // Opened at a message (?at=, its permanent link): at that message, or where it was if it is gone.
   const target = room.dataset.target && document.getElementById(room.dataset.target);
   if (target) scroller.reveal(target);
   else if (newMessages) scroller.reveal(newMessages);
@@ -130,6 +131,7 @@ function start(room, list) {
   relabelAtMidnight(list);
   if (composer) composer.focusOnArrival();
   markMyMentions(list, viewer, { member: room.hasAttribute("data-read-url") });
+  startCopyLinks(list, document.getElementById("announcer"));
   if (composerForm) startMentions(composerForm);
   const hereNow = document.getElementById("here-now");
   if (hereNow) startPresence(hereNow, composerForm);
