@@ -201,6 +201,7 @@ CONTENT_SECURITY_POLICY = (
 # --- Chat -------------------------------------------------------------------------------------
 CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_MESSAGE_MAX_LENGTH = 4000
+CHAT_THREAD_PAGE_SIZE = 50  # a thread view's page: the root and its replies, oldest first
 # Mentions (rooms/mentions.py): the Mentions page lists the last 90 days (the items' TTL), 20 a page.
 CHAT_MENTION_TTL_SECONDS = 90 * 24 * 3600
 CHAT_MENTION_PAGE_SIZE = 20

@@ -28,6 +28,9 @@ class MessageForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
     # Set on the page of a public room the user has not joined: their first post joins it.
     join = forms.BooleanField(widget=forms.HiddenInput, required=False)
+    # A reply: "<author id>/<message SK>" of the message it answers (static/js/chat/reply.js sets it
+    # on the room page; the thread view's composer carries its root's). Empty: not a reply.
+    reply_to = forms.CharField(widget=forms.HiddenInput, required=False, max_length=200)
 
     def clean_comment(self) -> str:
         return validators.clean_comment(self.cleaned_data["comment"])

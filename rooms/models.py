@@ -28,7 +28,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chatsite import keys
-from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, ROOM_INDEX, bind_to
+from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, ROOM_INDEX, THREAD_INDEX, bind_to
 from rooms import mentions
 from rooms.timestamps import ms_from_iso
 
@@ -136,6 +136,16 @@ class RoomMessagesIndex(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True, attr_name="CreatedAt")
 
 
+class ThreadMessagesIndex(GlobalSecondaryIndex):
+    """Sparse: only a thread's root (once replied to) and its replies carry ThreadID."""
+    class Meta:
+        index_name = THREAD_INDEX
+        projection = AllProjection()
+
+    thread_id = UnicodeAttribute(hash_key=True, attr_name="ThreadID")
+    created_at = UnicodeAttribute(range_key=True, attr_name="CreatedAt")
+
+
 @bind_to(CHAT)
 class MessageRecord(Model):
     class Meta:
@@ -162,6 +172,7 @@ class MessageRecord(Model):
     reply_excerpt = UnicodeAttribute(null=True, attr_name="ReplyExcerpt")  # ... its first line
 
     room_index = RoomMessagesIndex()
+    thread_index = ThreadMessagesIndex()
 
     @property
     def author_id(self) -> str:

@@ -493,6 +493,40 @@ def user_mention_seqs_since(*, user_id: str, room_id: str, since: str) -> set[in
     return {int(r.seq) for r in records if r.seq is not None}
 
 
+# --- threads (replies) ------------------------------------------------------------------------------
+
+# The thread index's LastEvaluatedKey: the table's key and the index's.
+_THREAD_KEY_NAMES = ("PK", "SK", "ThreadID", "CreatedAt")
+
+
+def thread_messages(*, thread_id: str, cursor: str | None = None, limit: int | None = None) -> Page:
+    """A thread, oldest first: the root (the oldest: it was posted before any reply), then its
+    replies. ONE Query of the sparse `thread_messages` index (ThreadID = the root's message id),
+    ascending, ``limit`` + 1 items (the extra one says whether there is a next page, whose signed
+    cursor, bound to the thread, starts after this page's last item)."""
+    limit = limit or settings.CHAT_THREAD_PAGE_SIZE
+    start = (pagination.decode(cursor, purpose="thread", scope=thread_id, key_names=_THREAD_KEY_NAMES)
+             if cursor else None)
+    records = list(MessageRecord.thread_index.query(thread_id, limit=limit + 1, last_evaluated_key=start))
+    next_cursor = None
+    if len(records) > limit:
+        records = records[:limit]
+        last = records[-1]
+        next_cursor = pagination.encode({"PK": {"S": last.PK}, "SK": {"S": last.SK}, "ThreadID": {"S": thread_id},
+                                         "CreatedAt": {"S": last.created_at}}, purpose="thread", scope=thread_id)
+    return Page(items=[ChatMessage.from_record(r) for r in records], next_cursor=next_cursor)
+
+
+def thread_root(*, thread_id: str) -> ChatMessage | None:
+    """A thread's root, where its key is not at hand (replying to, or deleting, a reply to a reply):
+    ONE Query of `thread_messages` (ThreadID = id), ascending, Limit 1: the oldest item. None when
+    that is not the root (deleted, or not in the index yet: the index is eventually consistent)."""
+    for record in MessageRecord.thread_index.query(thread_id, limit=1):
+        message = ChatMessage.from_record(record)
+        return message if message.message_id == thread_id and message.reply_to is None else None
+    return None
+
+
 def message_get(*, author_id: str, sk: str) -> ChatMessage | None:
     """One message by its key (GetItem, consistent): used when a retried post finds its message."""
     try:

@@ -388,9 +388,11 @@ class PostResult:
     # for an unknown name and a non-member, so nobody learns who has an account).
     not_notified: tuple[str, ...] = ()  # not a member of this room (or no such user)
     too_many: tuple[str, ...] = ()  # past the first mentions.MAX_MENTIONS people
+    thread_root: ChatMessage | None = None  # a reply: its thread's root as the reply's count left it
 
 
-def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> PostResult:
+def message_post(*, room: Room, author, comment: str, idempotency_key: str,
+                 reply_to: tuple[str, str] | None = None) -> PostResult:
     """Post a message: one UpdateItem on the author's post guard (rate limit + idempotency), one
     UpdateItem on the room's record taking the message's Seq (take_room_seq: unread counts without
     a write per member), then one BatchWriteItem of the message `User:<author>` /
@@ -398,6 +400,9 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     Mentions (rooms/mentions.py): + 1 conditional UpdateItem per person mentioned (mention_members:
     only members are notified) and their mention items in the same batch; @room by anyone but the
     owner: + 1 counting Query (room_mention_check, which refuses it over 20 members).
+    A reply (``reply_to`` = the replied-to message's author id and SK): + 1 conditional UpdateItem
+    counting it on its thread's root, whose `u-` event goes into the post's batch (_reply_thread:
+    a reply to a reply costs 2 or 3 calls more); refused, ReplyTargetNotFound, and nothing is posted.
 
     Raises ValidationError (bad text or key), RateLimited, or RoomNotFound (the room's record is
     gone: deleted while this process still had it cached). A repeated ``idempotency_key`` never
@@ -410,6 +415,8 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     if not validators.is_token(idempotency_key):
         raise ValidationError("This form is out of date. Your text is kept: send it again.", code="key")
     mentioned = mentions.parse(comment, author_id=author.id)
+    if reply_to is not None:
+        _check_reply_to(*reply_to)
     if mentioned.room:
         room_mention_check(room=room, author=author)
     now = now_ms()
@@ -421,13 +428,13 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
     # For a duplicate the SK is the first attempt's (the identity that makes this exactly-once),
     # while CreatedAt is now: if that attempt never stored its message, live feeds must still see
     # this one as new.
-    def message_record(seq: int) -> MessageRecord:
+    def message_record(seq: int, thread: ReplyThread | None) -> MessageRecord:
         # The mentioned members first (one conditional UpdateItem each): the message stores only
         # those, so it links and highlights exactly the people who were notified.
         notified = mention_members(room_id=room.room_id, seq=seq, user_ids=mentioned.user_ids)
         return MessageRecord(keys.user_pk(author.id), claim.planned_sk, room_id=room.room_id, created_at=created_at,
                              comment=comment, author_name=author.display_name or author.username, seq=seq,
-                             mentions=list(notified) or None)
+                             mentions=list(notified) or None, **(thread.record_fields() if thread else {}))
 
     def not_notified(message: ChatMessage) -> tuple[str, ...]:
         return tuple(mentioned.names[uid] for uid in mentioned.user_ids if uid not in message.mentions)
@@ -436,21 +443,30 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str) -> P
         # A fresh random SK: nothing can be there, so the message, its live event and the mentioned
         # members' mention items go in one BatchWriteItem (dynalite has no transactions; a batch is
         # one call, a write unit per item).
-        record = message_record(take_room_seq(room_id=room.room_id))
+        # A reply is counted on its thread's root before the Seq: a refused one takes no Seq.
+        thread = _reply_thread(room_id=room.room_id, reply_to=reply_to, count=True) if reply_to else None
+        record = message_record(take_room_seq(room_id=room.room_id), thread)
         message = ChatMessage.from_record(record)
+        root = thread.root if thread else None
         batch_put_items([record.serialize(), _message_event(message, now),
                          activity.message_item(message, room, room_mention=mentioned.room, at_ms=now),
-                         *_mention_items(message, room, now)],
+                         *_mention_items(message, room, now),
+                         *([message_update_item(root, now)] if root else [])],
                         max_attempts=4)
         streams.publish(room.room_id, live.Event(at_ms=message.created_ms, message_id=message.message_id,
                                                  message=message))
+        if root:
+            announce_message_update(root, now)
         return PostResult(message=message, duplicate=False, not_notified=not_notified(message),
-                          too_many=mentioned.over_cap)
+                          too_many=mentioned.over_cap, thread_root=root)
     # A retry (rare): the stored message first, so a retry takes no second Seq.
     existing = _retried_message(author_id=author.id, sk=claim.planned_sk, room_id=room.room_id)
     if existing is not None:
         return PostResult(message=existing, duplicate=True)
-    record = message_record(take_room_seq(room_id=room.room_id))
+    # Not counted again: the first attempt may have counted it (a retry never counts twice; one
+    # that died before counting leaves its root one short).
+    thread = _reply_thread(room_id=room.room_id, reply_to=reply_to, count=False) if reply_to else None
+    record = message_record(take_room_seq(room_id=room.room_id), thread)
     try:
         record.save(condition=MessageRecord.PK.does_not_exist())
     except PutError as exc:
@@ -541,6 +557,136 @@ def announce_message_update(message: ChatMessage, now: int) -> None:
     """Tell this process's streams of a change whose `u-` event is written (by a batch)."""
     streams.publish(message.room_id, live.Event(at_ms=now, message_id=message.message_id, message=message,
                                                 update=True))
+
+
+# --- replies ---------------------------------------------------------------------------------------
+#
+# A reply is a message like any other (the room's timeline shows it) that also carries ThreadID
+# (its thread's root message id) and the quote of the message it answers (ReplyTo, ReplyToAuthor,
+# ReplyName, ReplyExcerpt). The root gets ThreadID with its first reply, and ReplyCount: so the
+# sparse `thread_messages` index (ThreadID / CreatedAt) holds each thread, root first, and a thread is
+# one Query; the room page reads counts and quotes from the message items it reads anyway. A reply
+# to a reply joins the root's thread (threads are one level deep) and quotes the message it answers.
+
+REPLY_EXCERPT_LENGTH = 120
+
+
+class ReplyTargetNotFound(LookupError):
+    """The message replied to is not a message of this room: deleted, never posted, or elsewhere."""
+
+
+def reply_excerpt(comment: str) -> str:
+    """A quote's text: the first line of ``comment``, at most REPLY_EXCERPT_LENGTH characters."""
+    line = comment.strip().split("\n", 1)[0].strip()
+    return line if len(line) <= REPLY_EXCERPT_LENGTH else line[:REPLY_EXCERPT_LENGTH - 1] + "…"
+
+
+def parse_reply_to(value: str) -> tuple[str, str]:
+    """The composer's ``reply_to``, "<author id>/<message SK>", checked for form only (no read).
+    Raises ReplyTargetNotFound."""
+    author_id, _, sk = str(value).partition("/")
+    _check_reply_to(author_id, sk)
+    return author_id, sk
+
+
+def _check_reply_to(author_id: str, sk: str) -> None:
+    created_at, message_id = keys.message_sk_parts(sk)
+    try:
+        ms_from_iso(created_at)
+        well_formed = validate_username(author_id) == author_id and validators.is_token(message_id) and len(sk) <= 100
+    except (ValueError, ValidationError):
+        well_formed = False
+    if not well_formed:
+        raise ReplyTargetNotFound(sk)
+
+
+@dataclass(frozen=True)
+class ReplyThread:
+    """Where a reply goes: its thread, the message it quotes, and the root as counting it left it
+    (None when it was not counted: a retried post)."""
+    thread_id: str
+    quoted: ChatMessage
+    root: ChatMessage | None
+
+    def record_fields(self) -> dict:
+        return {"thread_id": self.thread_id, "reply_to": self.quoted.sk, "reply_to_author": self.quoted.author_id,
+                "reply_name": self.quoted.author_name, "reply_excerpt": reply_excerpt(self.quoted.comment)}
+
+
+def _reply_thread(*, room_id: str, reply_to: tuple[str, str], count: bool) -> ReplyThread:
+    """The thread a reply to ``reply_to`` (author id, SK) joins, counting the reply on its root when
+    ``count``. A reply to a root: 1 conditional UpdateItem (_count_reply; its ALL_NEW answer is the
+    quote too). A reply to a reply: that UpdateItem is refused (the target is a reply), then GetItem
+    of the target (consistent: its quote, its ThreadID and the message it answers) and the root's
+    UpdateItem: 3 calls; + 1 Query (selectors.thread_root) when the target answers another reply,
+    so the root's key is not on it: 4. Not counting (a retry): 1 GetItem. Raises ReplyTargetNotFound
+    when the target (or its thread's root) is not a message of this room."""
+    author_id, sk = reply_to
+    if count:
+        root = _count_reply(room_id=room_id, author_id=author_id, sk=sk, delta=1)
+        if root is not None:
+            message = ChatMessage.from_record(root)
+            return ReplyThread(thread_id=message.message_id, quoted=message, root=message)
+    target = selectors.message_get(author_id=author_id, sk=sk)
+    if target is None or target.room_id != room_id:
+        raise ReplyTargetNotFound(sk)
+    if target.reply_to is None:
+        if count:  # refused though a root of this room: changed meanwhile (deleted and put back?)
+            raise ReplyTargetNotFound(sk)
+        return ReplyThread(thread_id=target.message_id, quoted=target, root=None)
+    if not target.thread_id:
+        raise ReplyTargetNotFound(sk)
+    if not count:
+        return ReplyThread(thread_id=target.thread_id, quoted=target, root=None)
+    root_key = _root_key(target)
+    root = _count_reply(room_id=room_id, author_id=root_key[0], sk=root_key[1], delta=1) if root_key else None
+    if root is None:  # the thread's root was deleted
+        raise ReplyTargetNotFound(sk)
+    return ReplyThread(thread_id=target.thread_id, quoted=target, root=ChatMessage.from_record(root))
+
+
+def _root_key(reply: ChatMessage) -> tuple[str, str] | None:
+    """The (author id, SK) of a reply's thread root: on the reply itself when it answers the root,
+    else found by selectors.thread_root (1 Query)."""
+    if reply.reply_to and reply.reply_to.message_id == reply.thread_id:
+        return reply.reply_to.author_id, reply.reply_to.sk
+    root = selectors.thread_root(thread_id=reply.thread_id) if reply.thread_id else None
+    return (root.author_id, root.sk) if root else None
+
+
+def _count_reply(*, room_id: str, author_id: str, sk: str, delta: int) -> MessageRecord | None:
+    """One reply more (``delta`` 1) or fewer (-1) on a thread's root: UpdateItem ADD ReplyCount,
+    Version 1 (+ SET ThreadID = its own id when counting up: it enters the thread index), condition
+    attribute_exists(PK) AND RoomID = room AND attribute_not_exists(ReplyTo) (a root is never a
+    reply) (AND ReplyCount > 0 counting down), ReturnValues ALL_NEW. None when refused."""
+    _, message_id = keys.message_sk_parts(sk)
+    record = MessageRecord(keys.user_pk(author_id), sk)
+    actions = [MessageRecord.reply_count.add(delta), MessageRecord.version.add(1)]
+    condition = (MessageRecord.PK.exists() & (MessageRecord.room_id == room_id)
+                 & MessageRecord.reply_to.does_not_exist())
+    if delta > 0:
+        actions.append(MessageRecord.thread_id.set(message_id))
+    else:
+        condition &= MessageRecord.reply_count > 0
+    try:
+        record.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        return None
+    return record
+
+
+def _uncount_reply(message: ChatMessage) -> None:
+    """After a reply is deleted: one fewer on its root (_count_reply, -1) and the root's `u-` event
+    (publish_message_update, 1 PutItem); + 1 Query when the root's key is not on the reply. Nothing
+    for a message that is not a reply, or whose root is gone."""
+    if message.reply_to is None or not message.thread_id:
+        return
+    root_key = _root_key(message)
+    root = _count_reply(room_id=message.room_id, author_id=root_key[0], sk=root_key[1], delta=-1) if root_key else None
+    if root is not None:
+        publish_message_update(root)
 
 
 # --- mentions -------------------------------------------------------------------------------------
@@ -784,21 +930,27 @@ def mark_all_read(*, user_id: str, rooms: list) -> int:
 
 def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
     """Delete a message (its author or staff): conditional DeleteItem (it exists and is in this
-    room), then a tombstone `Room:<id>` / `deleted#<DeletedAt>#<message id>` for live feeds."""
+    room; ReturnValues ALL_OLD), then its live event `Room:<id>` / `ev#<DeletedAt>#d-<message id>`.
+    A reply is then taken off its root's count (_uncount_reply: + 1 UpdateItem and the root's `u-`
+    PutItem; a reply to a reply + 1 Query when its root's key is not on it): 4 calls."""
     if not permissions.may_delete_message(actor, author_id=author_id):
         raise PermissionDenied("Only the author or staff can delete a message.")
     created_at, message_id = keys.message_sk_parts(sk)
     if not validators.is_token(message_id):
         raise MessageNotFound(sk)
-    record = MessageRecord(keys.user_pk(author_id), sk)
-    try:
-        record.delete(condition=MessageRecord.PK.exists() & (MessageRecord.room_id == room_id))
-    except DeleteError as exc:
+    try:  # ALL_OLD: a reply says which thread's count to take it from
+        answer = dynamodb.client().delete_item(
+            TableName=dynamodb.table_name(dynamodb.CHAT),
+            Key={"PK": {"S": keys.user_pk(author_id)}, "SK": {"S": sk}},
+            ConditionExpression="attribute_exists(PK) AND RoomID = :room",
+            ExpressionAttributeValues={":room": {"S": room_id}}, ReturnValues="ALL_OLD")
+    except Exception as exc:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
         raise MessageNotFound(sk) from None
     deleted_ms = write_tombstone(room_id=room_id, message_id=message_id)
     streams.publish(room_id, live.Event(at_ms=deleted_ms, message_id=message_id))
+    _uncount_reply(ChatMessage.from_record(MessageRecord.from_raw_data(answer["Attributes"])))
 
 
 def write_tombstone(*, room_id: str, message_id: str) -> int:

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", views.room_list, name="list"),
     path("rooms/<room_id:room_id>/", views.room_detail, name="room"),
     path("rooms/<room_id:room_id>/messages", views.message_post, name="post"),
+    path("rooms/<room_id:room_id>/threads/<str:message_id>/", views.thread_detail, name="thread"),
     path("rooms/<room_id:room_id>/messages/delete", views.message_delete, name="delete"),
     path("rooms/<room_id:room_id>/read", views.room_read, name="read"),
     path("rooms/<room_id:room_id>/unread", views.room_unread, name="unread"),

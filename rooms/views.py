@@ -393,8 +393,11 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
             form.data["idempotency_key"] = validators.new_token()
         return _composer_failed(request, room, form, status=400)
     try:
+        reply_to = services.parse_reply_to(form.cleaned_data["reply_to"]) if form.cleaned_data["reply_to"] else None
         result = services.message_post(room=room, author=request.user, comment=form.cleaned_data["comment"],
-                                       idempotency_key=form.cleaned_data["idempotency_key"])
+                                       idempotency_key=form.cleaned_data["idempotency_key"], reply_to=reply_to)
+    except services.ReplyTargetNotFound:  # gone, or another room's: nothing was posted
+        return _reply_refused(request, room, form)
     except services.RateLimited as exc:
         form.add_error(None, f"You are sending messages too fast. Wait {exc.retry_after} seconds, then send "
                              f"again: your text is kept.")
@@ -430,13 +433,16 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         if result and result.message.seq and not result.duplicate:
             services.read_cursor_advance(user_id=request.user.id, room_id=room.room_id, seq=result.message.seq,
                                          pos=result.message.sk)
+        if result and result.message.thread_id and reply_to:  # from the thread view: back to it
+            return redirect(reverse("rooms:thread", args=[room.room_id, result.message.thread_id])
+                            + f"#{result.message.dom_id}")
         return redirect(_room_url(room) + "#latest")
     # The message for the page to merge (static/js/chat/merge.js); out of band, the composer's
     # fresh key and cleared errors, and after a join the sidebar and the membership controls, from a
     # fresh read of the user's rooms (one Query, on this first post only) so the join shows at once.
     context = {"room": room, "message": result.message if result else None,
                "form": MessageForm(initial={"idempotency_key": validators.new_token()}), "joined": joined,
-               "not_notified": note}
+               "not_notified": note, "thread_root": result.thread_root if result else None, "now": now_ms()}
     if joined:
         your_rooms = _sidebar_of(request.user)
         is_member = any(r.room_id == room.room_id for r in your_rooms)
@@ -444,6 +450,19 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
                         "can_join": not is_member, "can_invite": is_member, "invite_form": InviteForm(),
                         "can_manage": is_member and permissions.may_manage_room(request.user, room)})
     return render(request, "rooms/_posted.html", context)
+
+
+def _reply_refused(request, room: Room, form: MessageForm) -> HttpResponse:
+    """A reply to a message that is not in this room (deleted, or another room's): 400, the text
+    kept and the composer out of reply mode, so sending again posts it as a plain message."""
+    form.add_error(None, "The message you replied to is not in this room: it may have been deleted. Your text "
+                         "is kept: send it again to post it without the reply.")
+    form.data = form.data.copy()
+    form.data["reply_to"] = ""
+    if request.htmx:
+        response = render(request, "rooms/_reply_refused.html", {"form": form}, status=400)
+        return reswap(retarget(response, "#composer-errors"), "innerHTML")
+    return _composer_failed(request, room, form, status=400)
 
 
 def _names(names) -> str:
@@ -477,6 +496,54 @@ def _composer_failed(request, room: Room, form: MessageForm, *, status: int) -> 
     history = selectors.room_history(room_id=room.room_id)
     return render(request, "rooms/room.html", _room_page(request, room, your_rooms, history, watermark, form,
                                                          latest=True), status=status)
+
+
+@require_safe
+def thread_detail(request: HtmxHttpRequest, room_id: str, message_id: str) -> HttpResponse:
+    """A thread: its root, then every reply in order, each with its permanent link, and for members
+    a composer replying to the root (a plain form: it comes back here). The session, the sidebar
+    Query (with its unread counts) and ONE Query of the `thread_messages` index
+    (selectors.thread_messages, a signed cursor for the next page). 404, as a missing room, when
+    the room may not be read or no message of that thread is in it.
+
+    A message with no reply yet is in no thread: the Reply link (without JavaScript) names it by
+    ``author`` and ``sk``, and an empty thread shows it alone (+ 1 GetItem)."""
+    room, your_rooms = _readable_room(request, room_id)
+    if not validators.is_token(message_id):
+        raise Http404("No such thread")
+    after = request.GET.get("after") or None
+    try:
+        page = selectors.thread_messages(thread_id=message_id, cursor=after)
+    except InvalidCursor:
+        raise BadRequest("That page link is broken or out of date.") from None
+    items = page.items or ([] if after else _unreplied(request, message_id))
+    if not items or any(m.room_id != room.room_id for m in items):
+        raise Http404("No such thread")
+    root = items[0] if items[0].message_id == message_id else None
+    # Later pages have no root in them: the first page's links carry its key for the composer.
+    root_key = f"{root.author_id}/{root.sk}" if root else str(request.GET.get("root", ""))[:200]
+    try:
+        services.parse_reply_to(root_key)
+    except services.ReplyTargetNotFound:
+        root_key = ""
+    is_member = any(r.room_id == room.room_id for r in your_rooms or ())
+    form = MessageForm(initial={"idempotency_key": validators.new_token(), "reply_to": root_key})
+    return render(request, "rooms/thread.html", {
+        "room": room, "root": root, "messages": items, "page": page, "root_key": root_key, "form": form,
+        "is_member": is_member, "your_rooms": your_rooms, "current_room_id": room.room_id,
+        "thread_id": message_id})
+
+
+def _unreplied(request, message_id: str) -> list:
+    """The message a Reply link names (``author``, ``sk``), when it has no thread yet: GetItem."""
+    try:
+        author_id, sk = services.parse_reply_to(f"{request.GET.get('author', '')}/{request.GET.get('sk', '')}")
+    except services.ReplyTargetNotFound:
+        return []
+    if keys.message_sk_parts(sk)[1] != message_id:
+        return []
+    message = selectors.message_get(author_id=author_id, sk=sk)
+    return [message] if message is not None and message.reply_to is None else []
 
 
 @require_POST

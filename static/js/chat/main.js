@@ -19,6 +19,7 @@ import { startDesktopButton, startNotifications } from "./notify.js";
 import { revealDelete } from "./permissions.js";
 import { startPresence } from "./presence.js";
 import { startReading } from "./read.js";
+import { startReplies } from "./reply.js";
 import { createScroller } from "./scroll.js";
 import { startSidebar } from "./sidebar.js";
 import { startLiveSidebar } from "./sidebar-live.js";
@@ -133,6 +134,7 @@ function start(room, list) {
   markMyMentions(list, viewer, { member: room.hasAttribute("data-read-url") });
   startCopyLinks(list, document.getElementById("announcer"));
   if (composerForm) startMentions(composerForm);
+  if (composerForm) startReplies(list, composerForm);
   const hereNow = document.getElementById("here-now");
   if (hereNow) startPresence(hereNow, composerForm);
   const typingLine = document.getElementById("typing");

@@ -1,0 +1,62 @@
+// Reply: a message's "Reply" is a plain link to its thread view (where a composer replies to the
+// thread's root); with this module a click puts the room's composer in reply mode instead:
+// "Replying to <name>: <first line>" above it, with Cancel reply, and the hidden reply_to field set to
+// the message's "<author id>/<SK>", which the post carries. A post that went through, or Cancel
+// reply, ends reply mode; a refused reply comes back with reply_to emptied by the server (out of
+// band), which ends it too. One listener on the list, so older, newer and live messages need
+// nothing more.
+
+const EXCERPT_LENGTH = 120; // rooms.services.REPLY_EXCERPT_LENGTH
+
+function firstLine(li) {
+  const comment = li.querySelector(".comment");
+  const line = (comment ? comment.innerText || comment.textContent : "").trim().split("\n")[0].trim();
+  return line.length <= EXCERPT_LENGTH ? line : line.slice(0, EXCERPT_LENGTH - 1) + "…";
+}
+
+export function startReplies(list, form) {
+  const textarea = form.querySelector("textarea");
+  const field = () => form.querySelector("input[name=reply_to]"); // swapped out of band: look it up
+  const banner = () => document.getElementById("composer-reply");
+
+  function cancel() {
+    const input = field();
+    if (input) input.value = "";
+    const box = banner();
+    if (box) box.hidden = true;
+  }
+
+  function reply(link) {
+    const li = link.closest("li.message");
+    const input = field();
+    const box = banner();
+    if (!li || !input || !box) return false;
+    input.value = link.dataset.replyTo;
+    box.querySelector(".composer-reply-name").textContent = link.dataset.replyName || "";
+    box.querySelector(".composer-reply-excerpt").textContent = firstLine(li);
+    box.hidden = false;
+    textarea.focus();
+    return true;
+  }
+
+  list.addEventListener("click", (event) => {
+    const link = event.target.closest("a.reply-link");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    if (reply(link)) event.preventDefault(); // else: the thread view, as without JavaScript
+  });
+  form.addEventListener("click", (event) => {
+    if (event.target.closest(".composer-reply-cancel")) {
+      cancel();
+      textarea.focus();
+    }
+  });
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !banner().hidden && !event.defaultPrevented) cancel();
+  });
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    const elt = event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt;
+    if (elt !== form) return;
+    const input = field();
+    if (event.detail.successful || (input && !input.value)) cancel();
+  });
+}
