@@ -26,6 +26,8 @@ ROOM_MENTION_MAX_MEMBERS = 20
 # One pass: a URL is consumed whole (an "@" inside it is part of the URL), else an @token.
 # Both branches are a fixed prefix followed by one greedy character class: no backtracking.
 _TOKEN_RE = re.compile(r"(?P<url>\bhttps?://[^\s<>\"'`]+)|(?<![\w@.\-])@(?P<name>[\w.\-]+)", re.IGNORECASE)
+# rooms/formatting.py scans with the same pattern, so it keeps each URL and @name whole.
+TOKEN_PATTERN = _TOKEN_RE.pattern
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Message text for HTML: escaped, with http(s) URLs turned into safe links."""
+"""Message text for HTML: escaped, formatted (rooms/formatting.py), with http(s) URLs turned into
+safe links and mentions into links to their people."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from rooms import mentions
+from rooms import formatting, mentions
 from rooms.timestamps import datetime_from_iso
 
 register = template.Library()
@@ -73,11 +74,12 @@ def _escape_with_mentions(text: str, linked: frozenset[str], room: bool) -> str:
 
 @register.filter(is_safe=True)
 def message_html(message) -> SafeString:
-    """A message's text as linkify makes it, with its mentions (ChatMessage.mentions: the members
-    notified, and @room) as highlighted links. The same HTML for every viewer: the reader's own
-    mentions are marked in the browser (static/js/chat/mentions.js), so a live fragment is still
-    rendered once per room."""
-    return linkify(message.comment, frozenset(message.mentions), message.mentions_room)
+    """A message's text formatted (rooms/formatting.py), its unformatted runs as linkify makes them,
+    with its mentions (ChatMessage.mentions: the members notified, and @room) as highlighted links.
+    The same HTML for every viewer: the reader's own mentions are marked in the browser
+    (static/js/chat/mentions.js), so a live fragment is still rendered once per room."""
+    links = _Links(frozenset(message.mentions), message.mentions_room)
+    return mark_safe(formatting.to_html(message.comment, links))
 
 
 @register.filter(is_safe=True)
@@ -85,19 +87,32 @@ def linkify(text: str, linked: frozenset[str] = frozenset(), room: bool = False)
     """Escape ``text`` and link its http/https URLs (rel="nofollow noopener noreferrer"): at most the
     first MAX_URLS_PER_MESSAGE, each at most MAX_URL_LENGTH long. Linear in the text's length.
     Newlines stay newlines: the stylesheet shows them (white-space: pre-wrap)."""
-    out: list[str] = []
-    position = 0
-    for examined, match in enumerate(_URL_RE.finditer(text)):
-        if examined == MAX_URLS_PER_MESSAGE:
-            break
-        url = _trim(match.group())
-        if len(url) > MAX_URL_LENGTH or not _is_safe(url):
-            continue
-        out.append(_escape_with_mentions(text[position:match.start()], linked, room))
-        out.append(f'<a href="{escape(url)}" rel="{_LINK_REL}">{escape(url)}</a>')
-        position = match.start() + len(url)
-    out.append(_escape_with_mentions(text[position:], linked, room))
-    return mark_safe("".join(out))
+    return mark_safe(_Links(linked, room)(text))
+
+
+class _Links:
+    """linkify for one message, called on each of its unformatted runs in order: the bound on the
+    URL-like runs examined is per message, not per run."""
+
+    def __init__(self, linked: frozenset[str], room: bool):
+        self.linked, self.room, self.examined = linked, room, 0
+
+    def __call__(self, text: str) -> str:
+        out: list[str] = []
+        position = 0
+        if self.examined < MAX_URLS_PER_MESSAGE:
+            for match in _URL_RE.finditer(text):
+                if self.examined == MAX_URLS_PER_MESSAGE:
+                    break
+                self.examined += 1
+                url = _trim(match.group())
+                if len(url) > MAX_URL_LENGTH or not _is_safe(url):
+                    continue
+                out.append(_escape_with_mentions(text[position:match.start()], self.linked, self.room))
+                out.append(f'<a href="{escape(url)}" rel="{_LINK_REL}">{escape(url)}</a>')
+                position = match.start() + len(url)
+        out.append(_escape_with_mentions(text[position:], self.linked, self.room))
+        return "".join(out)
 
 
 @register.filter
