@@ -11,6 +11,7 @@ BIG_ROOM = "Bench big"  # --big-room messages, written with BatchWriteItem
 POST_ROOM = "Bench post"  # the post phase writes here, so the small room stays at 100
 LIVE_ROOM = "Bench live"  # live ticks and watchers
 PRIVATE_ROOM = "Bench private"  # private, 100 messages: the room page of a room only members can read
+PERMALINK_BACK = 5_000  # the permanent link measured: this many messages back in the big room (half of a smaller one)
 SIDEBAR_ROOMS = 200  # every bench user is a member of this many rooms, the measured ones included
 # Rooms each bench user has unread messages in when the phases start: the small and private rooms
 # (their 100 messages came after the joins) and one post in each of the first fillers.

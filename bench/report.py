@@ -24,7 +24,8 @@ STREAM_P95_TARGET_MS = 400  # at 200 watchers
 STREAM_P95_BIG_TARGET_MS = 600  # at 1,000 open streams
 STREAM_READS_FLAT = 0.10
 STREAM_RSS_TARGET_MB = 150
-MAIN_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "room_page_private", "floor", "post", "live_tick"]
+MAIN_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "permalink_big", "room_page_private", "floor", "post",
+               "live_tick"]
 READ_OPS = ("GetItem", "Query", "BatchGetItem", "Scan")
 
 
@@ -155,14 +156,15 @@ def targets(results: dict) -> list[list[str]]:
             f"{_num(None if cpu_ratio is None else 100 * cpu_ratio, 0)}%",
             ratio >= FLOOR_RATIO_TARGET if cpu_ratio is None or (ratio >= FLOOR_RATIO_TARGET) == (
                 cpu_ratio >= FLOOR_RATIO_TARGET) else "**unclear**: the two measures disagree")
-    for key, endpoint in (("room_page", "room page"), ("room_page_private", "room page"), ("post", "post message")):
+    for key, endpoint in (("room_page", "room page"), ("room_page_private", "room page"), ("permalink_big", "room page"),
+                          ("post", "post message")):
         phase = _phase(results, key)
         if phase and phase["requests"]:
             note = ("; an occasional extra call is a per-process cache refilling (GetItem): the room, once per "
                     "CHAT_ROOM_CACHE_SECONDS, or request.user's record, once per user per "
                     "ACCOUNTS_USER_RECHECK_SECONDS" if key.startswith("room_page")
                     and phase["calls_max"] > BUDGETS[endpoint] else "")
-            label = "private room page" if key == "room_page_private" else endpoint
+            label = {"room_page_private": "private room page", "permalink_big": "permalink page"}.get(key, endpoint)
             add(f"{label}: ≤ {BUDGETS[endpoint]} DynamoDB calls per request",
                 f"mean {phase['calls_per_request_total']:.2f}, max {phase['calls_max']} ({_calls(phase)}){note}",
                 round(phase["calls_per_request_total"], 2) <= BUDGETS[endpoint])
@@ -569,7 +571,9 @@ def markdown(results: dict, png_name: str) -> str:
         f"{50} messages, as a signed-in member, with the 'Your rooms' sidebar listing the "
         f"{results['seeded'].get('sidebar_rooms', '–')} rooms every benchmark user is in (memberships made "
         "with room_join / membership_add). *private room page*: the same for a private room they were "
-        "added to. *floor*: the same template, context builder and middleware "
+        "added to. *permalink*: the big room's page at the permanent link of a message far back "
+        "(`?at=<message SK>`, Copy link): the page around it, two Queries keyed on its time. "
+        "*floor*: the same template, context builder and middleware "
         "(bench/floor.py) with the room, its messages and the same sidebar in memory and no session cookie: "
         "no DynamoDB call.",
         "- *post message*: the composer's HTMX POST (CSRF token, a fresh idempotency key from the previous "

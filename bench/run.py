@@ -146,9 +146,12 @@ def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
 
 
 def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions: list[dict], pids: dict,
-               workers: int) -> dict:
+               workers: int, permalink_sk: str = "") -> dict:
     from django.conf import settings
     from django.urls import reverse
+
+    from bench.seed import permalink_back
+    from rooms.models import message_url
 
     def room(role: str) -> str:
         return reverse("rooms:room", args=[rooms[role]])
@@ -165,6 +168,10 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
          "endpoint": "room page", "path": room("small")},
         {**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", "kind": "page",
          "endpoint": "room page", "path": room("big")},
+        *([{**base, "key": "permalink_big",
+             "label": f"permalink ({permalink_back(config.big_messages):,} back of {config.big_messages:,} msgs)",
+             "kind": "page", "endpoint": "room page",
+             "path": message_url(rooms["big"], permalink_sk).split("#")[0]}] if permalink_sk else []),
         {**base, "key": "room_page_private", "label": f"private room page ({config.small_messages} msgs)",
          "kind": "page", "endpoint": "room page", "path": room("private")},
         {**base, "key": "floor", "label": "floor (room page, no DynamoDB)", "kind": "page", "endpoint": "floor",
@@ -225,6 +232,22 @@ def check_sidebar(plan: dict, expected: int) -> None:
         unread = page.text.count('<span class="unread">')
         if unread != data.UNREAD_ROOMS:
             raise RuntimeError(f"the sidebar shows {unread} unread rooms, not the {data.UNREAD_ROOMS} seeded")
+
+
+def check_permalink(plan: dict, sk: str) -> None:
+    """The permalink phase measures the page at that message: it is on the page, highlighted (fails
+    the run otherwise)."""
+    import requests
+
+    path = next((p["path"] for p in plan["phases"] if p["key"] == "permalink_big"), None)
+    if path is None:
+        return
+    page = requests.get(plan["host"] + path, cookies=plan["sessions"][0], headers={"User-Agent": data.USER_AGENT},
+                        timeout=10)
+    page.raise_for_status()
+    if f'data-pos="{sk}"' not in page.text or "data-linked" not in page.text:
+        raise RuntimeError(f"the permalink page {path} does not show its message: has templates/rooms/_message.html "
+                           "changed?")
 
 
 def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 120) -> float:
@@ -347,9 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         gunicorn.start()
         sessions = sign_in(gunicorn.url, seeded.users)
         plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
+                          permalink_sk=seeded.big_permalink_sk,
                           pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
                           workers=int(gunicorn_env["GUNICORN_WORKERS"]))
         check_sidebar(plan, seeded.sidebar_rooms)
+        check_permalink(plan, seeded.big_permalink_sk)
         prime(plan, rounds=8)
         plan_path, results_path = work / "plan.json", work / "results.json"
         plan_path.write_text(json.dumps(plan, indent=1))

@@ -24,6 +24,7 @@ class Seeded:
     small_messages: int
     big_messages: int
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    big_permalink_sk: str = ""  # the SK of the big room's message permalink_back(big_messages) back
 
 
 def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Seeded:
@@ -92,20 +93,28 @@ def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Se
     timings[f"unread fillers ({len(unread_fillers)} × message_post)"] = time.monotonic() - started
 
     started = time.monotonic()
-    write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages)
+    permalink_sk = write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages)
     seconds = time.monotonic() - started
     timings[f"big room ({big_messages:,} items, BatchWriteItem)"] = seconds
     log(f"  big room: {big_messages:,} messages in {seconds:.1f} s ({big_messages / max(seconds, 1e-9):,.0f}/s)")
 
     return Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
                   room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS, small_messages=small_messages,
-                  big_messages=big_messages, timings=timings)
+                  big_messages=big_messages, timings=timings, big_permalink_sk=permalink_sk)
 
 
-def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: int, newest_ms: int):
+def permalink_back(count: int) -> int:
+    """How far back in the big room the measured permanent link points: data.PERMALINK_BACK, or the
+    middle of a smaller room (the smoke run's)."""
+    return min(data.PERMALINK_BACK, count // 2)
+
+
+def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: int, newest_ms: int,
+                   keep: dict | None = None):
     """Message items exactly as rooms.services.message_post stores them, one every 50 ms of history
     going back from ``newest_ms``. Built as raw DynamoDB JSON (PynamoDB's serialize() would be the
-    bottleneck at a million items); the first one is checked against the model's own serialisation."""
+    bottleneck at a million items); the first one is checked against the model's own serialisation.
+    ``keep``: {i: None} → the SK of message i (0 = the newest) is put there."""
     from chatsite import keys
     from rooms.services import message_item
     from rooms.timestamps import iso_from_ms
@@ -126,19 +135,23 @@ def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: 
                                  comment=texts[i % 1000])
             if model != item:
                 raise RuntimeError(f"big-room items no longer match rooms.services.message_item: {model} != {item}")
+        if keep is not None and i in keep:
+            keep[i] = item["SK"]["S"]
         yield item
 
 
-def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4) -> None:
+def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4) -> str:
     """BatchWriteItem, 25 items a call, from ``writers`` threads (dynalite is one Node process; a
-    few requests in flight keep it busy while Python builds the next batches)."""
+    few requests in flight keep it busy while Python builds the next batches). Returns the SK of the
+    message permalink_back(count) back (the benchmark's permanent link), "" for an empty room."""
     from chatsite.batch import batch_put_items
     from chatsite.progress import ProgressBar
     from rooms.timestamps import now_ms
 
     if count <= 0:
-        return
+        return ""
     progress = ProgressBar("  big room", count, interval=0.5)
+    keep = {permalink_back(count): None}  # 0 back is the newest
     newest_ms = now_ms() - 3_600_000  # an hour ago: all of it is history, none of it is live
     errors: list[BaseException] = []
 
@@ -146,7 +159,7 @@ def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4)
         try:
             batch_put_items(
                 big_room_items(room_id=room_id, authors=authors, start=k, stop=count, step=writers,
-                               newest_ms=newest_ms),
+                               newest_ms=newest_ms, keep=keep),
                 progress=progress)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
@@ -159,3 +172,4 @@ def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4)
     progress.finish()
     if errors:
         raise errors[0]
+    return keep[permalink_back(count)]

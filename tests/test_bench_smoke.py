@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "room_page_private", "floor", "post", "live_tick"]
+ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "permalink_big", "room_page_private", "floor",
+                   "post", "live_tick"]
 
 
 @pytest.mark.integration
@@ -39,6 +40,9 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     assert results["seeded"]["sidebar_rooms"] == 200  # the measured page has the 200-room sidebar (run.check_sidebar)
     # Unread counts for 200 rooms: the session, the user with their rooms, at most 2 BatchGetItems.
     assert 0 < sum(phases["sidebar"]["calls_per_request"].values()) <= 4, phases["sidebar"]["calls_per_request"]
+    # The permanent link 1,000 back of 2,000: the room page's budget, its two history Queries keyed on the message.
+    assert 0 < phases["permalink_big"]["calls_per_request_total"] <= 6, phases["permalink_big"]["calls_per_request"]
+    assert phases["permalink_big"]["calls_per_request"]["Query"] == 4  # session, sidebar, the two around the message
 
     watches = [p for p in results["phases"] if p["phase"]["kind"] == "watch"]
     assert watches and all(p["live"]["posts"] > 0 and p["live"]["deliveries"] > 0 for p in watches)
@@ -60,7 +64,8 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     assert set(results["profile"]) == {"room page", "floor"}
 
     table = (tmp_path / "benchmarks.md").read_text()
-    for label in ["room list", "sidebar (200 rooms, 20 unread)", "room page (100 msgs)", "room page (2,000 msgs)", "private room page (100 msgs)",
+    for label in ["room list", "sidebar (200 rooms, 20 unread)", "room page (100 msgs)", "room page (2,000 msgs)",
+                  "permalink (1,000 back of 2,000 msgs)", "private room page (100 msgs)",
                   "floor (room page, no DynamoDB)", "post message", "live tick"]:
         row = next((line for line in table.splitlines() if line.startswith(f"| {label} |")), None)
         assert row is not None, label
