@@ -381,3 +381,33 @@ def test_signed_out_readers_see_a_public_thread_without_a_composer(client, membe
     assert response.status_code == 200
     body = response.content.decode()
     assert "Sign in</a> to reply" in body and 'id="thread-composer"' not in body
+
+
+def test_a_thread_whose_root_was_deleted_still_lists_its_replies(client, members):
+    root = say(members, "root").message
+    reply = say(members, "still here", author="bob", reply_to=to(root)).message
+    services.message_delete(room_id="art", actor=request_user("alice"), author_id="alice", sk=root.sk)
+    sign_in(client, "carol")
+    response = client.get(f"/rooms/art/threads/{root.message_id}/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'id="m-{reply.message_id}"' in body and "The message this thread answers was deleted" in body
+    assert 'id="thread-composer"' not in body  # nothing left to reply to
+
+
+def test_a_private_rooms_thread_costs_a_non_member_what_a_missing_rooms_does(client, moto_tables):
+    """The private-room timing rule (tests/rooms/test_private_room_read_costs.py) holds for the
+    thread view: the sidebar Query decides, before any thread is read; the room comes from the
+    process's cache, which never holds a missing id (its one GetItem more)."""
+    secret = services.room_create(name="Secret", created_by="alice", kind=PRIVATE)
+    root = say(secret, "hidden").message
+    say(secret, "reply", reply_to=to(root))
+    sign_in(client, "mallory")
+    client.get(f"/rooms/{secret.room_id}/")  # the room cached, mallory's user too
+    counts = []
+    for room_id in (secret.room_id, "nowhere"):
+        with count_calls() as calls:
+            assert client.get(f"/rooms/{room_id}/threads/{root.message_id}/").status_code == 404
+        counts.append(dict(calls))
+    assert "Query" in counts[0] and counts[0].get("Query") == counts[1].get("Query") == 2  # session, sidebar
+    assert counts[1].get("GetItem", 0) == counts[0].get("GetItem", 0) + 1
