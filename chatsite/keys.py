@@ -114,6 +114,26 @@ def read_pos_through(at: str) -> str:
 MESSAGE_SK_MIN = "0"  # every ISO-8601 timestamp sorts after "0" and before "A": a message SK range
 MESSAGE_SK_MAX = "9~"
 
+# A message's earlier versions (its edit history), in its author's partition:
+# `User:<author>` / `edit#<message SK>#<NNNN>`, NNNN the EditVersion whose text it holds (0: as
+# posted). "edit#" sorts after the messages ("9~") and before "mention#" and "meta", so no other
+# range Query of the partition (messages, mentions, the user and their rooms) ever reads one.
+EDIT_PREFIX = "edit#"
+EDIT_VERSION_DIGITS = 4  # services.MAX_EDITS stays below 10**4, so the versions sort as numbers
+
+
+def edit_sk(message_sk: str, edit_version: int) -> str:
+    return f"{edit_sk_prefix(message_sk)}{edit_version:0{EDIT_VERSION_DIGITS}d}"
+
+
+def edit_sk_prefix(message_sk: str) -> str:
+    """Every earlier version of one message (a begins_with Query, oldest first)."""
+    return f"{EDIT_PREFIX}{message_sk}#"
+
+
+def edit_version_from_sk(sk: str) -> int:
+    return int(sk.rpartition("#")[2])
+
 
 def tombstone_sk(deleted_at: str, message_id: str) -> str:
     """A deletion event in the room's partition, read by live updates (no RoomID: not indexed)."""

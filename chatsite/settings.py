@@ -201,6 +201,9 @@ CONTENT_SECURITY_POLICY = (
 # --- Chat -------------------------------------------------------------------------------------
 CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_MESSAGE_MAX_LENGTH = 4000
+# How long an author may edit their message after posting it (staff: any time). The Edit button
+# goes away after it, and the server refuses (rooms.services.message_edit).
+CHAT_MESSAGE_EDIT_SECONDS = int(os.environ.get("CHAT_MESSAGE_EDIT_SECONDS", "86400"))
 CHAT_THREAD_PAGE_SIZE = 50  # a thread view's page: the root and its replies, oldest first
 # Mentions (rooms/mentions.py): the Mentions page lists the last 90 days (the items' TTL), 20 a page.
 CHAT_MENTION_TTL_SECONDS = 90 * 24 * 3600

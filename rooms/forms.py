@@ -80,3 +80,14 @@ class NotificationsForm(forms.Form):
     notify = forms.ChoiceField(label="Notifications", choices=CHOICES, widget=forms.RadioSelect,
                                error_messages={"required": "Choose All messages, Mentions only or Nothing.",
                                                "invalid_choice": "Choose All messages, Mentions only or Nothing."})
+
+
+class EditForm(forms.Form):
+    """An edit of a message: which one (as the delete form), the new text, and the EditVersion the
+    editor saw (services.message_edit's condition)."""
+    author = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    sk = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    version = forms.IntegerField(min_value=0, max_value=10_000, widget=forms.HiddenInput)
+    # Checked by the service (validators.clean_comment), so the errors are the composer's words.
+    comment = forms.CharField(label="Edit message", strip=False, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}))

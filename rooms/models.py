@@ -6,6 +6,7 @@ Python names are snake_case, mapped with attr_name.
 - Room:        `Room:<room id>` / `meta`        name, description, CreatedBy, created time, Seq (messages posted)
 - Directory:   `Rooms` / `Room:<room id>`       one entry per room, so listing rooms is a Query
 - Message:     `User:<author id>` / `<CreatedAt>#<message id>`  RoomID, Comment, CreatedAt, AuthorName
+- Edit:        `User:<author id>` / `edit#<message SK>#<NNNN>`  an earlier version of a message (no RoomID)
 - Tombstone:   `Room:<room id>` / `deleted#<DeletedAt>#<message id>`  a deletion (before live events; expiring)
 - Live event:  `Room:<room id>` / `ev#<at>#<ref>`  a message, deletion, presence beat or typing signal
 - Member:      `Room:<room id>` / `member#<user id>`  display name, role, joined time (the member list)
@@ -181,6 +182,22 @@ class MessageRecord(Model):
     @property
     def message_id(self) -> str:
         return keys.message_sk_parts(self.SK)[1]
+
+
+@bind_to(CHAT)
+class MessageEditRecord(Model):
+    """An earlier version of a message (its edit history), in its author's partition:
+    `User:<author>` / `edit#<message SK>#<NNNN>` holds the text the message had at EditVersion NNNN
+    (0: as posted). Written by message_edit before the message changes, so no version is lost.
+    No RoomID/CreatedAt: never in the room index."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    comment = UnicodeAttribute(attr_name="Comment")
+    version_at = UnicodeAttribute(attr_name="VersionAt")  # when this text became current (posted or edited)
 
 
 @bind_to(CHAT)
@@ -437,6 +454,18 @@ def reactions_to_json(reactions) -> str | None:
     """Compact JSON for the `Reactions` attribute (None: no reaction left, remove the attribute)."""
     rows = [[r.emoji, [list(u) for u in r.users]] for r in reactions if r.users]
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":")) if rows else None
+
+
+@dataclass(frozen=True)
+class MessageEdit:
+    """One earlier version of a message: its text from ``at`` until the next edit."""
+    edit_version: int
+    comment: str
+    at: str
+
+    @classmethod
+    def from_record(cls, record: MessageEditRecord) -> MessageEdit:
+        return cls(edit_version=keys.edit_version_from_sk(record.SK), comment=record.comment, at=record.version_at)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pynamodb.exceptions import DoesNotExist
 from accounts.models import UserRecord
 from chatsite import caches, dynamodb, keys, pagination
 from chatsite.pagination import Page
+from rooms.models import MessageEdit, MessageEditRecord
 from rooms.models import (ActivityRecord, ChatMessage, Deletion, LiveEventRecord, Member, MemberRecord, Mention, MentionRecord,
                           MessageRecord, Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoom, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, now_ms
@@ -533,3 +534,10 @@ def message_get(*, author_id: str, sk: str) -> ChatMessage | None:
         return ChatMessage.from_record(MessageRecord.get(keys.user_pk(author_id), sk, consistent_read=True))
     except DoesNotExist:
         return None
+
+
+def message_edits(*, author_id: str, sk: str) -> list[MessageEdit]:
+    """A message's earlier versions, oldest first (staff's History page): one consistent Query of
+    `User:<author>`, SK begins_with `edit#<message SK>#` (a page per MB: at most MAX_EDITS items)."""
+    return [MessageEdit.from_record(record) for record in MessageEditRecord.query(
+        keys.user_pk(author_id), MessageEditRecord.SK.startswith(keys.edit_sk_prefix(sk)), consistent_read=True)]

@@ -17,7 +17,7 @@ from rooms import activity, live, mentions, permissions, post_guard, selectors, 
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
-                          MentionRecord, MessageRecord, NOTIFY_LEVELS,
+                          MentionRecord, MessageEditRecord, MessageRecord, NOTIFY_LEVELS,
                           Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
@@ -689,6 +689,102 @@ def _uncount_reply(message: ChatMessage) -> None:
         publish_message_update(root)
 
 
+# --- edits ---------------------------------------------------------------------------------------
+
+MAX_EDITS = 100  # edits per message: bounds its history (keys.EDIT_VERSION_DIGITS allows 9,999)
+
+
+class EditConflict(Exception):
+    """The message was edited since the editor saw it: nothing was written. ``current`` is the
+    message as it is now (its text, and the EditVersion to edit against next)."""
+
+    def __init__(self, current: ChatMessage):
+        super().__init__(current.sk)
+        self.current = current
+
+
+class EditWindowClosed(PermissionDenied):
+    """The author's time to edit (CHAT_MESSAGE_EDIT_SECONDS after posting) is over."""
+
+
+class TooManyEdits(ValidationError):
+    def __init__(self):
+        super().__init__(f"This message has been edited {MAX_EDITS} times, the most it can be. "
+                         f"Post a new message instead.", code="too_many_edits")
+
+
+def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, seen_version: int) -> ChatMessage:
+    """Edit a message (its author within CHAT_MESSAGE_EDIT_SECONDS of posting; staff at any time),
+    conditionally on the EditVersion the editor saw (``seen_version``), so two edits racing end with
+    one winner and one EditConflict, never a silent overwrite. 4 calls:
+    - GetItem, consistent (selectors.message_get): in this room, not deleted, its age, EditVersion;
+    - PutItem of the text it replaces, `User:<author>` / `edit#<message SK>#<EditVersion>` (the text
+      as of that version: a retry or a racing editor writes the same item, so no version is lost,
+      and it is written before the message changes);
+    - UpdateItem SET Comment, EditedAt, ADD EditVersion 1, Version 1, condition RoomID = room and
+      EditVersion = seen (absent when 0), ALL_NEW;
+    - the `u-` live event (publish_message_update: 1 PutItem), so every open tab shows it.
+    Refusals write nothing: PermissionDenied (someone else's message: 0 calls), ValidationError
+    (empty, too long, bad characters: 0 calls; TooManyEdits), MessageNotFound (deleted, or not in
+    this room), EditWindowClosed, EditConflict (the version moved: 1 call; lost at the UpdateItem:
+    + a GetItem for the current text). The same text again changes nothing (1 call)."""
+    if not permissions.may_delete_message(actor, author_id=author_id):
+        raise PermissionDenied("Only the author or staff can edit a message.")
+    _, message_id = keys.message_sk_parts(sk)
+    if not validators.is_token(message_id):
+        raise MessageNotFound(sk)
+    comment = validators.clean_comment(comment)
+    current = selectors.message_get(author_id=author_id, sk=sk)
+    if current is None or current.room_id != room.room_id:
+        raise MessageNotFound(sk)
+    now = now_ms()
+    if not permissions.may_edit_message(actor, author_id=author_id, created_ms=current.created_ms, now_ms=now):
+        raise EditWindowClosed("You can edit a message only in the first "
+                               f"{edit_window_words()} after posting it.")
+    if current.edit_version != seen_version:
+        raise EditConflict(current)
+    if comment == current.comment:
+        return current
+    if current.edit_version >= MAX_EDITS:
+        raise TooManyEdits()
+    history_key = keys.edit_sk(sk, current.edit_version)
+    MessageEditRecord(keys.user_pk(author_id), history_key, comment=current.comment,
+                      version_at=current.edited_at or current.created_at).save()
+    unchanged = (MessageRecord.edit_version == seen_version) if seen_version else \
+        MessageRecord.edit_version.does_not_exist()
+    record = MessageRecord(keys.user_pk(author_id), sk)
+    try:
+        record.update(actions=[MessageRecord.comment.set(comment), MessageRecord.edited_at.set(iso_from_ms(now)),
+                               MessageRecord.edit_version.add(1), MessageRecord.version.add(1)],
+                      condition=(MessageRecord.room_id == room.room_id) & unchanged)
+    except UpdateError as exc:
+        if not dynamodb.is_conditional_check_failed(exc):
+            raise
+        now_current = selectors.message_get(author_id=author_id, sk=sk)
+        if now_current is None or now_current.room_id != room.room_id:
+            # Deleted meanwhile (its deletion may have swept the history already): no orphan left.
+            MessageEditRecord(keys.user_pk(author_id), history_key).delete()
+            raise MessageNotFound(sk) from None
+        raise EditConflict(now_current) from None
+    return publish_message_update(record, now)
+
+
+def edit_window_words() -> str:
+    """CHAT_MESSAGE_EDIT_SECONDS for people: "24 hours", "15 minutes"."""
+    seconds = settings.CHAT_MESSAGE_EDIT_SECONDS
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0 and not (unit == "day" and seconds // size == 1):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def edit_history_keys(*, author_id: str, sk: str, edit_version: int) -> list[tuple[str, str]]:
+    """The keys a message's history can occupy: one per version it had before its last edit, and
+    the one an edit under way may have put for its current version."""
+    return [(keys.user_pk(author_id), keys.edit_sk(sk, n)) for n in range(edit_version + 1)]
+
+
 # --- mentions -------------------------------------------------------------------------------------
 #
 # Only members are notified: a mention ADDs the message's Seq to the mentioned member's `room#`
@@ -932,7 +1028,8 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
     """Delete a message (its author or staff): conditional DeleteItem (it exists and is in this
     room; ReturnValues ALL_OLD), then its live event `Room:<id>` / `ev#<DeletedAt>#d-<message id>`.
     A reply is then taken off its root's count (_uncount_reply: + 1 UpdateItem and the root's `u-`
-    PutItem; a reply to a reply + 1 Query when its root's key is not on it): 4 calls."""
+    PutItem; a reply to a reply + 1 Query when its root's key is not on it): 4 calls. An edited
+    message's earlier versions go with it: + 1 BatchWriteItem (per 25 versions)."""
     if not permissions.may_delete_message(actor, author_id=author_id):
         raise PermissionDenied("Only the author or staff can delete a message.")
     created_at, message_id = keys.message_sk_parts(sk)
@@ -951,6 +1048,11 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
     deleted_ms = write_tombstone(room_id=room_id, message_id=message_id)
     streams.publish(room_id, live.Event(at_ms=deleted_ms, message_id=message_id))
     _uncount_reply(ChatMessage.from_record(MessageRecord.from_raw_data(answer["Attributes"])))
+    # An edited message's earlier versions go with it (1 BatchWriteItem per 25 versions).
+    edit_version = int(answer["Attributes"].get("EditVersion", {}).get("N", "0"))
+    if edit_version:
+        batch_delete_keys(edit_history_keys(author_id=author_id, sk=sk, edit_version=edit_version))
+
 
 
 def write_tombstone(*, room_id: str, message_id: str) -> int:
@@ -966,20 +1068,40 @@ def write_tombstone(*, room_id: str, message_id: str) -> int:
 
 
 def message_item(*, room_id: str, author_id: str, author_name: str, created_at: str, message_id: str,
-                 comment: str, mentions: Iterable[str] = ()) -> dict:
+                 comment: str, mentions: Iterable[str] = (), edited_at: str | None = None,
+                 edit_version: int = 0) -> dict:
     """A message as message_post stores it, as a raw item (DynamoDB JSON) for
     chatsite.batch.batch_put_items (import_room, seed_demo). The caller has checked every value.
-    ``mentions``: the user ids it links (an import notifies nobody: no MentionSeqs, no mention items)."""
+    ``mentions``: the user ids it links (an import notifies nobody: no MentionSeqs, no mention items).
+    An edited message: ``edited_at`` and its ``edit_version`` (its earlier versions: message_edit_item)."""
     return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), room_id=room_id,
                          created_at=created_at, comment=comment, author_name=author_name,
-                         mentions=list(mentions) or None).serialize()
+                         mentions=list(mentions) or None, edited_at=edited_at if edit_version else None,
+                         edit_version=edit_version or None, version=edit_version or None).serialize()
 
 
-def room_message_keys(*, room_id: str, before: str | None = None) -> Iterable[tuple[str, str]]:
-    """Keys of a room's messages from the `room_messages` index (optionally CreatedAt < before)."""
+def message_edit_item(*, author_id: str, sk: str, edit_version: int, comment: str, at: str) -> dict:
+    """An earlier version of a message as message_edit stores it (raw, for import_room)."""
+    return MessageEditRecord(keys.user_pk(author_id), keys.edit_sk(sk, edit_version), comment=comment,
+                             version_at=at).serialize()
+
+
+def room_message_keys(*, room_id: str, before: str | None = None, edits: bool = False
+                      ) -> Iterable[tuple[str, str]]:
+    """Keys of a room's messages from the `room_messages` index (optionally CreatedAt < before).
+    ``edits``: an edited message's earlier versions too, just before it (found only through it, so
+    an interrupted delete finds them again)."""
     condition = MessageRecord.created_at < before if before else None
-    for record in MessageRecord.room_index.query(room_id, condition, attributes_to_get=["PK", "SK"]):
+    for record in MessageRecord.room_index.query(room_id, condition, attributes_to_get=["PK", "SK", "EditVersion"]):
+        if edits and record.edit_version:
+            yield from edit_history_keys(author_id=record.author_id, sk=record.SK,
+                                         edit_version=int(record.edit_version))
         yield record.PK, record.SK
+
+
+def is_message_key(key: tuple[str, str]) -> bool:
+    """A message's key among room_message_keys(edits=True) (not an earlier version's)."""
+    return not key[1].startswith(keys.EDIT_PREFIX)
 
 
 def room_partition_keys(*, room_id: str) -> Iterable[tuple[str, str]]:
@@ -1030,7 +1152,15 @@ def room_delete(*, room_id: str, progress: Progress = lambda n: None,
     if remaining > 0:
         notify(remaining)
         sleep(remaining)
-    deleted = batch_delete_keys(room_message_keys(room_id=room_id), progress=progress)
+    deleted = 0
+
+    def message_keys():
+        nonlocal deleted
+        for key in room_message_keys(room_id=room_id, edits=True):
+            deleted += is_message_key(key)
+            yield key
+
+    batch_delete_keys(message_keys(), progress=progress)
     # The members' sidebar entries, found through the member list, which goes with the partition
     # below: an interrupted delete finds them again on its next run.
     batch_delete_keys((keys.user_pk(m.user_id), keys.user_room_sk(room_id))

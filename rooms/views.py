@@ -34,6 +34,7 @@ from chatsite.pagination import InvalidCursor
 from rooms import activity, live, mentions, permissions, presence, selectors, services, streams, validators
 from rooms.forms import (DeleteForm, DirectForm, InviteForm, MessageForm, NotificationsForm, RemoveMemberForm,
                          RoomForm, RoomSettingsForm)
+from rooms.forms import EditForm
 from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
 from rooms.timestamps import ms_from_iso, now_ms
 
@@ -531,7 +532,7 @@ def thread_detail(request: HtmxHttpRequest, room_id: str, message_id: str) -> Ht
     return render(request, "rooms/thread.html", {
         "room": room, "root": root, "messages": items, "page": page, "root_key": root_key, "form": form,
         "is_member": is_member, "your_rooms": your_rooms, "current_room_id": room.room_id,
-        "thread_id": message_id})
+        "thread_id": message_id, "later": bool(after)})
 
 
 def _unreplied(request, message_id: str) -> list:
@@ -564,6 +565,115 @@ def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return HttpResponse(note, content_type="text/plain")
     flash.success(request, note)
     return redirect(_room_url(room) + "#latest")
+
+
+# --- editing --------------------------------------------------------------------------------------
+
+
+def _edit_target(request) -> tuple[str, str]:
+    """``author`` and ``sk`` of the message to edit (the link's query, or the form's fields)."""
+    form = DeleteForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        raise BadRequest("Which message? The edit link is incomplete.")
+    return form.cleaned_data["author"], form.cleaned_data["sk"]
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def message_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """**Edit** a message. GET: the form (a page without JavaScript; HTMX: the fragment
+    static/js/chat/edit.js puts in place of the text), holding the raw text and the EditVersion
+    seen. POST: services.message_edit; then HTMX gets the message as an update (merge.js replaces
+    it), a plain form goes back to the message. Refusals are the form or a note with a clear
+    answer: 400 bad text (kept), 403 someone else's message or the edit window is over, 404 the
+    message is gone, 409 changed meanwhile (the current text shown, the user's kept, the form now
+    against the current version: saving again replaces it on purpose)."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, None if request.method != "POST" else _room_url(room))
+    author_id, sk = _edit_target(request)
+    if request.method != "POST":
+        message = selectors.message_get(author_id=author_id, sk=sk) if validators.is_token(
+            keys.message_sk_parts(sk)[1]) else None
+        if message is None or message.room_id != room.room_id:
+            return _edit_answer(request, room, None, note="That message was deleted.", status=404)
+        refusal = _edit_refusal(request.user, message)
+        if refusal:
+            return _edit_answer(request, room, message, note=refusal, status=403)
+        form = EditForm(initial={"author": author_id, "sk": sk, "version": message.edit_version,
+                                 "comment": message.comment})
+        return _edit_answer(request, room, message, form=form)
+    form = EditForm(request.POST)
+    if not form.is_valid():  # the hidden fields: the text itself is the service's to check
+        raise BadRequest("This edit form is out of date: reload the page and edit again.")
+    try:
+        message = services.message_edit(room=room, actor=request.user, author_id=author_id, sk=sk,
+                                        comment=form.cleaned_data["comment"],
+                                        seen_version=form.cleaned_data["version"])
+    except services.EditConflict as exc:
+        form = _edit_form_at(form, exc.current)
+        return _edit_answer(request, room, exc.current, form=form, current=exc.current, status=409,
+                            note="This message was changed meanwhile. It now says what is shown below; your "
+                                 "text is kept. Save to replace it with yours, or cancel.")
+    except services.EditWindowClosed as exc:
+        return _edit_answer(request, room, None, note=str(exc.args[0]), status=403)
+    except PermissionDenied:
+        return _edit_answer(request, room, None, note="You can edit only your own messages.", status=403)
+    except services.MessageNotFound:
+        return _edit_answer(request, room, None, note="That message was deleted.", status=404)
+    except ValidationError as exc:
+        form.add_error("comment", exc)
+        message = selectors.message_get(author_id=author_id, sk=sk)
+        if message is None or message.room_id != room.room_id:
+            return _edit_answer(request, room, None, note="That message was deleted.", status=404)
+        return _edit_answer(request, room, message, form=form, status=400)
+    if request.htmx:
+        return render(request, "rooms/_edited.html", {"message": message, "update_at": now_ms(), "room": room})
+    flash.success(request, "Message edited.")
+    return redirect(message.permalink)
+
+
+def _edit_refusal(user, message) -> str:
+    """Why ``user`` may not edit ``message`` (services.message_edit refuses it too), or ""."""
+    if not permissions.may_delete_message(user, author_id=message.author_id):
+        return "You can edit only your own messages."
+    if not permissions.may_edit_message(user, author_id=message.author_id, created_ms=message.created_ms,
+                                        now_ms=now_ms()):
+        return f"You can edit a message only in the first {services.edit_window_words()} after posting it."
+    return ""
+
+
+def _edit_form_at(form: EditForm, current) -> EditForm:
+    """The same form (the user's text) against the message's current version."""
+    data = form.data.copy()
+    data["version"] = str(current.edit_version)
+    return EditForm(data)
+
+
+def _edit_answer(request, room: Room, message, *, form: EditForm | None = None, current=None, note: str = "",
+                 status: int = 200) -> HttpResponse:
+    """The edit form or a refusal: HTMX gets the fragment, a plain request the page around it."""
+    context = {"room": room, "message": message, "form": form, "current": current, "note": note}
+    if request.htmx:
+        return render(request, "rooms/_edit_form.html", context, status=status)
+    context.update({"your_rooms": _sidebar_of(request.user), "current_room_id": room.room_id})
+    return render(request, "rooms/message_edit.html", context, status=status)
+
+
+@require_safe
+def message_history(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """Staff's view of an edited message's earlier versions (selectors.message_edits: 1 Query, after
+    the message's GetItem). Anyone else gets the same 404 as anything missing."""
+    room = _member_room(request, room_id)
+    if not (request.user.is_authenticated and request.user.is_staff):
+        raise Http404("No such page")
+    author_id, sk = _edit_target(request)
+    message = selectors.message_get(author_id=author_id, sk=sk) if validators.is_token(
+        keys.message_sk_parts(sk)[1]) else None
+    if message is None or message.room_id != room.room_id:
+        raise Http404("No such message")
+    return render(request, "rooms/message_history.html",
+                  {"room": room, "message": message, "edits": selectors.message_edits(author_id=author_id, sk=sk),
+                   "your_rooms": _sidebar_of(request.user), "current_room_id": room.room_id})
 
 
 # --- read cursors ---------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ class Command(BaseCommand):
             room = selectors.room_get_any(room_id=room_id)
         except selectors.RoomNotFound:
             raise CommandError(f"no room with id {room_id!r} (ids are lowercase slugs, as in /rooms/<id>/)") from None
-        count = sum(1 for _ in services.room_message_keys(room_id=room.room_id))
+        found = [services.is_message_key(k) for k in services.room_message_keys(room_id=room.room_id, edits=True)]
+        count = sum(found)  # messages; the progress counts their earlier versions too
         state = (f" (being deleted since {room.closing_since}: an earlier delete_room did not finish)"
                  if room.closing_since else "")
         if not yes:
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                               f"CHAT_ROOM_DELETE_GRACE_SECONDS={settings.CHAT_ROOM_DELETE_GRACE_SECONDS:g}) until no "
                               f"server's room cache can still accept a post to it, then deleting")
 
-        with command_progress(f"deleting {room.room_id}", count, stream=self.stderr) as bar:
+        with command_progress(f"deleting {room.room_id}", len(found), stream=self.stderr) as bar:
             try:
                 deleted = services.room_delete(room_id=room.room_id, progress=bar, notify=waiting)
             except selectors.RoomNotFound:

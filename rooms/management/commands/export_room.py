@@ -8,7 +8,8 @@ from rooms.management.commands._common import existing_room
 
 
 class Command(BaseCommand):
-    help = "Export a room and its messages (oldest first) as JSON Lines, to stdout or --output."
+    help = ("Export a room and its messages (oldest first) as JSON Lines, to stdout or --output. An edited "
+            "message carries edited_at and edits, its earlier versions (comment, at), oldest first.")
 
     def add_arguments(self, parser):
         parser.add_argument("room_id")
@@ -31,6 +32,10 @@ class Command(BaseCommand):
                            "author_name": m.author_name, "created_at": m.created_at, "comment": m.comment}
                     if m.mentions:  # the user ids its @names link to (only those notified when posted)
                         row["mentions"] = list(m.mentions)
+                    if m.edited_at:  # edited: when last, and its earlier versions, oldest first (1 Query)
+                        row["edited_at"] = m.edited_at
+                        row["edits"] = [{"comment": e.comment, "at": e.at}
+                                        for e in selectors.message_edits(author_id=m.author_id, sk=m.sk)]
                     self._write(write, row)
                     bar.advance()
         finally:

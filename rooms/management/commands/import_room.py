@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.validators import clean_display_name, validate_username
+from chatsite import keys
 from chatsite.batch import batch_put_items
 from chatsite.progress import command_progress
 from rooms import mentions, selectors, services, validators
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             "(UTF-8, JSON objects, every field as the site checks it) before anything is written. "
             "Re-running is idempotent: into the exported room the messages keep their ids; into another "
             "room (--room) each gets an id derived from the target room and the source message, so a "
-            "re-run overwrites the same items.")
+            "re-run overwrites the same items. Edited messages come back edited, with their earlier versions.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="JSON Lines file, or - for stdin")
@@ -57,14 +58,17 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError(f"--name: {' '.join(exc.messages)}") from None
         with self._open(path) as source:
-            target, count = self._check(source, room=room, name=name)
+            target, count, items = self._check(source, room=room, name=name)
             self._ensure_room(target)
             source.seek(0)
-            with command_progress(f"importing into {target.room_id}", count, stream=self.stderr) as bar:
+            with command_progress(f"importing into {target.room_id}", items, stream=self.stderr) as bar:
                 written = batch_put_items(
-                    (_message_item(number, row, target) for number, row in _rows(source) if number > 1),
+                    (item for number, row in _rows(source) if number > 1
+                     for item in _message_items(number, row, target)),
                     progress=bar)
-        self.stdout.write(f"imported {written} messages into {target.room_id}")
+        versions = written - count
+        self.stdout.write(f"imported {count} messages into {target.room_id}"
+                          + (f" (and {versions} earlier versions of edited ones)" if versions else ""))
 
     @staticmethod
     def _open(path: str) -> IO[bytes]:
@@ -84,7 +88,7 @@ class Command(BaseCommand):
         return spool
 
     @staticmethod
-    def _check(source: IO[bytes], *, room: str | None, name: str | None) -> tuple[Target, int]:
+    def _check(source: IO[bytes], *, room: str | None, name: str | None) -> tuple[Target, int, int]:
         """Read every line, raising CommandError at the first bad one. Nothing is written."""
         rows = _rows(source)
         first = next(rows, None)
@@ -92,16 +96,16 @@ class Command(BaseCommand):
             raise CommandError("line 1: the file is empty; expected the room line that export_room writes first")
         target = _target(first[1], room=room, name=name)
         seen: dict[str, int] = {}
-        count = 0
+        count = items = 0
         for number, row in rows:
-            _message_item(number, row, target)
+            items += len(_message_items(number, row, target))
             message_id = row["message_id"]
             if message_id in seen:
                 raise CommandError(f"line {number}: message_id {message_id!r} repeats the message on "
                                    f"line {seen[message_id]}")
             seen[message_id] = number
             count += 1
-        return target, count
+        return target, count, items
 
     def _ensure_room(self, target: Target) -> None:
         try:
@@ -201,8 +205,9 @@ def _derived_message_id(target: Target, author_id: str, created_at: str, message
     return base64.urlsafe_b64encode(hashlib.sha256(identity.encode()).digest()[:15]).decode()
 
 
-def _message_item(number: int, row: dict, target: Target) -> dict:
-    """The chat-table item (DynamoDB JSON) for one message line, or CommandError naming the line."""
+def _message_items(number: int, row: dict, target: Target) -> list[dict]:
+    """The chat-table items (DynamoDB JSON) for one message line: the message, then its earlier
+    versions when it was edited; or CommandError naming the line."""
     try:
         if row.get("type") != "message":
             raise LineError('expected a message line ({"type": "message", …})')
@@ -225,12 +230,53 @@ def _message_item(number: int, row: dict, target: Target) -> dict:
         except ValidationError as exc:
             raise LineError(f"author_name: {' '.join(exc.messages)}") from None
         mentioned = _mentions(row)
+        edited_at, edits = _edits(row)
     except LineError as exc:
         raise CommandError(f"line {number}: {exc}") from None
     if not target.keeps_ids:
         message_id = _derived_message_id(target, author_id, created_at, message_id)
-    return services.message_item(room_id=target.room_id, author_id=author_id, author_name=author_name,
-                                 created_at=created_at, message_id=message_id, comment=comment, mentions=mentioned)
+    sk = keys.message_sk(created_at, message_id)
+    return [services.message_item(room_id=target.room_id, author_id=author_id, author_name=author_name,
+                                  created_at=created_at, message_id=message_id, comment=comment, mentions=mentioned,
+                                  edited_at=edited_at, edit_version=len(edits)),
+            *(services.message_edit_item(author_id=author_id, sk=sk, edit_version=n, comment=text, at=at)
+              for n, (text, at) in enumerate(edits))]
+
+
+def _edits(row: dict) -> tuple[str | None, list[tuple[str, str]]]:
+    """The optional ``edited_at`` and ``edits`` (earlier versions, oldest first: comment and at),
+    together or not at all; files from before edits have neither."""
+    edited_at, edits = row.get("edited_at"), row.get("edits", [])
+    if not isinstance(edits, list) or len(edits) > services.MAX_EDITS:
+        raise LineError(f"edits is a list of at most {services.MAX_EDITS} earlier versions")
+    if (edited_at is None) != (not edits):
+        raise LineError("edited_at and edits go together: an edited message has both, others neither")
+    if edited_at is None:
+        return None, []
+    if not isinstance(edited_at, str) or not _is_time(edited_at):
+        raise LineError(f"edited_at {brief(str(edited_at))} is not a UTC time like 2023-04-01T14:00:00.001Z")
+    versions = []
+    for n, edit in enumerate(edits):
+        if not isinstance(edit, dict):
+            raise LineError(f"edits[{n}] must be an object with comment and at")
+        at = edit.get("at")
+        if not isinstance(at, str) or not _is_time(at):
+            raise LineError(f"edits[{n}].at {brief(str(at))} is not a UTC time like 2023-04-01T14:00:00.001Z")
+        try:
+            versions.append((validators.clean_comment(_text(edit, "comment")), at))
+        except LineError as exc:
+            raise LineError(f"edits[{n}].{exc}") from None
+        except ValidationError as exc:
+            raise LineError(f"edits[{n}].comment: {' '.join(exc.messages)}") from None
+    return edited_at, versions
+
+
+def _is_time(value: str) -> bool:
+    try:
+        ms_from_iso(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _mentions(row: dict) -> list[str]:

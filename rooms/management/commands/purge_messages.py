@@ -35,11 +35,12 @@ class Command(BaseCommand):
     def handle(self, *args, room, before, yes, **options):
         room = existing_room(room)
         before = _timestamp(before)
-        keys = list(services.room_message_keys(room_id=room.room_id, before=before))
+        keys = list(services.room_message_keys(room_id=room.room_id, before=before, edits=True))
+        messages = sum(map(services.is_message_key, keys))  # the rest: edited messages' earlier versions
         if not yes:
-            self.stdout.write(f"dry run: would delete {len(keys)} messages in {room.room_id} created before {before}; "
+            self.stdout.write(f"dry run: would delete {messages} messages in {room.room_id} created before {before}; "
                               f"add --yes to do it")
             return
         with command_progress(f"purging {room.room_id}", len(keys), stream=self.stderr) as bar:
-            deleted = batch_delete_keys(keys, progress=bar)
-        self.stdout.write(f"deleted {deleted} messages in {room.room_id} created before {before}")
+            batch_delete_keys(keys, progress=bar)
+        self.stdout.write(f"deleted {messages} messages in {room.room_id} created before {before}")

@@ -11,6 +11,7 @@ import { createBackoff } from "./backoff.js";
 import { startCopyLinks } from "./copy-link.js";
 import { createComposer } from "./composer.js";
 import { createCursor } from "./cursor.js";
+import { startEditing } from "./edit.js";
 import { createJump } from "./jump.js";
 import { arrangeAll, relabelAtMidnight } from "./layout.js";
 import { markMyMentions, startMentions } from "./mentions.js";
@@ -133,6 +134,7 @@ function start(room, list) {
   if (composer) composer.focusOnArrival();
   markMyMentions(list, viewer, { member: room.hasAttribute("data-read-url") });
   startCopyLinks(list, document.getElementById("announcer"));
+  startEditing(room, list, messages);
   if (composerForm) startMentions(composerForm);
   if (composerForm) startReplies(list, composerForm);
   const hereNow = document.getElementById("here-now");
