@@ -208,6 +208,9 @@ CHAT_THREAD_PAGE_SIZE = 50  # a thread view's page: the root and its replies, ol
 # Mentions (rooms/mentions.py): the Mentions page lists the last 90 days (the items' TTL), 20 a page.
 CHAT_MENTION_TTL_SECONDS = 90 * 24 * 3600
 CHAT_MENTION_PAGE_SIZE = 20
+# Reactions (rooms.services.reaction_set): the most JSON a message's `Reactions` attribute may hold
+# (its reactors' ids and names), so a message item stays far below DynamoDB's 400 KB.
+CHAT_REACTIONS_MAX_BYTES = 16384
 # Live updates: see docs/live-updates.md.
 CHAT_LIVE_REFRESH_SECONDS = float(os.environ.get("CHAT_LIVE_REFRESH_SECONDS", "0.5"))
 CHAT_LIVE_POLL_SECONDS = float(os.environ.get("CHAT_LIVE_POLL_SECONDS", "1"))

@@ -18,7 +18,8 @@ from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
                           MentionRecord, MessageEditRecord, MessageRecord, NOTIFY_LEVELS,
-                          Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord)
+                          Room, RoomDirectoryEntry, RoomRecord, TombstoneRecord, UserRoomRecord,
+                          Reaction, reactions_to_json)
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
 
 
@@ -785,6 +786,85 @@ def edit_history_keys(*, author_id: str, sk: str, edit_version: int) -> list[tup
     return [(keys.user_pk(author_id), keys.edit_sk(sk, n)) for n in range(edit_version + 1)]
 
 
+# --- reactions -----------------------------------------------------------------------------------
+
+MAX_REACTIONS = 20  # distinct emoji under one message
+REACTION_ATTEMPTS = 3  # read-modify-write rounds before a lost race becomes "try again"
+
+
+class ReactionsFull(ValidationError):
+    """Adding this reaction would pass a bound (MAX_REACTIONS distinct emoji, or
+    CHAT_REACTIONS_MAX_BYTES of JSON): nothing was written. Removing is never refused."""
+
+
+class ReactionConflict(Exception):
+    """The message kept changing under REACTION_ATTEMPTS tries: nothing was written."""
+
+
+def _with_reaction(reactions: tuple[Reaction, ...], emoji: str, user_id: str, name: str,
+                   on: bool) -> tuple[Reaction, ...] | None:
+    """``reactions`` with ``user_id``'s ``emoji`` on or off (a new emoji goes last, a new reactor
+    last under it, an emoji nobody has any more goes away); None when it is that way already."""
+    current = next((r for r in reactions if r.emoji == emoji), None)
+    if on == bool(current and current.has(user_id)):
+        return None
+    if on and current is None:
+        return (*reactions, Reaction(emoji, ((user_id, name),)))
+    changed = []
+    for reaction in reactions:
+        if reaction.emoji == emoji:
+            users = (*reaction.users, (user_id, name)) if on else \
+                tuple(u for u in reaction.users if u[0] != user_id)
+            reaction = Reaction(emoji, users)
+        if reaction.users:
+            changed.append(reaction)
+    return tuple(changed)
+
+
+def reaction_set(*, room: Room, user, author_id: str, sk: str, emoji: str, on: bool) -> ChatMessage:
+    """``user``'s reaction ``emoji`` on a message, on or off: the desired state, not a toggle, so a
+    double click or a retried request never counts twice. The caller has checked that ``user`` may
+    post in ``room``. 3 calls:
+    - GetItem, consistent (selectors.message_get): in this room, its Reactions and Version;
+    - UpdateItem SET Reactions (REMOVE when none is left), ADD Version 1, condition RoomID = room
+      and Version = the one read (absent when 0), ALL_NEW;
+    - the `u-` live event (publish_message_update: 1 PutItem), so every open tab shows it.
+    Already so: 1 call, nothing written. A lost race (another change in between) reads again, up
+    to REACTION_ATTEMPTS rounds, then ReactionConflict. Raises ValidationError (not one emoji: 0
+    calls), MessageNotFound (deleted, or not in this room), ReactionsFull (1 call)."""
+    emoji = validators.clean_reaction(emoji)
+    _, message_id = keys.message_sk_parts(sk)
+    if not validators.is_token(message_id):
+        raise MessageNotFound(sk)
+    name = user.display_name or user.username
+    for _ in range(REACTION_ATTEMPTS):
+        current = selectors.message_get(author_id=author_id, sk=sk)
+        if current is None or current.room_id != room.room_id:
+            raise MessageNotFound(sk)
+        reactions = _with_reaction(current.reactions, emoji, user.id, name, on)
+        if reactions is None:
+            return current
+        stored = reactions_to_json(reactions)
+        if on and len(reactions) > MAX_REACTIONS:
+            raise ReactionsFull(f"This message has {MAX_REACTIONS} different reactions already, the most it can "
+                                f"have: add yours to one of them.", code="too_many_kinds")
+        if on and stored and len(stored.encode()) > settings.CHAT_REACTIONS_MAX_BYTES:
+            raise ReactionsFull("This message has as many reactions as it can hold.", code="too_big")
+        unchanged = (MessageRecord.version == current.version) if current.version else \
+            MessageRecord.version.does_not_exist()
+        record = MessageRecord(keys.user_pk(author_id), sk)
+        try:
+            record.update(actions=[MessageRecord.reactions.set(stored) if stored else MessageRecord.reactions.remove(),
+                                   MessageRecord.version.add(1)],
+                          condition=(MessageRecord.room_id == room.room_id) & unchanged)
+        except UpdateError as exc:
+            if not dynamodb.is_conditional_check_failed(exc):
+                raise
+            continue  # changed (or deleted) since the read: read it again
+        return publish_message_update(record)
+    raise ReactionConflict(sk)
+
+
 # --- mentions -------------------------------------------------------------------------------------
 #
 # Only members are notified: a mention ADDs the message's Seq to the mentioned member's `room#`
@@ -1052,7 +1132,6 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
     edit_version = int(answer["Attributes"].get("EditVersion", {}).get("N", "0"))
     if edit_version:
         batch_delete_keys(edit_history_keys(author_id=author_id, sk=sk, edit_version=edit_version))
-
 
 
 def write_tombstone(*, room_id: str, message_id: str) -> int:

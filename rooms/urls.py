@@ -25,6 +25,7 @@ urlpatterns = [
     path("rooms/<room_id:room_id>/messages", views.message_post, name="post"),
     path("rooms/<room_id:room_id>/threads/<str:message_id>/", views.thread_detail, name="thread"),
     path("rooms/<room_id:room_id>/messages/delete", views.message_delete, name="delete"),
+    path("rooms/<room_id:room_id>/messages/react", views.message_react, name="react"),
     path("rooms/<room_id:room_id>/messages/edit", views.message_edit, name="edit_message"),
     path("rooms/<room_id:room_id>/messages/history", views.message_history, name="message_history"),
     path("rooms/<room_id:room_id>/read", views.room_read, name="read"),

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.validators import canonical_username
+from rooms import emoji
 
 ROOM_ID_MAX_LENGTH = 48
 ROOM_NAME_MAX_LENGTH = 80
@@ -135,3 +136,21 @@ def is_token(value: str) -> bool:
 def new_token() -> str:
     """A random url-safe token (20 characters, 120 bits): message ids and idempotency keys."""
     return secrets.token_urlsafe(15)
+
+
+REACTION_INPUT_MAX_LENGTH = 64  # code points: the longest emoji sequence has about 10
+
+
+def clean_reaction(text: str) -> str:
+    """A reaction: exactly one emoji (rooms/emoji.py: flags, keycaps, skin tones, ZWJ sequences),
+    in its fully-qualified form, so ❤ and ❤️ are one reaction. Else a ValidationError that says why."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("Choose an emoji to react with.", code="required")
+    shown = text if len(text) <= 12 else text[:12] + "…"
+    found = emoji.split(text) if len(text) <= REACTION_INPUT_MAX_LENGTH else None
+    if not found:
+        raise ValidationError(f"“{shown}” is not an emoji. React with one emoji, such as 👍.", code="not_emoji")
+    if len(found) > 1:
+        raise ValidationError(f"React with one emoji at a time: “{shown}” is {len(found)}.", code="several")
+    return found[0]

@@ -35,7 +35,7 @@ from rooms import activity, live, mentions, permissions, presence, selectors, se
 from rooms.forms import (DeleteForm, DirectForm, InviteForm, MessageForm, NotificationsForm, RemoveMemberForm,
                          RoomForm, RoomSettingsForm)
 from rooms.forms import EditForm
-from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom
+from rooms.models import DIRECT, PRIVATE, PUBLIC, Room, UserRoom, message_url
 from rooms.timestamps import ms_from_iso, now_ms
 
 
@@ -674,6 +674,48 @@ def message_history(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     return render(request, "rooms/message_history.html",
                   {"room": room, "message": message, "edits": selectors.message_edits(author_id=author_id, sk=sk),
                    "your_rooms": _sidebar_of(request.user), "current_room_id": room.room_id})
+
+
+# --- reactions ------------------------------------------------------------------------------------
+
+
+@require_POST
+def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
+    """A reaction on or off (``author``, ``sk``, ``emoji``, ``on`` = 1 or 0: the state wanted, so a
+    double click or a retried request never counts twice): services.reaction_set, for whoever may
+    post here (a member; in a public room anyone signed in, as posting). HTMX: the message's li,
+    rendered as live fragments are (static/js/chat/reactions.js marks the viewer's own), for
+    merge.js to put in place by its version; a refusal is 400 (not one emoji), 404 (deleted, or
+    not in this room) or 409 (full, or changing too fast), as plain text. A plain form: back to
+    the room at the message, the refusal as a note."""
+    room = _member_room(request, room_id)
+    if not request.user.is_authenticated:
+        return redirect_to_sign_in(request, _room_url(room))
+    form = DeleteForm(request.POST)
+    on = request.POST.get("on", "1")
+    if not form.is_valid() or on not in ("0", "1"):
+        raise BadRequest("Which message, and on or off? The reaction form is incomplete.")
+    author_id, sk = form.cleaned_data["author"], form.cleaned_data["sk"]
+    try:
+        message = services.reaction_set(room=room, user=request.user, author_id=author_id, sk=sk,
+                                        emoji=request.POST.get("emoji", ""), on=on == "1")
+    except services.MessageNotFound:
+        note, status = "That message is no longer here: it may have been deleted.", 404
+    except services.ReactionsFull as exc:
+        note, status = exc.messages[0], 409
+    except ValidationError as exc:  # not one emoji
+        note, status = exc.messages[0], 400
+    except services.ReactionConflict:
+        note, status = "That message kept changing while you reacted. Try again.", 409
+    else:
+        if request.htmx:
+            return render(request, "rooms/_reacted.html", {"message": message})
+        return redirect(message.permalink)
+    if request.htmx:
+        return HttpResponse(note, status=status, content_type="text/plain; charset=utf-8")
+    flash.error(request, note)
+    at_message = status != 404 and validators.is_token(keys.message_sk_parts(sk)[1])
+    return redirect(message_url(room.room_id, sk) if at_message else _room_url(room))
 
 
 # --- read cursors ---------------------------------------------------------------------------------

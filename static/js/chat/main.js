@@ -19,6 +19,7 @@ import { createMessageList, parse } from "./merge.js";
 import { startDesktopButton, startNotifications } from "./notify.js";
 import { revealDelete } from "./permissions.js";
 import { startPresence } from "./presence.js";
+import { startReactions } from "./reactions.js";
 import { startReading } from "./read.js";
 import { startReplies } from "./reply.js";
 import { createScroller } from "./scroll.js";
@@ -134,6 +135,7 @@ function start(room, list) {
   if (composer) composer.focusOnArrival();
   markMyMentions(list, viewer, { member: room.hasAttribute("data-read-url") });
   startCopyLinks(list, document.getElementById("announcer"));
+  startReactions(list, messages, viewer);
   startEditing(room, list, messages);
   if (composerForm) startMentions(composerForm);
   if (composerForm) startReplies(list, composerForm);
