@@ -164,3 +164,63 @@ def test_staff_see_history_links_and_the_earlier_versions_others_get_the_same_40
     assert "As posted" in body and "Edit 1" in body
     assert client.get(url, {"author": "alice", "sk": "nothing#here"}).status_code == 404
     assert client.get(url, {"author": "alice"}).status_code == 400
+
+
+def test_an_edit_through_the_page_costs_the_session_read_and_the_services_four_calls(client, room):
+    from chatsite.dynamodb import count_calls
+
+    message = post(room)
+    sign_in(client, "alice")
+    client.get("/rooms/art/")  # alice's user record cached, as for anyone on the page
+    with count_calls() as cold:
+        assert save(client, message, "better words", **HX).status_code == 200
+    # A member's page takes the room from their sidebar: the first request without it reads the room
+    # once (as a post does); from then on the process's room cache holds it.
+    assert dict(cold) == {"Query": 1, "GetItem": 2, "PutItem": 2, "UpdateItem": 1}, cold
+    with count_calls() as calls:
+        assert save(client, message, "best words", version=1, **HX).status_code == 200
+    # The session Query, then message_edit: GetItem, PutItem (history), UpdateItem, PutItem (u- event).
+    assert dict(calls) == {"Query": 1, "GetItem": 1, "PutItem": 2, "UpdateItem": 1}, calls
+
+
+def test_the_edit_reaches_a_live_poll_once(client, room, settings):
+    from rooms import live
+
+    settings.CHAT_LIVE_REFRESH_SECONDS = 0
+    live.clear_feeds()
+    message = post(room)
+    page = client.get("/rooms/art/").content.decode()
+    token = re.search(r'data-watermark="([^"]+)"', page).group(1)
+    sign_in(client, "alice")
+    assert save(client, message, "better words", **HX).status_code == 200
+    client.cookies.clear()  # the poll reads no session anyway
+    seen = f"m-{message.message_id}"
+    answer = client.get("/rooms/art/updates", {"w": token, "seen": seen}, **HX)
+    html = answer.content.decode()
+    assert html.count('<li class="message"') == 1 and "better words" in html and "(edited)" in html
+    assert 'data-version="1"' in html and "data-update=" in html and 'class="edit-link" href=' in html
+    again = client.get("/rooms/art/updates", {"w": answer["Chat-Watermark"],
+                                              "seen": f"{seen},{live.update_ref(message.message_id, 1)}"}, **HX)
+    assert again.status_code == 204
+
+
+def test_a_private_room_costs_a_non_member_the_same_reads_as_a_missing_room(client, room):
+    from collections import Counter
+
+    from chatsite.dynamodb import count_calls
+
+    secret = services.room_create(name="Secret", created_by="carol", kind="private")
+    hidden = post(secret, author=request_user("carol"))
+    sign_in(client, "bob")
+    client.get("/rooms/secret/")  # cached: the room, bob's user record
+    which = {"author": "carol", "sk": hidden.sk}
+    for method, path, data in (("get", "messages/edit", which), ("post", "messages/edit", {**which, "comment": "x",
+                                                                                            "version": 0}),
+                               ("get", "messages/history", which)):
+        costs = []
+        for room_id in ("secret", "nowhere"):
+            with count_calls() as calls:
+                response = getattr(client, method)(f"/rooms/{room_id}/{path}", data)
+            assert response.status_code == 404, (method, path, room_id)
+            costs.append(Counter(dict(calls)))
+        assert costs[0] == costs[1] and costs[0]["Query"] == 1, (method, path, costs)
