@@ -1,7 +1,8 @@
 """Jump to a message in Chromium: a room with 5,200 messages (seeded straight into dynalite), the
 permanent link of the message 5,000 back opens the room at that message, in view and highlighted;
 "load newer" and "load older" bring its neighbours; Copy link puts the absolute link on the
-clipboard and says so; a link to a deleted message opens at its time with a note."""
+clipboard and says so (where the clipboard is refused, the link is shown selected); a link to a
+deleted message opens at its time with a note."""
 
 from __future__ import annotations
 
@@ -112,4 +113,24 @@ def test_a_link_to_a_deleted_message_opens_at_its_time_and_says_so(site, new_con
     expect(page.locator(f"#m-{gone.message_id}")).to_have_count(0)
     expect(page.locator(f"#m-{history[101].message_id}")).to_be_in_viewport()  # where it was
     expect(page.locator("li.message[data-linked]")).to_have_count(0)
+    assert page_errors.errors == []
+
+
+def test_where_the_clipboard_is_refused_the_link_is_shown_selected(site, new_context, page_errors):
+    page = page_errors(new_context(viewport=DESKTOP).new_page())
+    # A browser without the Clipboard API (or one that refuses it): copy-link.js's fallback.
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined })")
+    sign_up(page, site.url, "alice", "Alice")
+    room_url = create_room(page, site.url, "Plain")
+    room_id = room_url.rstrip("/").rsplit("/", 1)[1]
+    message = seed(room_id, 3)[1]
+    page.goto(room_url)
+    item = page.locator(f"#m-{message.message_id}")
+    item.hover()
+    item.locator("a.copy-link").click()
+    field = item.get_by_role("textbox", name="Link to this message")
+    expect(field).to_be_focused()
+    expect(field).to_have_value(site.url + message.permalink)
+    assert field.evaluate("f => f.selectionStart === 0 && f.selectionEnd === f.value.length")
+    assert page.url == room_url  # not followed
     assert page_errors.errors == []
