@@ -44,10 +44,12 @@ def test_a_reply_shows_its_quote_and_the_thread_view_lists_it(site, new_context,
     expect(banner).to_have_text(re.compile(r"Replying to Alice: Lunch at noon\?\s*Cancel reply"))
     expect(bob).to_have_url(design)  # reply mode, not the thread view
     expect(composer(bob)).to_be_focused()
+    expect(composer(bob)).to_have_accessible_description(re.compile(r"^Replying to Alice: Lunch at noon\?"))
 
     # Cancel reply leaves reply mode: the next post is a plain message.
     banner.get_by_role("button", name="Cancel reply").click()
     expect(banner).to_be_hidden()
+    expect(composer(bob)).not_to_have_attribute("aria-describedby", re.compile("composer-reply-text"))
     original.hover()
     original.get_by_role("link", name="Reply to this message by Alice").click()
     say(bob, "Yes, see you there")

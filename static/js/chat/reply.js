@@ -19,11 +19,20 @@ export function startReplies(list, form) {
   const field = () => form.querySelector("input[name=reply_to]"); // swapped out of band: look it up
   const banner = () => document.getElementById("composer-reply");
 
+  // The message box is described by the banner while replying, so a screen reader says what it answers.
+  function describe(on) {
+    const ids = (textarea.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== "composer-reply-text");
+    if (on) ids.push("composer-reply-text");
+    if (ids.length) textarea.setAttribute("aria-describedby", ids.join(" "));
+    else textarea.removeAttribute("aria-describedby");
+  }
+
   function cancel() {
     const input = field();
     if (input) input.value = "";
     const box = banner();
     if (box) box.hidden = true;
+    describe(false);
   }
 
   function reply(link) {
@@ -35,6 +44,7 @@ export function startReplies(list, form) {
     box.querySelector(".composer-reply-name").textContent = link.dataset.replyName || "";
     box.querySelector(".composer-reply-excerpt").textContent = firstLine(li);
     box.hidden = false;
+    describe(true);
     textarea.focus();
     return true;
   }
