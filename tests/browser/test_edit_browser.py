@@ -112,3 +112,44 @@ def test_a_stale_tab_is_told_changed_meanwhile_and_keeps_its_text(site, new_cont
     expect(second.locator(f"#{message_id} .edited")).to_have_count(1)
     # Chromium logs every 4xx answer; the 409 is the one this test asked for.
     assert [e for e in page_errors.errors if "status of 409 (Conflict)" not in e] == []
+
+
+def test_staff_get_edit_and_history_on_live_messages_and_edit_anyones(site, new_context, page_errors):
+    from tests.support.users import ensure_user_item
+
+    alice = page_errors(new_context().new_page())
+    sam = Watched(page_errors(new_context().new_page()))
+    sign_up(alice, site.url, "alice", "Alice")
+    room_url = create_room(alice, site.url, "Moderated")
+    sign_up(sam.page, site.url, "sam", "Sam")
+    ensure_user_item("sam", display_name="Sam", is_staff=True)
+    sam.page.wait_for_timeout(3500)  # ACCOUNTS_USER_RECHECK_SECONDS: the server's copy of sam follows
+    sam.page.goto(room_url)
+    expect(sam.page.locator("#room")).to_have_attribute("data-delete-scope", "*")
+    sam.wait_for_event("open")
+
+    _send(alice, "as posted")
+    message_id = sam.page.locator("#messages li.message", has_text="as posted").get_attribute("id")
+    live_copy = sam.page.locator(f"#{message_id}")
+    expect(live_copy.locator(".edit-link")).to_be_visible()  # revealed by edit.js: staff edit anyone's
+    expect(live_copy.locator(".history-link")).to_have_count(0)  # nothing to show yet
+
+    mine = alice.locator(f"#{message_id}")
+    mine.hover()
+    mine.locator(".edit-link").click()
+    mine.locator("textarea[name=comment]").fill("as edited")
+    mine.locator("textarea[name=comment]").press("Enter")
+    expect(live_copy.locator(".comment")).to_have_text("as edited")
+    expect(live_copy.locator(".history-link")).to_be_visible()
+
+    live_copy.hover()
+    live_copy.locator(".edit-link").click()
+    live_copy.locator("textarea[name=comment]").fill("moderated")
+    live_copy.locator("textarea[name=comment]").press("Enter")
+    expect(alice.locator(f"#{message_id} .comment")).to_have_text("moderated")
+
+    live_copy.locator(".history-link").click()
+    expect(sam.page.locator(".edit-history .edit-version")).to_have_count(3)
+    expect(sam.page.locator(".edit-history")).to_contain_text("as posted")
+    expect(sam.page.locator(".edit-history")).to_contain_text("as edited")
+    assert page_errors.errors == []
