@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from chatsite import keys
 from chatsite.progress import command_progress
 from rooms import selectors
 from rooms.management.commands._common import existing_room
@@ -9,7 +10,8 @@ from rooms.management.commands._common import existing_room
 
 class Command(BaseCommand):
     help = ("Export a room and its messages (oldest first) as JSON Lines, to stdout or --output. An edited "
-            "message carries edited_at and edits, its earlier versions (comment, at), oldest first.")
+            "message carries edited_at and edits, its earlier versions (comment, at), oldest first; a message "
+            "in a thread its thread_id, a root its reply_count, a reply the reply_to it quotes.")
 
     def add_arguments(self, parser):
         parser.add_argument("room_id")
@@ -36,6 +38,15 @@ class Command(BaseCommand):
                         row["edited_at"] = m.edited_at
                         row["edits"] = [{"comment": e.comment, "at": e.at}
                                         for e in selectors.message_edits(author_id=m.author_id, sk=m.sk)]
+                    if m.thread_id:  # in a thread: its root's id (a root's own), a root's count, a reply's quote
+                        row["thread_id"] = m.thread_id
+                    if m.reply_count:
+                        row["reply_count"] = m.reply_count
+                    if m.reply_to:
+                        created_at, message_id = keys.message_sk_parts(m.reply_to.sk)
+                        row["reply_to"] = {"message_id": message_id, "author_id": m.reply_to.author_id,
+                                           "created_at": created_at, "author_name": m.reply_to.author_name,
+                                           "excerpt": m.reply_to.excerpt}
                     self._write(write, row)
                     bar.advance()
         finally:

@@ -58,13 +58,13 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError(f"--name: {' '.join(exc.messages)}") from None
         with self._open(path) as source:
-            target, count, items = self._check(source, room=room, name=name)
+            target, count, items, ids = self._check(source, room=room, name=name)
             self._ensure_room(target)
             source.seek(0)
             with command_progress(f"importing into {target.room_id}", items, stream=self.stderr) as bar:
                 written = batch_put_items(
                     (item for number, row in _rows(source) if number > 1
-                     for item in _message_items(number, row, target)),
+                     for item in _message_items(number, row, target, ids)),
                     progress=bar)
         versions = written - count
         self.stdout.write(f"imported {count} messages into {target.room_id}"
@@ -88,14 +88,16 @@ class Command(BaseCommand):
         return spool
 
     @staticmethod
-    def _check(source: IO[bytes], *, room: str | None, name: str | None) -> tuple[Target, int, int]:
-        """Read every line, raising CommandError at the first bad one. Nothing is written."""
+    def _check(source: IO[bytes], *, room: str | None, name: str | None) -> tuple[Target, int, int, dict]:
+        """Read every line, raising CommandError at the first bad one. Nothing is written. Also
+        returns each message's id in the target room, by its id in the file (threads name their root)."""
         rows = _rows(source)
         first = next(rows, None)
         if first is None:
             raise CommandError("line 1: the file is empty; expected the room line that export_room writes first")
         target = _target(first[1], room=room, name=name)
         seen: dict[str, int] = {}
+        ids: dict[str, str] = {}
         count = items = 0
         for number, row in rows:
             items += len(_message_items(number, row, target))
@@ -104,8 +106,10 @@ class Command(BaseCommand):
                 raise CommandError(f"line {number}: message_id {message_id!r} repeats the message on "
                                    f"line {seen[message_id]}")
             seen[message_id] = number
+            ids[message_id] = (message_id if target.keeps_ids
+                               else _derived_message_id(target, row["author_id"], row["created_at"], message_id))
             count += 1
-        return target, count, items
+        return target, count, items, ids
 
     def _ensure_room(self, target: Target) -> None:
         try:
@@ -205,9 +209,10 @@ def _derived_message_id(target: Target, author_id: str, created_at: str, message
     return base64.urlsafe_b64encode(hashlib.sha256(identity.encode()).digest()[:15]).decode()
 
 
-def _message_items(number: int, row: dict, target: Target) -> list[dict]:
+def _message_items(number: int, row: dict, target: Target, ids: dict[str, str] | None = None) -> list[dict]:
     """The chat-table items (DynamoDB JSON) for one message line: the message, then its earlier
-    versions when it was edited; or CommandError naming the line."""
+    versions when it was edited; or CommandError naming the line. ``ids``: the messages' ids in the
+    target room by their ids in the file (the thread a reply names is its root's)."""
     try:
         if row.get("type") != "message":
             raise LineError('expected a message line ({"type": "message", …})')
@@ -231,16 +236,70 @@ def _message_items(number: int, row: dict, target: Target) -> list[dict]:
             raise LineError(f"author_name: {' '.join(exc.messages)}") from None
         mentioned = _mentions(row)
         edited_at, edits = _edits(row)
+        thread_id, reply_count, quote = _thread(row)
     except LineError as exc:
         raise CommandError(f"line {number}: {exc}") from None
     if not target.keeps_ids:
+        # A thread is its root's id there; a root missing from the file (deleted) still gets one id
+        # for all its replies. A quote's message gets the id its own line gets.
+        if thread_id:
+            thread_id = (ids or {}).get(thread_id) or _derived_message_id(target, "", "", thread_id)
+        if quote:
+            quoted_at, quoted_id = keys.message_sk_parts(quote[0])
+            quote = (keys.message_sk(quoted_at, _derived_message_id(target, quote[1], quoted_at, quoted_id)),
+                     *quote[1:])
         message_id = _derived_message_id(target, author_id, created_at, message_id)
     sk = keys.message_sk(created_at, message_id)
     return [services.message_item(room_id=target.room_id, author_id=author_id, author_name=author_name,
                                   created_at=created_at, message_id=message_id, comment=comment, mentions=mentioned,
-                                  edited_at=edited_at, edit_version=len(edits)),
+                                  edited_at=edited_at, edit_version=len(edits), thread_id=thread_id,
+                                  reply_count=reply_count, reply_to=quote),
             *(services.message_edit_item(author_id=author_id, sk=sk, edit_version=n, comment=text, at=at)
               for n, (text, at) in enumerate(edits))]
+
+
+MAX_REPLY_COUNT = 10 ** 9
+REPLY_TO_FIELDS = {"message_id", "author_id", "created_at", "author_name", "excerpt"}
+
+
+def _thread(row: dict) -> tuple[str | None, int, tuple[str, str, str, str] | None]:
+    """The optional ``thread_id`` (a root's own id, a reply's root), ``reply_count`` (a root) and
+    ``reply_to`` (a reply's quote: the answered message's message_id, author_id, created_at,
+    author_name and excerpt); files from before replies have none. Returns the quote as
+    message_item takes it: (SK, author id, author name, excerpt)."""
+    thread_id = row.get("thread_id")
+    if thread_id is not None and not (isinstance(thread_id, str) and validators.is_token(thread_id)):
+        raise LineError(f"thread_id {brief(str(thread_id))} is not a message id")
+    reply_count = row.get("reply_count", 0)
+    if type(reply_count) is not int or not 0 <= reply_count <= MAX_REPLY_COUNT:
+        raise LineError(f"reply_count is a number of replies (0 to {MAX_REPLY_COUNT})")
+    quote = row.get("reply_to")
+    if quote is None:
+        return thread_id, reply_count, None
+    if not isinstance(quote, dict):
+        raise LineError("reply_to must be an object with message_id, author_id, created_at, author_name and excerpt")
+    if not thread_id:
+        raise LineError("a reply has a thread_id (its thread's root) beside its reply_to")
+    if set(quote) - REPLY_TO_FIELDS:
+        raise LineError(f"reply_to has unknown fields: {', '.join(sorted(set(quote) - REPLY_TO_FIELDS))}")
+    try:
+        quoted_id = _text(quote, "message_id")
+        if not validators.is_token(quoted_id):
+            raise LineError(f"message_id {brief(quoted_id)} is not 16–64 letters, digits, - or _")
+        quoted_author = _user_id(quote, "author_id")
+        quoted_at = _text(quote, "created_at")
+        if not _is_time(quoted_at):
+            raise LineError(f"created_at {brief(quoted_at)} is not a UTC time like 2023-04-01T14:00:00.001Z")
+        try:
+            name = clean_display_name(_text(quote, "author_name", quoted_author))
+        except ValidationError as exc:
+            raise LineError(f"author_name: {' '.join(exc.messages)}") from None
+        excerpt = _text(quote, "excerpt", "")
+        if len(excerpt) > services.REPLY_EXCERPT_LENGTH:
+            raise LineError(f"excerpt is longer than {services.REPLY_EXCERPT_LENGTH} characters")
+    except LineError as exc:
+        raise LineError(f"reply_to.{exc}") from None
+    return thread_id, reply_count, (keys.message_sk(quoted_at, quoted_id), quoted_author, name, excerpt)
 
 
 def _edits(row: dict) -> tuple[str | None, list[tuple[str, str]]]:
