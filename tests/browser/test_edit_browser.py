@@ -153,3 +153,20 @@ def test_staff_get_edit_and_history_on_live_messages_and_edit_anyones(site, new_
     expect(sam.page.locator(".edit-history")).to_contain_text("as posted")
     expect(sam.page.locator(".edit-history")).to_contain_text("as edited")
     assert page_errors.errors == []
+
+
+def test_the_authors_edit_button_goes_when_the_window_closes_and_the_server_refuses(gunicorn_server, new_context,
+                                                                                    page_errors):
+    site = gunicorn_server(CHAT_MESSAGE_EDIT_SECONDS="6")
+    page = page_errors(new_context().new_page())
+    sign_up(page, site.url, "alice", "Alice")
+    create_room(page, site.url, "Short window")
+    _send(page, "quick")
+    li = page.locator("#messages li.message", has_text="quick")
+    expect(li).to_have_count(1)
+    assert li.locator(".edit-link").count() == 1  # rendered with the post's answer (6 s to spare)
+    edit_url = li.locator(".edit-link").get_attribute("href")
+    expect(li.locator(".edit-link")).to_have_count(0, timeout=20_000)  # gone once the 6 s are over
+    page.goto(site.url + edit_url)  # the edit page itself refuses
+    expect(page.locator(".edit-refused")).to_contain_text("You can edit a message only in the first 6 seconds")
+    assert [e for e in page_errors.errors if "status of 403" not in e] == []

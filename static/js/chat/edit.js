@@ -11,7 +11,7 @@
 import { parseHtml } from "./merge.js";
 
 const ANY_AUTHOR = "*";
-const EXPIRY_CHECK_MS = 30000;
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout's longest delay
 const editedTime = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 
 export function startEditing(room, list, messages) {
@@ -29,11 +29,25 @@ export function startEditing(room, list, messages) {
     return scope !== "" && scope === li.dataset.author && Date.now() - Number(li.dataset.at) <= windowMs;
   }
 
+  // The author's Edit goes when the window closes (the server refuses from then on anyway).
+  function expireLater(li) {
+    const left = Number(li.dataset.at) + windowMs - Date.now();
+    if (!(left < MAX_TIMER_MS)) return;
+    const check = () => {
+      if (li.hasAttribute("data-editing")) setTimeout(check, 5000); // a save now gets the server's answer
+      else li.querySelectorAll(".edit-link").forEach((link) => link.remove());
+    };
+    setTimeout(check, Math.max(0, left) + 100);
+  }
+
   function prepare(li) {
-    const edit = li.querySelector(".edit-link[hidden]");
+    const edit = li.querySelector(".edit-link");
     if (edit) {
-      if (mayEdit(li)) edit.hidden = false;
-      else edit.remove();
+      if (!mayEdit(li)) edit.remove();
+      else {
+        edit.hidden = false;
+        if (scope !== ANY_AUTHOR) expireLater(li);
+      }
     }
     const history = li.querySelector(".history-link[hidden]");
     if (history) {
@@ -46,12 +60,6 @@ export function startEditing(room, list, messages) {
       if (!isNaN(when.getTime())) edited.title = "Edited " + editedTime.format(when);
       edited.dataset.local = "1";
     }
-  }
-
-  function expire() { // "after that the button is gone" (the server refuses anyway)
-    list.querySelectorAll("li.message:not([data-editing]) .edit-link").forEach((link) => {
-      if (!mayEdit(link.closest("li.message"))) link.remove();
-    });
   }
 
   function box(li) {
@@ -206,5 +214,4 @@ export function startEditing(room, list, messages) {
       if (node.nodeType === 1 && node.matches("li.message")) prepare(node);
     }));
   }).observe(list, { childList: true });
-  if (scope !== ANY_AUTHOR && scope !== "") setInterval(expire, EXPIRY_CHECK_MS);
 }
