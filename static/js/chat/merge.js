@@ -30,6 +30,10 @@ export function createMessageList(list, prepare) {
   const deletions = new Map(); // message id -> deletion time (ms): never re-add a deleted message
   const pending = new Map(); // DOM id -> a newer version that arrived while the message was being edited
   const updates = new Map(); // "u-<id>.<version>" -> when it arrived (ms): the cursor reports them
+  // Changes that came before their message (another host's feed, read a moment earlier): the
+  // newest per message, applied when it arrives. Bounded: the oldest go first.
+  const early = new Map(); // DOM id -> li
+  const EARLY_MAX = 100;
 
   function insert(li) {
     if (document.getElementById(li.id)) return false;
@@ -43,7 +47,20 @@ export function createMessageList(list, prepare) {
     arrange(li.nextElementSibling);
     localizeTimes(li);
     window.htmx.process(li);
+    const change = early.get(li.id);
+    if (change) {
+      early.delete(li.id);
+      replace(change);
+    }
     return true;
+  }
+
+  function keepEarly(li) {
+    const waiting = early.get(li.id);
+    if (waiting && versionOf(waiting) >= versionOf(li)) return;
+    early.delete(li.id);
+    early.set(li.id, li);
+    if (early.size > EARLY_MAX) early.delete(early.keys().next().value);
   }
 
   function applyDeletion(messageId, atMs) {
@@ -60,7 +77,11 @@ export function createMessageList(list, prepare) {
   // it first. A message being edited here keeps its form: the change waits (applyPending).
   function replace(li) {
     const current = document.getElementById(li.id);
-    if (!current || deletions.has(li.id.slice(2))) return false;
+    if (deletions.has(li.id.slice(2))) return false;
+    if (!current) {
+      if (li.hasAttribute("data-update")) keepEarly(li); // its message may be on its way
+      return false;
+    }
     if (versionOf(li) <= versionOf(current)) return false;
     li.removeAttribute("data-update");
     if (current.hasAttribute("data-editing")) {
@@ -68,8 +89,12 @@ export function createMessageList(list, prepare) {
       if (!waiting || versionOf(li) > versionOf(waiting)) pending.set(li.id, li);
       return false;
     }
-    // The day divider and the New messages line belong to the place in the list, not the message.
+    // The day divider and the New messages line belong to the place in the list, not the message;
+    // so does being the message a permanent link opened at.
     current.querySelectorAll(":scope > h2").forEach((h) => li.insertBefore(h, li.firstChild));
+    ["data-linked", "aria-current"].forEach((name) => {
+      if (current.hasAttribute(name)) li.setAttribute(name, current.getAttribute(name));
+    });
     prepare(li);
     current.replaceWith(li);
     arrange(li);
