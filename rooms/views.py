@@ -507,8 +507,11 @@ def thread_detail(request: HtmxHttpRequest, room_id: str, message_id: str) -> Ht
     (selectors.thread_messages, a signed cursor for the next page). 404, as a missing room, when
     the room may not be read or no message of that thread is in it.
 
-    A message with no reply yet is in no thread: the Reply link (without JavaScript) names it by
-    ``author`` and ``sk``, and an empty thread shows it alone (+ 1 GetItem)."""
+    The Reply and "N replies" links name the thread's root by ``author`` and ``sk``: a message with
+    no reply yet is in no thread, and the index is eventually consistent, so just after the first
+    reply it may hold neither the root nor the reply. When the first page lacks the root, the view
+    reads it (+ 1 GetItem) and shows it, saying its replies are on their way while fewer are listed
+    than it counts."""
     room, your_rooms = _readable_room(request, room_id)
     if not validators.is_token(message_id):
         raise Http404("No such thread")
@@ -517,10 +520,15 @@ def thread_detail(request: HtmxHttpRequest, room_id: str, message_id: str) -> Ht
         page = selectors.thread_messages(thread_id=message_id, cursor=after)
     except InvalidCursor:
         raise BadRequest("That page link is broken or out of date.") from None
-    items = page.items or ([] if after else _unreplied(request, message_id))
+    items = page.items
+    root = items[0] if items and items[0].message_id == message_id else None
+    if root is None and not after:
+        root = _named_root(request, message_id)
+        items = [root, *items] if root else items
     if not items or any(m.room_id != room.room_id for m in items):
         raise Http404("No such thread")
-    root = items[0] if items[0].message_id == message_id else None
+    # The root counts its replies at once; the index shows them a moment later.
+    replies_pending = bool(root and not after and not page.next_cursor and len(items) - 1 < (root.reply_count or 0))
     # Later pages have no root in them: the first page's links carry its key for the composer.
     root_key = f"{root.author_id}/{root.sk}" if root else str(request.GET.get("root", ""))[:200]
     try:
@@ -532,19 +540,20 @@ def thread_detail(request: HtmxHttpRequest, room_id: str, message_id: str) -> Ht
     return render(request, "rooms/thread.html", {
         "room": room, "root": root, "messages": items, "page": page, "root_key": root_key, "form": form,
         "is_member": is_member, "your_rooms": your_rooms, "current_room_id": room.room_id,
-        "thread_id": message_id, "later": bool(after)})
+        "thread_id": message_id, "later": bool(after), "replies_pending": replies_pending})
 
 
-def _unreplied(request, message_id: str) -> list:
-    """The message a Reply link names (``author``, ``sk``), when it has no thread yet: GetItem."""
+def _named_root(request, message_id: str):
+    """The root the link names (``author``, ``sk``), when the index has not given it: GetItem.
+    None when the link names none, or a message that is gone or is itself a reply."""
     try:
         author_id, sk = services.parse_reply_to(f"{request.GET.get('author', '')}/{request.GET.get('sk', '')}")
     except services.ReplyTargetNotFound:
-        return []
+        return None
     if keys.message_sk_parts(sk)[1] != message_id:
-        return []
+        return None
     message = selectors.message_get(author_id=author_id, sk=sk)
-    return [message] if message is not None and message.reply_to is None else []
+    return message if message is not None and message.reply_to is None else None
 
 
 @require_POST
