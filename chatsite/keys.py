@@ -288,3 +288,27 @@ def post_guard_pk(user_id: str) -> str:
     """The item that rate-limits a user's posts and remembers their recent idempotency keys."""
     return counter_pk("post", user_id)
 
+
+
+# --- search index (rooms.search_index) ---------------------------------------------------------
+# `Search:<scope>#<term>` / `<CreatedAt>#<message id>` (the message's own SK): one item per term a
+# message is indexed under. The scope says who may read it: `pub` holds every public room's
+# messages (anyone may read them all: one Query covers them), `r:<room id>` one private room's or
+# direct conversation's. Terms are letters and digits only (rooms.search_terms), never "#".
+SEARCH_PK_PREFIX = "Search:"
+SEARCH_PUBLIC_SCOPE = "pub"
+
+
+def search_scope(room_id: str, *, public: bool) -> str:
+    """The scope a room's messages are indexed in: `pub` for a public room, else `r:<room id>`."""
+    return SEARCH_PUBLIC_SCOPE if public else f"r:{room_id}"
+
+
+def search_pk(scope: str, term: str) -> str:
+    return f"{SEARCH_PK_PREFIX}{scope}#{term}"
+
+
+def search_pk_parts(pk: str) -> tuple[str, str]:
+    """(scope, term) of a search item's PK."""
+    scope, _, term = pk.removeprefix(SEARCH_PK_PREFIX).partition("#")
+    return scope, term
