@@ -6,6 +6,7 @@ where the rest goes: out-of-band swaps and HX-Retarget/HX-Reswap (docs/live-upda
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from django.conf import settings
@@ -111,6 +112,21 @@ def _member_room(request, room_id: str) -> Room:
 
 def _room_url(room: Room) -> str:
     return reverse("rooms:room", args=[room.room_id])
+
+
+# A page of the room to come back to: the room page or one of its thread views, with their query.
+_RETURN_TAIL = re.compile(r"(?:threads/[A-Za-z0-9_-]{16,64}/)?(?:\?[A-Za-z0-9_.~%&=+-]{0,1500})?")
+
+
+def _return_to(request, room: Room) -> str:
+    """``next`` (the form's, or the edit link's) when it is a page of this room (the thread view a
+    plain form came from): a path of this site only, checked strictly; else ""."""
+    target = str(request.POST.get("next") or request.GET.get("next") or "")
+    room_url = _room_url(room)
+    if (target.startswith(room_url) and _RETURN_TAIL.fullmatch(target, len(room_url))
+            and url_has_allowed_host_and_scheme(target, allowed_hosts=None)):
+        return target
+    return ""
 
 
 # --- rooms ----------------------------------------------------------------------------------
@@ -573,7 +589,7 @@ def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if request.htmx:
         return HttpResponse(note, content_type="text/plain")
     flash.success(request, note)
-    return redirect(_room_url(room) + "#latest")
+    return redirect(_return_to(request, room) or _room_url(room) + "#latest")
 
 
 # --- editing --------------------------------------------------------------------------------------
@@ -592,7 +608,8 @@ def message_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     """**Edit** a message. GET: the form (a page without JavaScript; HTMX: the fragment
     static/js/chat/edit.js puts in place of the text), holding the raw text and the EditVersion
     seen. POST: services.message_edit; then HTMX gets the message as an update (merge.js replaces
-    it), a plain form goes back to the message. Refusals are the form or a note with a clear
+    it), a plain form goes back to the message (or to ``next``, the thread view it came from:
+    _return_to). Refusals are the form or a note with a clear
     answer: 400 bad text (kept), 403 someone else's message or the edit window is over, 404 the
     message is gone, 409 changed meanwhile (the current text shown, the user's kept, the form now
     against the current version: saving again replaces it on purpose)."""
@@ -638,7 +655,8 @@ def message_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "rooms/_edited.html", {"message": message, "update_at": now_ms(), "room": room})
     flash.success(request, "Message edited.")
-    return redirect(message.permalink)
+    back = _return_to(request, room)
+    return redirect(f"{back}#{message.dom_id}" if back else message.permalink)
 
 
 def _edit_refusal(user, message) -> str:
@@ -661,7 +679,8 @@ def _edit_form_at(form: EditForm, current) -> EditForm:
 def _edit_answer(request, room: Room, message, *, form: EditForm | None = None, current=None, note: str = "",
                  status: int = 200) -> HttpResponse:
     """The edit form or a refusal: HTMX gets the fragment, a plain request the page around it."""
-    context = {"room": room, "message": message, "form": form, "current": current, "note": note}
+    context = {"room": room, "message": message, "form": form, "current": current, "note": note,
+               "return_to": _return_to(request, room)}
     if request.htmx:
         return render(request, "rooms/_edit_form.html", context, status=status)
     context.update({"your_rooms": _sidebar_of(request.user), "current_room_id": room.room_id})
@@ -719,10 +738,13 @@ def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     else:
         if request.htmx:
             return render(request, "rooms/_reacted.html", {"message": message})
-        return redirect(message.permalink)
+        back = _return_to(request, room)  # the thread view the plain form came from
+        return redirect(f"{back}#{message.dom_id}" if back else message.permalink)
     if request.htmx:
         return HttpResponse(note, status=status, content_type="text/plain; charset=utf-8")
     flash.error(request, note)
+    if back := _return_to(request, room):
+        return redirect(back)
     at_message = status != 404 and validators.is_token(keys.message_sk_parts(sk)[1])
     return redirect(message_url(room.room_id, sk) if at_message else _room_url(room))
 
