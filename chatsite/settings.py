@@ -263,6 +263,10 @@ CHAT_POST_RATE_WINDOW_SECONDS = int(os.environ.get("CHAT_POST_RATE_WINDOW_SECOND
 # Room creation: at most CHAT_ROOM_CREATE_LIMIT attempts per user per window (all hosts).
 CHAT_ROOM_CREATE_LIMIT = int(os.environ.get("CHAT_ROOM_CREATE_LIMIT", "10"))
 CHAT_ROOM_CREATE_WINDOW_SECONDS = int(os.environ.get("CHAT_ROOM_CREATE_WINDOW_SECONDS", "3600"))
+# Changing messages (edits and reaction changes that write): at most CHAT_MESSAGE_CHANGE_LIMIT per
+# user per window (all hosts); each change is live to every open tab of the room.
+CHAT_MESSAGE_CHANGE_LIMIT = int(os.environ.get("CHAT_MESSAGE_CHANGE_LIMIT", "60"))
+CHAT_MESSAGE_CHANGE_WINDOW_SECONDS = int(os.environ.get("CHAT_MESSAGE_CHANGE_WINDOW_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,

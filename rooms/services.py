@@ -690,6 +690,31 @@ def _uncount_reply(message: ChatMessage) -> None:
         publish_message_update(root)
 
 
+# --- changing messages: the limit ----------------------------------------------------------------
+
+
+class ChangingTooFast(RateLimited):
+    """Over CHAT_MESSAGE_CHANGE_LIMIT changes (edits, reaction changes) in the window: nothing was
+    written. ``current`` is the message as read."""
+
+    def __init__(self, retry_after: int, current: ChatMessage):
+        super().__init__(retry_after)
+        self.current = current
+
+
+def message_change_reserve(*, user_id: str, current: ChatMessage) -> None:
+    """Count one change to a message by ``user_id`` before it is written: one conditional
+    UpdateItem on `Counter:message-change:<user id>` (chatsite.counters.reserve), shared by every
+    host, so at most CHAT_MESSAGE_CHANGE_LIMIT per CHAT_MESSAGE_CHANGE_WINDOW_SECONDS get through:
+    each change is written twice and sent live to every open tab of the room. Only changes that
+    write count (asking for what is already so does not). Raises ChangingTooFast."""
+    try:
+        counters.reserve(scope="message-change", subject=user_id, limit=settings.CHAT_MESSAGE_CHANGE_LIMIT,
+                         window_seconds=settings.CHAT_MESSAGE_CHANGE_WINDOW_SECONDS)
+    except counters.LimitReached as full:
+        raise ChangingTooFast(max(1, full.retry_after), current) from None
+
+
 # --- edits ---------------------------------------------------------------------------------------
 
 MAX_EDITS = 100  # edits per message: bounds its history (keys.EDIT_VERSION_DIGITS allows 9,999)
@@ -717,8 +742,9 @@ class TooManyEdits(ValidationError):
 def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, seen_version: int) -> ChatMessage:
     """Edit a message (its author within CHAT_MESSAGE_EDIT_SECONDS of posting; staff at any time),
     conditionally on the EditVersion the editor saw (``seen_version``), so two edits racing end with
-    one winner and one EditConflict, never a silent overwrite. 4 calls:
+    one winner and one EditConflict, never a silent overwrite. 5 calls:
     - GetItem, consistent (selectors.message_get): in this room, not deleted, its age, EditVersion;
+    - the editor's change limit (message_change_reserve: 1 conditional UpdateItem);
     - PutItem of the text it replaces, `User:<author>` / `edit#<message SK>#<EditVersion>` (the text
       as of that version: a retry or a racing editor writes the same item, so no version is lost,
       and it is written before the message changes);
@@ -728,7 +754,8 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
     Refusals write nothing: PermissionDenied (someone else's message: 0 calls), ValidationError
     (empty, too long, bad characters: 0 calls; TooManyEdits), MessageNotFound (deleted, or not in
     this room), EditWindowClosed, EditConflict (the version moved: 1 call; lost at the UpdateItem:
-    + a GetItem for the current text). The same text again changes nothing (1 call)."""
+    + a GetItem for the current text), ChangingTooFast (2 calls). The same text again changes
+    nothing (1 call)."""
     if not permissions.may_delete_message(actor, author_id=author_id):
         raise PermissionDenied("Only the author or staff can edit a message.")
     _, message_id = keys.message_sk_parts(sk)
@@ -748,6 +775,7 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
         return current
     if current.edit_version >= MAX_EDITS:
         raise TooManyEdits()
+    message_change_reserve(user_id=actor.id, current=current)
     history_key = keys.edit_sk(sk, current.edit_version)
     MessageEditRecord(keys.user_pk(author_id), history_key, comment=current.comment,
                       version_at=current.edited_at or current.created_at).save()
@@ -824,19 +852,22 @@ def _with_reaction(reactions: tuple[Reaction, ...], emoji: str, user_id: str, na
 def reaction_set(*, room: Room, user, author_id: str, sk: str, emoji: str, on: bool) -> ChatMessage:
     """``user``'s reaction ``emoji`` on a message, on or off: the desired state, not a toggle, so a
     double click or a retried request never counts twice. The caller has checked that ``user`` may
-    post in ``room``. 3 calls:
+    post in ``room``. 4 calls:
     - GetItem, consistent (selectors.message_get): in this room, its Reactions and Version;
+    - the user's change limit (message_change_reserve: 1 conditional UpdateItem), once per call;
     - UpdateItem SET Reactions (REMOVE when none is left), ADD Version 1, condition RoomID = room
       and Version = the one read (absent when 0), ALL_NEW;
     - the `u-` live event (publish_message_update: 1 PutItem), so every open tab shows it.
     Already so: 1 call, nothing written. A lost race (another change in between) reads again, up
     to REACTION_ATTEMPTS rounds, then ReactionConflict. Raises ValidationError (not one emoji: 0
-    calls), MessageNotFound (deleted, or not in this room), ReactionsFull (1 call)."""
+    calls), MessageNotFound (deleted, or not in this room), ReactionsFull (1 call), ChangingTooFast
+    (2 calls)."""
     emoji = validators.clean_reaction(emoji)
     _, message_id = keys.message_sk_parts(sk)
     if not validators.is_token(message_id):
         raise MessageNotFound(sk)
     name = user.display_name or user.username
+    reserved = False
     for _ in range(REACTION_ATTEMPTS):
         current = selectors.message_get(author_id=author_id, sk=sk)
         if current is None or current.room_id != room.room_id:
@@ -850,6 +881,9 @@ def reaction_set(*, room: Room, user, author_id: str, sk: str, emoji: str, on: b
                                 f"have: add yours to one of them.", code="too_many_kinds")
         if on and stored and len(stored.encode()) > settings.CHAT_REACTIONS_MAX_BYTES:
             raise ReactionsFull("This message has as many reactions as it can hold.", code="too_big")
+        if not reserved:  # one change, however many rounds its race takes
+            message_change_reserve(user_id=user.id, current=current)
+            reserved = True
         unchanged = (MessageRecord.version == current.version) if current.version else \
             MessageRecord.version.does_not_exist()
         record = MessageRecord(keys.user_pk(author_id), sk)

@@ -611,8 +611,9 @@ def message_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     it), a plain form goes back to the message (or to ``next``, the thread view it came from:
     _return_to). Refusals are the form or a note with a clear
     answer: 400 bad text (kept), 403 someone else's message or the edit window is over, 404 the
-    message is gone, 409 changed meanwhile (the current text shown, the user's kept, the form now
-    against the current version: saving again replaces it on purpose)."""
+    message is gone, 429 changing messages too fast (the text kept; Retry-After), 409 changed
+    meanwhile (the current text shown, the user's kept, the form now against the current version:
+    saving again replaces it on purpose)."""
     room = _member_room(request, room_id)
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, None if request.method != "POST" else _room_url(room))
@@ -640,6 +641,11 @@ def message_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return _edit_answer(request, room, exc.current, form=form, current=exc.current, status=409,
                             note="This message was changed meanwhile. It now says what is shown below; your "
                                  "text is kept. Save to replace it with yours, or cancel.")
+    except services.ChangingTooFast as exc:  # nothing written: the form again, the text kept
+        response = _edit_answer(request, room, exc.current, form=form, status=429,
+                                note=f"{_changing_too_fast(exc)} Your text is kept.")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except services.EditWindowClosed as exc:
         return _edit_answer(request, room, None, note=str(exc.args[0]), status=403)
     except PermissionDenied:
@@ -657,6 +663,11 @@ def message_edit(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     flash.success(request, "Message edited.")
     back = _return_to(request, room)
     return redirect(f"{back}#{message.dom_id}" if back else message.permalink)
+
+
+def _changing_too_fast(exc: services.ChangingTooFast) -> str:
+    seconds = f"{exc.retry_after} second{'s' if exc.retry_after != 1 else ''}"
+    return f"You're changing messages too fast; try again in {seconds}."
 
 
 def _edit_refusal(user, message) -> str:
@@ -714,8 +725,10 @@ def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     post here (a member; in a public room anyone signed in, as posting). HTMX: the message's li,
     rendered as live fragments are (static/js/chat/reactions.js marks the viewer's own), for
     merge.js to put in place by its version; a refusal is 400 (not one emoji), 404 (deleted, or
-    not in this room) or 409 (full, or changing too fast), as plain text. A plain form: back to
-    the room at the message, the refusal as a note."""
+    not in this room), 409 (full, or changing too fast) or 429 (this user's changes are over
+    CHAT_MESSAGE_CHANGE_LIMIT, with Retry-After), as plain text. A plain form: back to the room at
+    the message (or to ``next``, the thread view it came from: _return_to), the refusal as a note;
+    over the limit, a 429 page that links back to the message."""
     room = _member_room(request, room_id)
     if not request.user.is_authenticated:
         return redirect_to_sign_in(request, _room_url(room))
@@ -735,6 +748,8 @@ def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         note, status = exc.messages[0], 400
     except services.ReactionConflict:
         note, status = "That message kept changing while you reacted. Try again.", 409
+    except services.ChangingTooFast as exc:  # nothing written: say when to try again
+        return _reaction_too_fast(request, room, exc)
     else:
         if request.htmx:
             return render(request, "rooms/_reacted.html", {"message": message})
@@ -747,6 +762,17 @@ def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return redirect(back)
     at_message = status != 404 and validators.is_token(keys.message_sk_parts(sk)[1])
     return redirect(message_url(room.room_id, sk) if at_message else _room_url(room))
+
+
+def _reaction_too_fast(request, room: Room, exc: services.ChangingTooFast) -> HttpResponse:
+    note = _changing_too_fast(exc)
+    if request.htmx:
+        response = HttpResponse(note, status=429, content_type="text/plain; charset=utf-8")
+    else:
+        response = render(request, "errors/429.html", {"message": note, "back": exc.current.permalink,
+                                                       "back_label": f"Back to {room.name}"}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 # --- read cursors ---------------------------------------------------------------------------------

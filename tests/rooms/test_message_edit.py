@@ -36,13 +36,14 @@ def clock(monkeypatch):
     return now
 
 
-def test_an_edit_costs_four_calls_and_changes_text_versions_and_time(room, clock):
+def test_an_edit_costs_five_calls_and_changes_text_versions_and_time(room, clock):
     message = post(room)
     clock[0] = T0 + 5000
     with count_calls() as calls:
         edited = edit(room, message, "  better words\r\n")
-    # GetItem (consistent), PutItem (the history item), UpdateItem (conditional), PutItem (u- event).
-    assert sum(calls.values()) == 4 and dict(calls) == {"GetItem": 1, "PutItem": 2, "UpdateItem": 1}, calls
+    # GetItem (consistent), UpdateItem (the change limit), PutItem (the history item), UpdateItem
+    # (conditional), PutItem (u- event).
+    assert sum(calls.values()) == 5 and dict(calls) == {"GetItem": 1, "PutItem": 2, "UpdateItem": 2}, calls
     assert edited.comment == "better words"
     assert (edited.edit_version, edited.version) == (1, 1)
     assert edited.edited_at == "2027-01-15T08:00:05.000Z"

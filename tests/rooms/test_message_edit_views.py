@@ -166,7 +166,7 @@ def test_staff_see_history_links_and_the_earlier_versions_others_get_the_same_40
     assert client.get(url, {"author": "alice"}).status_code == 400
 
 
-def test_an_edit_through_the_page_costs_the_session_read_and_the_services_four_calls(client, room):
+def test_an_edit_through_the_page_costs_the_session_read_and_the_services_five_calls(client, room):
     from chatsite.dynamodb import count_calls
 
     message = post(room)
@@ -176,11 +176,12 @@ def test_an_edit_through_the_page_costs_the_session_read_and_the_services_four_c
         assert save(client, message, "better words", **HX).status_code == 200
     # A member's page takes the room from their sidebar: the first request without it reads the room
     # once (as a post does); from then on the process's room cache holds it.
-    assert dict(cold) == {"Query": 1, "GetItem": 2, "PutItem": 2, "UpdateItem": 1}, cold
+    assert dict(cold) == {"Query": 1, "GetItem": 2, "PutItem": 2, "UpdateItem": 2}, cold
     with count_calls() as calls:
         assert save(client, message, "best words", version=1, **HX).status_code == 200
-    # The session Query, then message_edit: GetItem, PutItem (history), UpdateItem, PutItem (u- event).
-    assert dict(calls) == {"Query": 1, "GetItem": 1, "PutItem": 2, "UpdateItem": 1}, calls
+    # The session Query, then message_edit: GetItem, UpdateItem (the change limit), PutItem (history),
+    # UpdateItem, PutItem (u- event).
+    assert dict(calls) == {"Query": 1, "GetItem": 1, "PutItem": 2, "UpdateItem": 2}, calls
 
 
 def test_the_edit_reaches_a_live_poll_once(client, room, settings):

@@ -69,14 +69,14 @@ def test_htmx_reaction_answers_the_message_li_at_its_new_version(client, members
     assert reactions_of(message) == [["👍", [["bob", "Bob"]]]]
 
 
-def test_the_view_adds_only_the_reactions_three_calls_to_the_session(client, members):
+def test_the_view_adds_only_the_reactions_four_calls_to_the_session(client, members):
     message = post(members)
     sign_in(client, "bob", display_name="Bob")
     react(client, message, "🎉", **HX)  # warm: the session's first save, the room and user caches
     with count_calls() as calls:
         assert react(client, message, **HX).status_code == 200
-    # The session (1 Query), then GetItem + UpdateItem + the u- PutItem.
-    assert dict(calls) == {"Query": 1, "GetItem": 1, "UpdateItem": 1, "PutItem": 1}, calls
+    # The session (1 Query), then GetItem + UpdateItem (the change limit) + UpdateItem + the u- PutItem.
+    assert dict(calls) == {"Query": 1, "GetItem": 1, "UpdateItem": 2, "PutItem": 1}, calls
     with count_calls() as calls:
         assert react(client, message, **HX).status_code == 200  # a double click: nothing to write
     assert dict(calls) == {"Query": 1, "GetItem": 1}, calls

@@ -35,17 +35,18 @@ def stored(message) -> MessageRecord:
 # --- on, off, and the same again -------------------------------------------------------------------
 
 
-def test_a_reaction_on_then_off_costs_three_calls_each(room):
+def test_a_reaction_on_then_off_costs_four_calls_each(room):
     message = post(room)
     with count_calls() as calls:
         reacted = react(room, message, BOB)
-    assert dict(calls) == {"GetItem": 1, "UpdateItem": 1, "PutItem": 1}, calls
+    # GetItem, UpdateItem (the change limit), UpdateItem (the reactions), PutItem (u- event).
+    assert dict(calls) == {"GetItem": 1, "UpdateItem": 2, "PutItem": 1}, calls
     assert reacted.reactions == (Reaction("👍", (("bob", "Bob"),)),) and reacted.version == 1
     assert json.loads(stored(message).reactions) == [["👍", [["bob", "Bob"]]]]
 
     with count_calls() as calls:
         removed = react(room, message, BOB, on=False)
-    assert dict(calls) == {"GetItem": 1, "UpdateItem": 1, "PutItem": 1}, calls
+    assert dict(calls) == {"GetItem": 1, "UpdateItem": 2, "PutItem": 1}, calls
     assert removed.reactions == () and removed.version == 2
     assert stored(message).reactions is None  # the attribute goes when the last reaction does
     assert selectors.message_get(author_id="alice", sk=message.sk).comment == "hello"
@@ -120,8 +121,9 @@ def test_a_lost_race_reads_again_and_keeps_the_other_reaction(room, monkeypatch)
     _competing(monkeypatch, times=1)
     with count_calls() as calls:
         current = react(room, message, BOB)
-    # The competitor's UpdateItem is counted too: ours are 2 GetItems, 2 UpdateItems, 1 PutItem.
-    assert dict(calls) == {"GetItem": 2 + 1, "UpdateItem": 2 + 1, "PutItem": 1}, calls
+    # The competitor's UpdateItem is counted too: ours are 2 GetItems, 3 UpdateItems (the change
+    # limit once, the reactions twice), 1 PutItem.
+    assert dict(calls) == {"GetItem": 2 + 1, "UpdateItem": 3 + 1, "PutItem": 1}, calls
     assert [r.emoji for r in current.reactions] == ["🔥", "👍"] and current.version == 2
     assert [r[0] for r in json.loads(stored(message).reactions)] == ["🔥", "👍"]
 
