@@ -1183,19 +1183,22 @@ def write_tombstone(*, room_id: str, message_id: str) -> int:
 def message_item(*, room_id: str, author_id: str, author_name: str, created_at: str, message_id: str,
                  comment: str, mentions: Iterable[str] = (), edited_at: str | None = None,
                  edit_version: int = 0, thread_id: str | None = None, reply_count: int = 0,
-                 reply_to: tuple[str, str, str, str] | None = None) -> dict:
+                 reply_to: tuple[str, str, str, str] | None = None, reactions: tuple[Reaction, ...] = ()) -> dict:
     """A message as message_post stores it, as a raw item (DynamoDB JSON) for
     chatsite.batch.batch_put_items (import_room, seed_demo). The caller has checked every value.
     ``mentions``: the user ids it links (an import notifies nobody: no MentionSeqs, no mention items).
     An edited message: ``edited_at`` and its ``edit_version`` (its earlier versions: message_edit_item).
     In a thread: ``thread_id`` (its root's id), a root's ``reply_count``, a reply's quote ``reply_to``
-    (the answered message's SK, author id, author name and excerpt)."""
+    (the answered message's SK, author id, author name and excerpt). Its ``reactions`` (each reactor
+    counts as one change in its Version, as reaction_set would have made it)."""
     quote = dict(zip(("reply_to", "reply_to_author", "reply_name", "reply_excerpt"), reply_to or ()))
+    version = edit_version + reply_count + sum(r.count for r in reactions)
     return MessageRecord(keys.user_pk(author_id), keys.message_sk(created_at, message_id), room_id=room_id,
                          created_at=created_at, comment=comment, author_name=author_name,
                          mentions=list(mentions) or None, edited_at=edited_at if edit_version else None,
-                         edit_version=edit_version or None, version=(edit_version + reply_count) or None,
-                         thread_id=thread_id, reply_count=reply_count or None, **quote).serialize()
+                         edit_version=edit_version or None, version=version or None,
+                         reactions=reactions_to_json(reactions), thread_id=thread_id,
+                         reply_count=reply_count or None, **quote).serialize()
 
 
 def message_edit_item(*, author_id: str, sk: str, edit_version: int, comment: str, at: str) -> dict:

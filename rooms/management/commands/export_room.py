@@ -11,7 +11,8 @@ from rooms.management.commands._common import existing_room
 class Command(BaseCommand):
     help = ("Export a room and its messages (oldest first) as JSON Lines, to stdout or --output. An edited "
             "message carries edited_at and edits, its earlier versions (comment, at), oldest first; a message "
-            "in a thread its thread_id, a root its reply_count, a reply the reply_to it quotes.")
+            "in a thread its thread_id, a root its reply_count, a reply the reply_to it quotes; a message with "
+            "reactions its reactions, [[emoji, [[user id, name], ...]], ...] in reaction order.")
 
     def add_arguments(self, parser):
         parser.add_argument("room_id")
@@ -47,6 +48,8 @@ class Command(BaseCommand):
                         row["reply_to"] = {"message_id": message_id, "author_id": m.reply_to.author_id,
                                            "created_at": created_at, "author_name": m.reply_to.author_name,
                                            "excerpt": m.reply_to.excerpt}
+                    if m.reactions:  # emoji in first-reacted order, each with its reactors in reaction order
+                        row["reactions"] = [[r.emoji, [list(u) for u in r.users]] for r in m.reactions]
                     self._write(write, row)
                     bar.advance()
         finally:

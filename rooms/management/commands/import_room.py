@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Iterator
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,8 +15,9 @@ from accounts.validators import clean_display_name, validate_username
 from chatsite import keys
 from chatsite.batch import batch_put_items
 from chatsite.progress import command_progress
-from rooms import mentions, selectors, services, validators
+from rooms import mentions, search_index, selectors, services, validators
 from rooms.management.commands._common import brief, require_room_id
+from rooms.models import Reaction, reactions_to_json
 from rooms.timestamps import ms_from_iso
 
 
@@ -42,7 +44,8 @@ class Command(BaseCommand):
             "(UTF-8, JSON objects, every field as the site checks it) before anything is written. "
             "Re-running is idempotent: into the exported room the messages keep their ids; into another "
             "room (--room) each gets an id derived from the target room and the source message, so a "
-            "re-run overwrites the same items. Edited messages come back edited, with their earlier versions.")
+            "re-run overwrites the same items. Edited messages come back edited, with their earlier versions, "
+            "and reactions with their reactors.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="JSON Lines file, or - for stdin")
@@ -66,6 +69,8 @@ class Command(BaseCommand):
                     (item for number, row in _rows(source) if number > 1
                      for item in _message_items(number, row, target, ids)),
                     progress=bar)
+            if search_index.bulk_enabled():
+                self._index(source, target, ids)
         versions = written - count
         self.stdout.write(f"imported {count} messages into {target.room_id}"
                           + (f" (and {versions} earlier versions of edited ones)" if versions else ""))
@@ -110,6 +115,17 @@ class Command(BaseCommand):
                                else _derived_message_id(target, row["author_id"], row["created_at"], message_id))
             count += 1
         return target, count, items, ids
+
+    def _index(self, source: IO[bytes], target: Target, ids: dict[str, str]) -> None:
+        """Index the imported messages for search, from the file (the room_messages index may not
+        show the newest yet). A re-run puts the same items again."""
+        room = selectors.room_get(room_id=target.room_id)
+        source.seek(0)
+        messages = (search_index.message_entry_from_raw(item) for number, row in _rows(source) if number > 1
+                    for item in _message_items(number, row, target, ids))
+        with command_progress(f"indexing {target.room_id} for search", len(ids), stream=self.stderr) as bar:
+            search_index.reindex_entries((m for m in messages if m is not None), scope=search_index.scope_of(room),
+                                         progress=bar)
 
     def _ensure_room(self, target: Target) -> None:
         try:
@@ -237,6 +253,7 @@ def _message_items(number: int, row: dict, target: Target, ids: dict[str, str] |
         mentioned = _mentions(row)
         edited_at, edits = _edits(row)
         thread_id, reply_count, quote = _thread(row)
+        reactions = _reactions(row)
     except LineError as exc:
         raise CommandError(f"line {number}: {exc}") from None
     if not target.keeps_ids:
@@ -253,7 +270,7 @@ def _message_items(number: int, row: dict, target: Target, ids: dict[str, str] |
     return [services.message_item(room_id=target.room_id, author_id=author_id, author_name=author_name,
                                   created_at=created_at, message_id=message_id, comment=comment, mentions=mentioned,
                                   edited_at=edited_at, edit_version=len(edits), thread_id=thread_id,
-                                  reply_count=reply_count, reply_to=quote),
+                                  reply_count=reply_count, reply_to=quote, reactions=reactions),
             *(services.message_edit_item(author_id=author_id, sk=sk, edit_version=n, comment=text, at=at)
               for n, (text, at) in enumerate(edits))]
 
@@ -328,6 +345,53 @@ def _edits(row: dict) -> tuple[str | None, list[tuple[str, str]]]:
         except ValidationError as exc:
             raise LineError(f"edits[{n}].comment: {' '.join(exc.messages)}") from None
     return edited_at, versions
+
+
+def _reactions(row: dict) -> tuple[Reaction, ...]:
+    """The optional ``reactions``, as export_room writes them: ``[[emoji, [[user id, name], ...]],
+    ...]``, each emoji one emoji (validators.clean_reaction, stored fully qualified) listed once, each
+    reactor a user id with a display name, once per emoji; within reaction_set's bounds
+    (services.MAX_REACTIONS distinct emoji, CHAT_REACTIONS_MAX_BYTES of JSON). Files from before
+    reactions have none."""
+    value = row.get("reactions", [])
+    shape = "[[emoji, [[user id, name], …]], …]"
+    if not isinstance(value, list):
+        raise LineError(f"reactions must be a list {shape}")
+    if len(value) > services.MAX_REACTIONS:
+        raise LineError(f"reactions has {len(value)} emoji; a message has at most {services.MAX_REACTIONS}")
+    found: list[Reaction] = []
+    for n, pair in enumerate(value):
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and isinstance(pair[1], list)):
+            raise LineError(f"reactions[{n}] must be [emoji, [[user id, name], …]]")
+        try:
+            emoji = validators.clean_reaction(pair[0])
+        except ValidationError as exc:
+            raise LineError(f"reactions[{n}]: {' '.join(exc.messages)}") from None
+        if any(r.emoji == emoji for r in found):
+            raise LineError(f"reactions[{n}]: {emoji} is listed twice")
+        if not pair[1]:
+            raise LineError(f"reactions[{n}]: {emoji} has no one who reacted with it")
+        users: list[tuple[str, str]] = []
+        for m, user in enumerate(pair[1]):
+            where = f"reactions[{n}][1][{m}]"
+            if not (isinstance(user, list) and len(user) == 2):
+                raise LineError(f"{where} must be [user id, name]")
+            try:
+                user_id = _user_id({"user id": user[0]}, "user id")
+                name = clean_display_name(_text({"name": user[1]}, "name"))
+            except LineError as exc:
+                raise LineError(f"{where}: {exc}") from None
+            except ValidationError as exc:
+                raise LineError(f"{where}: name: {' '.join(exc.messages)}") from None
+            if any(uid == user_id for uid, _ in users):
+                raise LineError(f"{where}: {user_id!r} reacted with {emoji} already")
+            users.append((user_id, name))
+        found.append(Reaction(emoji, tuple(users)))
+    stored = reactions_to_json(found)
+    if stored and len(stored.encode()) > settings.CHAT_REACTIONS_MAX_BYTES:
+        raise LineError(f"reactions take {len(stored.encode()):,} bytes stored; a message holds at most "
+                        f"{settings.CHAT_REACTIONS_MAX_BYTES:,}")
+    return tuple(found)
 
 
 def _is_time(value: str) -> bool:
