@@ -115,7 +115,7 @@ def _room_url(room: Room) -> str:
 
 
 # A page of the room to come back to: the room page or one of its thread views, with their query.
-_RETURN_TAIL = re.compile(r"(?:threads/[A-Za-z0-9_-]{16,64}/)?(?:\?[A-Za-z0-9_.~%&=+-]{0,1500})?")
+_RETURN_TAIL = re.compile(r"(?:threads/[A-Za-z0-9_-]{16,64}/)?(?:\?[A-Za-z0-9_.~%&=+/:-]{0,1500})?")
 
 
 def _return_to(request, room: Room) -> str:

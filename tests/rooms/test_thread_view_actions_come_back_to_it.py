@@ -109,3 +109,18 @@ def test_a_next_outside_this_rooms_pages_is_ignored(client, thread, elsewhere):
     page = client.get("/rooms/art/messages/edit", {"author": "alice", "sk": root.sk, "next": elsewhere})
     form = re.search(r'<form class="edit-form".*?</form>', page.content.decode(), re.S).group(0)
     assert 'name="next"' not in form and f'class="edit-cancel" href="{html.escape(root.permalink)}"' in form
+
+
+def test_reacting_from_a_later_page_of_the_thread_comes_back_to_that_page(client, thread, settings):
+    settings.CHAT_THREAD_PAGE_SIZE = 1
+    root, reply, url = thread
+    sign_in(client, "alice")
+    later = html.unescape(re.search(r'<a href="(\?after=[^"]+)">Later replies</a>', client.get(url).content.decode())
+                          .group(1))
+    page = client.get(url + later).content.decode()
+    assert f'id="m-{reply.message_id}"' in page
+    listed = page.split('id="thread-messages"', 1)[1]
+    next_url = html.unescape(re.search(r'<input type="hidden" name="next" value="([^"]+)">', listed).group(1))
+    assert next_url == url + later
+    response = react(client, reply, next_url)
+    assert response.status_code == 302 and response["Location"] == f"{url}{later}#m-{reply.message_id}"
