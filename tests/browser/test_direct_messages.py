@@ -27,7 +27,7 @@ def test_two_people_start_a_direct_conversation_and_talk_live(site, new_context,
     say(alice, "anyone around?")
 
     bob.goto(lobby)
-    bob.locator("#messages").get_by_role("link", name="Alice Moreau").click()
+    bob.locator("#messages").get_by_role("link", name="Alice Moreau", exact=True).click()
     bob.wait_for_url("**/u/alice/")
     expect(bob.get_by_role("heading", name="Alice Moreau")).to_be_visible()
     bob.get_by_role("button", name="Message", exact=True).click()
