@@ -582,3 +582,11 @@ def count_calls() -> Iterator[Counter]:
         _counts.counter = previous
         if previous is not None:
             previous.update(counter)
+
+
+def credit_calls(calls: Counter) -> None:
+    """Count ``calls`` as made by this thread: what helper threads counted (with their own
+    count_calls) while working for it, so a request's budget includes its parallel Queries."""
+    counter = getattr(_counts, "counter", None)
+    if counter is not None:
+        counter.update(calls)

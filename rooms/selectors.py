@@ -541,3 +541,105 @@ def message_edits(*, author_id: str, sk: str) -> list[MessageEdit]:
     `User:<author>`, SK begins_with `edit#<message SK>#` (a page per MB: at most MAX_EDITS items)."""
     return [MessageEdit.from_record(record) for record in MessageEditRecord.query(
         keys.user_pk(author_id), MessageEditRecord.SK.startswith(keys.edit_sk_prefix(sk)), consistent_read=True)]
+
+
+# --- search (rooms.search) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One index entry of a search term: a message's key and room (the message itself is read after)."""
+    sk: str  # the message's SK, `<CreatedAt>#<message id>`: entries sort by time
+    room_id: str
+    author_id: str
+
+
+@dataclass(frozen=True)
+class SearchHitsPage:
+    hits: list[SearchHit]  # newest first
+    resume_below: str | None  # more entries may sort below this SK (LastEvaluatedKey); None: none left
+
+
+def search_hits(*, scope: str, term: str, lowest: str, below: str, limit: int, room_id: str | None = None,
+                author_id: str | None = None) -> SearchHitsPage:
+    """One page of a term's index entries in one scope, newest first: ONE Query `PK =
+    Search:<scope>#<term> AND SK BETWEEN <lowest> AND <below>`, descending, ``Limit``, the entry equal
+    to ``below`` dropped (the bound is exclusive: the previous page ended there), FilterExpression
+    `SRoom = <room>` (in: a public room) and `SAuthor = <user>` (from:) when given: they shrink the
+    answer, not what is read. Never a Scan."""
+    if lowest > below:
+        return SearchHitsPage([], None)
+    values = {":pk": {"S": keys.search_pk(scope, term)}, ":lo": {"S": lowest}, ":hi": {"S": below}}
+    filters = []
+    if room_id is not None:
+        filters.append("SRoom = :room")
+        values[":room"] = {"S": room_id}
+    if author_id is not None:
+        filters.append("SAuthor = :author")
+        values[":author"] = {"S": author_id}
+    request = {"TableName": dynamodb.table_name(dynamodb.CHAT), "Limit": limit, "ScanIndexForward": False,
+               "KeyConditionExpression": "PK = :pk AND SK BETWEEN :lo AND :hi",
+               "ProjectionExpression": "SK, SRoom, SAuthor", "ExpressionAttributeValues": values}
+    if filters:
+        request["FilterExpression"] = " AND ".join(filters)
+    answer = dynamodb.client().query(**request)
+    hits = [SearchHit(sk=item["SK"]["S"], room_id=item["SRoom"]["S"], author_id=item["SAuthor"]["S"])
+            for item in answer.get("Items", []) if item["SK"]["S"] != below]
+    last = answer.get("LastEvaluatedKey")
+    return SearchHitsPage(hits, last["SK"]["S"] if last else None)
+
+
+def _batch_get(item_keys: list[tuple[str, str]], *, consistent: bool = False, sleep=time.sleep,
+               max_attempts: int = 6) -> list[dict]:
+    """Raw chat-table items by (PK, SK): BatchGetItem, 100 keys a call, UnprocessedKeys retried
+    with backoff. Missing items are simply absent."""
+    table = dynamodb.table_name(dynamodb.CHAT)
+    found: list[dict] = []
+    wanted = list(dict.fromkeys(item_keys))
+    for start in range(0, len(wanted), _BATCH_GET_MAX):
+        request = {table: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in wanted[start:start + _BATCH_GET_MAX]],
+                           "ConsistentRead": consistent}}
+        for attempt in range(max_attempts):
+            answer = dynamodb.client().batch_get_item(RequestItems=request)
+            found.extend(answer.get("Responses", {}).get(table, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request.get(table, {}).get("Keys"):
+                break
+            sleep(min(1.0, 0.05 * 2 ** attempt))
+        else:
+            raise UnprocessedKeysRemain(f"{len(request[table]['Keys'])} items still unread after {max_attempts} "
+                                        f"attempts (DynamoDB is throttling)")
+    return found
+
+
+def messages_get_many(*, message_keys: list[tuple[str, str]]) -> dict[tuple[str, str], ChatMessage]:
+    """Messages by (author id, SK), a search's candidates: BatchGetItem of `User:<author>` / `<SK>`,
+    100 keys a call (eventually consistent: a message just posted may be missing for a moment, a
+    deleted one is simply absent)."""
+    items = _batch_get([(keys.user_pk(author), sk) for author, sk in message_keys])
+    messages = (ChatMessage.from_record(MessageRecord.from_raw_data(item)) for item in items)
+    return {(m.author_id, m.sk): m for m in messages}
+
+
+def rooms_get_many(*, room_ids: list[str]) -> dict[str, Room]:
+    """Open rooms by id (the names of a search's public rooms): those in this process's room cache
+    at no call, the rest in one BatchGetItem of `Room:<id>` / `meta` per 100, consistent (so the
+    cache never outlives a close by more than room_get's does), cached as room_get caches. Missing
+    and closing rooms are left out."""
+    now = time.monotonic()
+    found: dict[str, Room] = {}
+    with _room_cache_lock:
+        for room_id in room_ids:
+            cached = _room_cache.get(room_id)
+            if cached and cached[0] > now:
+                found[room_id] = cached[1]
+    missing = [room_id for room_id in dict.fromkeys(room_ids) if room_id not in found]
+    if missing:
+        for item in _batch_get([(keys.room_pk(room_id), keys.META) for room_id in missing], consistent=True):
+            room = Room.from_record(RoomRecord.from_raw_data(item))
+            if room.closing_since:
+                continue
+            found[room.room_id] = room
+            with _room_cache_lock:
+                _room_cache[room.room_id] = (now + settings.CHAT_ROOM_CACHE_SECONDS, room)
+    return found

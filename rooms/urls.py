@@ -48,4 +48,5 @@ urlpatterns = [
     path("direct/new/", views.direct_new, name="direct_new"),
     path("u/<str:username>/", views.user_page, name="user"),
     path("mentions/", views.mentions_page, name="mentions"),
+    path("search/", views.search_page, name="search"),
 ]

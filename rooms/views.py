@@ -32,7 +32,7 @@ from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite import dynamodb, keys
 from chatsite.pagination import InvalidCursor
-from rooms import activity, live, mentions, permissions, presence, selectors, services, streams, validators
+from rooms import activity, live, mentions, permissions, presence, search, selectors, services, streams, validators
 from rooms.forms import (DeleteForm, DirectForm, InviteForm, MessageForm, NotificationsForm, RemoveMemberForm,
                          RoomForm, RoomSettingsForm)
 from rooms.forms import EditForm
@@ -1204,6 +1204,38 @@ def mentions_page(request: HtmxHttpRequest) -> HttpResponse:
     member_of = {r.room_id for r in your_rooms or ()}
     shown = [m for m in page.items if m.room_kind == PUBLIC or m.room_id in member_of]
     return render(request, "rooms/mentions.html", {"mentions": shown, "page": page, "your_rooms": your_rooms})
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+@never_cache  # personal: what a user may read, as of now
+@require_safe
+def search_page(request: HtmxHttpRequest) -> HttpResponse:
+    """**Search messages** (the header's search field on every page): ``q`` in the query language of
+    rooms.search, newest first, "Older results" through a signed cursor (``after``). Reads: the
+    session and the sidebar (which also says which non-public rooms the user may read now), then
+    rooms.search (1 Query per scope a round + the candidates' BatchGetItem; docs/data-model.md,
+    "Search"). Signed out: public rooms only. Bad input: the page says why (400, or 200 when there
+    is simply nothing to look for), having read nothing for the search."""
+    your_rooms = _signed_in_sidebar(request)
+    text = str(request.GET.get("q", ""))
+    context = {"your_rooms": your_rooms, "search_q": text, "results": None, "error": None}
+    if not text.strip():
+        return render(request, "rooms/search.html", context)
+    try:
+        query = search.parse_query(text)
+        context["results"] = search.search(query, your_rooms=your_rooms,
+                                           user_id=request.user.id if request.user.is_authenticated else None,
+                                           cursor=request.GET.get("after") or None)
+    except search.QueryError as exc:
+        context["error"] = exc.message
+        return render(request, "rooms/search.html", context, status=exc.status)
+    except InvalidCursor:
+        context["error"] = "That “Older results” link is broken or out of date. Search again from the first page."
+        return render(request, "rooms/search.html", context, status=400)
+    context["older"] = bool(request.GET.get("after"))
+    return render(request, "rooms/search.html", context)
 
 
 SUGGEST_QUERY_MAX = 50
