@@ -312,3 +312,8 @@ def search_pk_parts(pk: str) -> tuple[str, str]:
     """(scope, term) of a search item's PK."""
     scope, _, term = pk.removeprefix(SEARCH_PK_PREFIX).partition("#")
     return scope, term
+
+
+def reindex_pk(target: str) -> str:
+    """Where an interrupted `manage.py reindex` stopped: `Reindex:<all | r:<room id>>` / `meta`."""
+    return f"Reindex:{target}"

@@ -245,6 +245,12 @@ CHAT_SIGNAL_TTL_SECONDS = 300  # presence and typing items; reads filter by time
 CHAT_ROOM_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_CACHE_SECONDS", "30"))
 # delete_room waits CHAT_ROOM_CACHE_SECONDS plus this (posts in flight, index lag) before sweeping.
 CHAT_ROOM_DELETE_GRACE_SECONDS = float(os.environ.get("CHAT_ROOM_DELETE_GRACE_SECONDS", "10"))
+# Search index writes (rooms/search_index.py): "thread" off the request path (a bounded queue per
+# process; what a full queue or a crash loses, `manage.py reindex` repairs), "inline", or "off".
+CHAT_SEARCH_INDEXER = os.environ.get("CHAT_SEARCH_INDEXER", "thread")
+if CHAT_SEARCH_INDEXER not in ("thread", "inline", "off"):
+    raise ImproperlyConfigured(f"CHAT_SEARCH_INDEXER is {CHAT_SEARCH_INDEXER!r}; use thread, inline or off")
+CHAT_SEARCH_QUEUE_SIZE = int(os.environ.get("CHAT_SEARCH_QUEUE_SIZE", "2000"))
 # Unread counts: a process reuses a room's Seq (messages posted) it read this recently, so a count
 # may miss the last moment's posts made elsewhere; 0 reads it every time.
 CHAT_ROOM_SEQ_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_SEQ_CACHE_SECONDS", "2"))

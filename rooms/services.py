@@ -14,6 +14,7 @@ from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from chatsite import counters, dynamodb, keys
 from chatsite.batch import Progress, batch_delete_keys, batch_put_items
 from rooms import activity, live, mentions, permissions, post_guard, selectors, streams, validators
+from rooms import search_index
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
@@ -458,6 +459,7 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str,
                                                  message=message))
         if root:
             announce_message_update(root, now)
+        search_index.enqueue(message, room=room)  # stored: now its index items, off the request path
         return PostResult(message=message, duplicate=False, not_notified=not_notified(message),
                           too_many=mentioned.over_cap, thread_root=root)
     # A retry (rare): the stored message first, so a retry takes no second Seq.
@@ -483,6 +485,7 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str,
     batch_put_items([_message_event(message, now),
                      activity.message_item(message, room, room_mention=mentioned.room, at_ms=now),
                      *_mention_items(message, room, now)], max_attempts=4)
+    search_index.enqueue(message, room=room)
     return PostResult(message=message, duplicate=True, not_notified=not_notified(message),
                       too_many=mentioned.over_cap)
 
@@ -795,6 +798,7 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
             MessageEditRecord(keys.user_pk(author_id), history_key).delete()
             raise MessageNotFound(sk) from None
         raise EditConflict(now_current) from None
+    search_index.enqueue_edit(current, ChatMessage.from_record(record), room=room)  # old terms out, new in
     return publish_message_update(record, now)
 
 
@@ -1161,7 +1165,9 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
         raise MessageNotFound(sk) from None
     deleted_ms = write_tombstone(room_id=room_id, message_id=message_id)
     streams.publish(room_id, live.Event(at_ms=deleted_ms, message_id=message_id))
-    _uncount_reply(ChatMessage.from_record(MessageRecord.from_raw_data(answer["Attributes"])))
+    deleted = ChatMessage.from_record(MessageRecord.from_raw_data(answer["Attributes"]))
+    _uncount_reply(deleted)
+    search_index.enqueue_removal(deleted)
     # An edited message's earlier versions go with it (1 BatchWriteItem per 25 versions).
     edit_version = int(answer["Attributes"].get("EditVersion", {}).get("N", "0"))
     if edit_version:
@@ -1281,6 +1287,8 @@ def room_delete(*, room_id: str, progress: Progress = lambda n: None,
             deleted += is_message_key(key)
             yield key
 
+    if search_index.bulk_enabled():  # before the messages: an interrupted delete still finds their texts
+        search_index.room_index_remove(room=room)
     batch_delete_keys(message_keys(), progress=progress)
     # The members' sidebar entries, found through the member list, which goes with the partition
     # below: an interrupted delete finds them again on its next run.

@@ -74,6 +74,14 @@ def _reset_process_caches():
     caches.clear_all()
 
 
+@pytest.fixture(autouse=True)
+def _search_indexer_off(settings):
+    """In-process tests write no search index, so every call budget is what it was without search;
+    a test of search sets settings.CHAT_SEARCH_INDEXER = "inline" (or "thread"). gunicorn servers
+    run the production default, "thread"."""
+    settings.CHAT_SEARCH_INDEXER = "off"
+
+
 @pytest.fixture
 def moto_tables():
     """Empty tables under moto: made once per process, emptied for each test (see

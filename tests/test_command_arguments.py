@@ -17,6 +17,7 @@ ROOM_ID_CASES = {
     "export_room": [LONG],
     "purge_messages": ["--room", LONG, "--before", "2023-04-01", "--yes"],
     "import_room": ["{file}", "--room", LONG],
+    "reindex": ["--room", LONG],
 }
 USER_ID_CASES = {
     "activate_user": [LONG, "--yes"],

@@ -6,9 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts import selectors as account_selectors
 from accounts.management.commands._common import confirm, read_password
 from accounts.services import UsernameTaken, user_create
+from chatsite import keys
 from chatsite.batch import batch_put_items
 from chatsite.progress import command_progress
-from rooms import selectors, services, validators
+from rooms import search_index, selectors, services, validators
 from rooms.timestamps import iso_from_ms, now_ms
 
 ROOM_NAMES = ["General", "Random", "Art", "Music", "Books", "Travel", "Cooking", "Gardening", "Science", "Films"]
@@ -57,11 +58,16 @@ class Command(BaseCommand):
         people, reused = self._users(usernames, password)
         room_ids = self._rooms(names, people)
         now = now_ms()
+        indexing = search_index.bulk_enabled()
         with command_progress("messages", rooms * messages, stream=self.stderr) as bar:
-            batch_put_items(
-                (self._message(rng, room_id, people, now - (messages - i) * 37_000) for room_id in room_ids
-                 for i in range(messages)),
-                progress=bar)
+            for room_id in room_ids:
+                for start in range(0, messages, 1000):
+                    chunk = [self._message(rng, room_id, people, now - (messages - i) * 37_000)
+                             for i in range(start, min(start + 1000, messages))]
+                    batch_put_items(chunk, progress=bar)
+                    if indexing:  # demo rooms are public; a search finds the demo messages at once
+                        search_index.reindex_entries(map(search_index.message_entry_from_raw, chunk),
+                                                     scope=keys.SEARCH_PUBLIC_SCOPE)
         created = len(people) - len(reused)
         shown = "from stdin" if password_stdin else repr(password)
         summary = f"{created} new users (password {shown})" if created else "no new users"

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from chatsite.batch import batch_delete_keys
 from chatsite.progress import command_progress
-from rooms import services
+from rooms import search_index, services
 from rooms.management.commands._common import existing_room
 from rooms.timestamps import iso_from_ms, ms_from_iso
 
@@ -42,5 +42,7 @@ class Command(BaseCommand):
                               f"add --yes to do it")
             return
         with command_progress(f"purging {room.room_id}", len(keys), stream=self.stderr) as bar:
+            if search_index.bulk_enabled():  # before the messages: a re-run still finds their texts
+                search_index.room_index_remove(room=room, before=before)
             batch_delete_keys(keys, progress=bar)
         self.stdout.write(f"deleted {messages} messages in {room.room_id} created before {before}")
