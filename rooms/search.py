@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -290,7 +291,18 @@ class SearchBackend(Protocol):
     def search(self, query: Query, *, scopes: Scopes, below: str | None, limit: int) -> Found: ...
 
 
-_pool = ThreadPoolExecutor(max_workers=PARALLEL_QUERIES, thread_name_prefix="search")
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's pool for scopes' Queries, made on first use: after gunicorn's gevent worker has
+    patched threading, so its threads are greenlets there."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=PARALLEL_QUERIES, thread_name_prefix="search")
+        return _pool
 
 
 def _counted(function, /, **kwargs):
@@ -384,7 +396,7 @@ class DynamoSearch:
             [(scope, below)] = active.items()
             return {scope: one(scope, below)}
         # Many scopes (a user's private rooms): their Queries at once, counted as this thread's.
-        futures = {scope: _pool.submit(_counted, one, scope=scope, below=below) for scope, below in active.items()}
+        futures = {scope: _executor().submit(_counted, one, scope=scope, below=below) for scope, below in active.items()}
         pages = {}
         for scope, future in futures.items():
             page, calls = future.result()
