@@ -429,3 +429,34 @@ def test_every_page_has_the_search_landmark_with_a_plain_get_form(client, genera
 def test_the_header_field_keeps_the_query(client, general):
     page = client.get("/search/", {"q": 'deploy "to prod"'}).content.decode()
     assert 'value="deploy &quot;to prod&quot;"' in page
+
+
+# --- any input ------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from tests.support.examples import examples  # noqa: E402
+
+_QUERY_PIECES = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(['"', "“", "”", "in:", "from:", "before:", "after:", "in:general", "from:bob", ":", "x:y",
+                     "before:2026-01-01", "after:9999-99-99", "東京タワー", "café", "https://example.com", "\x00", "#"]),
+)
+
+
+@hsettings(max_examples=examples(300), deadline=None)
+@given(st.lists(_QUERY_PIECES, max_size=8).map(" ".join))
+def test_any_text_is_a_query_or_a_clear_refusal(text):
+    """Never anything but a Query or a QueryError (a page that says why), whatever is typed; the
+    query's terms are what the index has and its checks run on any text."""
+    try:
+        query = search.parse_query(text)
+    except search.QueryError as exc:
+        assert exc.status in (200, 400) and exc.message
+        return
+    assert query.terms and all(len(term) <= 40 and "#" not in term for term in query.terms)
+    assert query.lookup_term in query.terms
+    lowest, highest = query.sk_range
+    assert lowest <= highest
+    query.matches(text)
+    search.highlight(text, query)
