@@ -22,6 +22,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
 
 MIN_WORD_LENGTH = 3  # shorter words are not indexed (and a query word of 1-2 characters has no term)
 MAX_PREFIX_LENGTH = 20  # a query word longer than this is looked up by its first 20 characters
@@ -68,7 +69,7 @@ class Word:
 
 def _is_cjk(ch: str) -> bool:
     code = ord(ch)
-    return any(low <= code <= high for low, high in _CJK_RANGES)
+    return code >= 0x1100 and any(low <= code <= high for low, high in _CJK_RANGES)
 
 
 @lru_cache(maxsize=4096)
@@ -91,6 +92,8 @@ def _fold_latin_accents(text: str) -> str:
 
 def normalise(text: str) -> str:
     """NFKC, case folded (NFKC again: folding can un-normalise), Latin accents folded."""
+    if text.isascii():  # most words: NFKC changes nothing, and case folding is lower()
+        return text.lower()
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     return _fold_latin_accents(folded)
 
@@ -101,26 +104,30 @@ def _is_word_char(ch: str) -> bool:
 
 def words(text: str) -> list[Word]:
     """Every word of ``text`` in order, CJK runs as overlapping pairs, with original positions."""
-    result: list[Word] = []
+    return list(iter_words(text))
+
+
+def iter_words(text: str) -> Iterator[Word]:
+    """``words`` one at a time: index_terms stops reading a long text at its cap."""
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ord(ch) in _CJK_JOINERS:
             i += 1  # a sound mark with no character before it to belong to
         elif _is_cjk(ch):
-            # A CJK run, as clusters (a character and the marks that belong to it).
-            clusters: list[tuple[int, int]] = []
+            # A CJK run, as clusters (a character and the marks that belong to it), paired as read.
+            previous, paired = i, False  # where the run's last cluster starts
             while i < n and _is_cjk(text[i]):
                 start = i
                 i += 1
                 while i < n and (ord(text[i]) in _CJK_JOINERS or unicodedata.combining(text[i])):
                     i += 1
-                clusters.append((start, i))
-            if len(clusters) == 1:
-                start, end = clusters[0]
-                result.append(Word(start, end, normalise(text[start:end]), cjk=True))
-            for (start, _), (_, end) in zip(clusters, clusters[1:]):
-                result.append(Word(start, end, normalise(text[start:end]), cjk=True))
+                if start > previous:
+                    yield Word(previous, i, normalise(text[previous:i]), cjk=True)
+                    paired = True
+                previous = start
+            if not paired:
+                yield Word(previous, i, normalise(text[previous:i]), cjk=True)
         elif _is_word_char(ch):
             start = i
             i += 1
@@ -129,10 +136,9 @@ def words(text: str) -> list[Word]:
                 i += 1
             norm = normalise(text[start:i])
             if norm:
-                result.append(Word(start, i, norm))
+                yield Word(start, i, norm)
         else:
             i += 1
-    return result
 
 
 def _parts(norm: str) -> list[str]:
@@ -167,7 +173,7 @@ def index_terms(text: str, *, limit: int | None = MAX_TERMS_PER_MESSAGE) -> set[
     """The distinct terms a message with this text is indexed under: the first ``limit`` in text
     order (None: all of them)."""
     seen: dict[str, None] = {}
-    for word in words(text):
+    for word in iter_words(text):
         for term in _word_terms(word):
             seen.setdefault(term)
             if limit is not None and len(seen) >= limit:
