@@ -227,6 +227,16 @@ class Indexer:
 INDEXER = Indexer()
 
 
+def finish(timeout: float = 5.0) -> bool:
+    """At a process's graceful exit (gunicorn's worker_exit): wait, bounded, for the queued changes,
+    so a deploy loses none; what is still queued after ``timeout`` is logged as lost."""
+    if INDEXER.flush(timeout):
+        return True
+    log.error("search index: %d changes still queued at exit were lost; manage.py reindex repairs the index",
+              INDEXER.waiting)
+    return False
+
+
 def mode() -> str:
     return settings.CHAT_SEARCH_INDEXER
 

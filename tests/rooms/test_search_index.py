@@ -5,6 +5,7 @@ import io
 import logging
 import math
 import threading
+import time
 
 import pytest
 from django.core.management import call_command
@@ -253,3 +254,33 @@ def test_seed_demo_indexes_its_messages(moto_tables):
     messages = [m for room_id in ("general", "random") for m in selectors.room_history(room_id=room_id).items]
     assert len(messages) == 6
     assert set(index_items()) == {("pub", term, m.sk) for m in messages for term in search_terms.index_terms(m.comment)}
+
+
+def test_a_graceful_worker_exit_waits_for_the_queued_changes(monkeypatch):
+    from tests import gunicorn_conf_loader
+
+    done = []
+
+    def slow_apply(change):
+        time.sleep(0.05)
+        done.append(change.sk)
+
+    monkeypatch.setattr(search_index, "INDEXER", search_index.Indexer(apply=slow_apply, maxsize=100))
+    for n in range(5):
+        search_index.INDEXER.submit(search_index.Change(room_id="art", author_id="alice", sk=str(n), old_text=None,
+                                                        new_text="hello", public=True))
+    gunicorn_conf_loader.load().worker_exit(None, None)
+    assert done == ["0", "1", "2", "3", "4"]
+
+
+def test_changes_still_queued_when_the_exit_wait_ends_are_logged_as_lost(monkeypatch, caplog):
+    release = threading.Event()
+    monkeypatch.setattr(search_index, "INDEXER", search_index.Indexer(apply=lambda change: release.wait(10),
+                                                                      maxsize=100))
+    for n in range(3):
+        search_index.INDEXER.submit(search_index.Change(room_id="art", author_id="alice", sk=str(n), old_text=None,
+                                                        new_text="hello", public=True))
+    with caplog.at_level(logging.ERROR, logger="rooms.search_index"):
+        assert not search_index.finish(timeout=0.1)
+    release.set()
+    assert "still queued at exit were lost" in caplog.text
