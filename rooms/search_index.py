@@ -245,7 +245,10 @@ def submit(change: Change) -> None:
     """Hand a change to the indexer the mode names."""
     current = mode()
     if current == THREAD:
-        INDEXER.submit(change)
+        try:  # the caller's own writes are done: nothing here may turn them into an error page
+            INDEXER.submit(change)
+        except Exception as exc:  # e.g. no thread can be started
+            INDEXER.failed(f"{type(exc).__name__}: {exc}", exc_info=True)
     elif current == INLINE:
         message_index_apply(change)
 

@@ -284,3 +284,16 @@ def test_changes_still_queued_when_the_exit_wait_ends_are_logged_as_lost(monkeyp
         assert not search_index.finish(timeout=0.1)
     release.set()
     assert "still queued at exit were lost" in caplog.text
+
+
+def test_a_post_succeeds_even_when_the_indexer_cannot_take_its_change(room, settings, monkeypatch):
+    settings.CHAT_SEARCH_INDEXER = "thread"
+
+    def no_thread(change):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(search_index.INDEXER, "submit", no_thread)
+    failed = search_index.INDEXER.failed.total
+    message = post(room, "still posted")
+    assert selectors.message_get(author_id="alice", sk=message.sk).comment == "still posted"
+    assert search_index.INDEXER.failed.total == failed + 1
