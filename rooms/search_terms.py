@@ -12,8 +12,8 @@ these functions, so what is written and what is looked up always agree.
   its own word.
 - ``index_terms``: what a message is indexed under: for every other word of 3+ characters that is
   not a stop word, each prefix of 3..20 characters and the word itself (at most 40 characters);
-  every CJK pair or lone character. At most MAX_TERMS_PER_MESSAGE, the first in text order, so
-  one message's index writes are bounded.
+  every CJK pair or lone character, and each Han character alone (so "猫" finds "我的猫"). At
+  most MAX_TERMS_PER_MESSAGE, the first in text order, so one message's index writes are bounded.
 - ``query_terms``: the terms a query word must all be indexed under.
 """
 
@@ -155,10 +155,17 @@ def _parts(norm: str) -> list[str]:
     return parts
 
 
+def _is_han(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0x20000 <= code <= 0x3FFFF or ch in "々〆〇"
+
+
 def _word_terms(word: Word) -> list[str]:
-    """Every term one word is indexed under, in order: prefixes from the shortest, then itself."""
+    """Every term one word is indexed under, in order: prefixes from the shortest, then itself.
+    A CJK pair: itself and its Han characters alone (one Chinese character is often a whole word,
+    "猫"; kana and Hangul alone are mostly particles and syllables, too common to be worth it)."""
     if word.cjk:
-        return [word.norm]
+        return [word.norm, *(ch for ch in word.norm if len(word.norm) > 1 and _is_han(ch))]
     terms = []
     for part in _parts(word.norm):
         if len(part) < MIN_WORD_LENGTH or part in STOP_WORDS:

@@ -98,8 +98,14 @@ def test_index_terms_folds_like_normalise_so_accents_and_case_do_not_matter():
     assert index_terms("CAFÉ") == index_terms("café") == index_terms("cafe") == {"caf", "cafe"}
 
 
-def test_index_terms_of_cjk_are_the_pairs():
-    assert index_terms("東京都に行きます") == {"東京", "京都", "都に", "に行", "行き", "きま", "ます"}
+def test_index_terms_of_cjk_are_the_pairs_and_each_han_character():
+    assert index_terms("東京都に行きます") == {"東京", "京都", "都に", "に行", "行き", "きま", "ます",
+                                          "東", "京", "都", "行"}  # no kana alone: particles
+    assert index_terms("안녕하세요") == {"안녕", "녕하", "하세", "세요"}  # nor Hangul syllables
+
+
+def test_a_single_chinese_character_query_finds_it_inside_a_longer_run():
+    assert query_terms("猫") == ["猫"] and "猫" in index_terms("我的猫很可爱")
 
 
 def test_index_terms_are_capped_keeping_the_first_in_text_order():
