@@ -37,6 +37,7 @@ SEARCH_PAGE_SIZE = 20  # results a page
 HITS_PER_QUERY = 50  # index entries read per scope per round
 MAX_ROUNDS = 3  # rounds of Queries a page makes at most, before it offers "Older results"
 MAX_CANDIDATES = 200  # messages read (BatchGetItem) per page at most: the read budget
+PROBED_TERMS = 3  # terms of a query whose entries the first round reads, to follow the rarest
 MAX_PRIVATE_SCOPES = 50  # non-public rooms searched without in: (the most recently read)
 PARALLEL_QUERIES = 8  # threads querying scopes at once, per process
 EXCERPT_CHARS = 300  # characters of a long message shown around its first highlight
@@ -78,10 +79,10 @@ class Query:
         return tuple(found)
 
     @property
-    def lookup_term(self) -> str:
-        """The term whose entries are read: the longest, which names the fewest messages."""
-        terms = self.terms
-        return max(terms, key=len)
+    def probe_terms(self) -> tuple[str, ...]:
+        """The terms whose entries a search reads first to pick the rarest: the PROBED_TERMS longest
+        (a longer term usually names fewer messages; ties in query order)."""
+        return tuple(sorted(self.terms, key=len, reverse=True)[:PROBED_TERMS])
 
     @property
     def sk_range(self) -> tuple[str, str]:
@@ -311,9 +312,10 @@ def _counted(function, /, **kwargs):
 
 
 class DynamoSearch:
-    """Search over rooms.search_index's items: per scope, the lookup term's entries newest first
-    (selectors.search_hits, one Query a scope a round, in parallel), merged by SK, their messages
-    read (selectors.messages_get_many, 100 a BatchGetItem) and checked against their current text."""
+    """Search over rooms.search_index's items: per scope, the rarest term's entries newest first
+    (selectors.search_hits, one Query a scope a round, in parallel; the first round reads up to 3
+    terms to find the rarest), merged by SK, their messages read (selectors.messages_get_many, 100
+    a BatchGetItem) and checked against their current text."""
 
     def index_message(self, message: ChatMessage, *, room: Room, previous: ChatMessage | None = None) -> None:
         from rooms import search_index  # the writes' module imports selectors, as this one: kept apart
@@ -329,26 +331,27 @@ class DynamoSearch:
         search_index.enqueue_removal(message, room=room)
 
     def search(self, query: Query, *, scopes: Scopes, below: str | None, limit: int) -> Found:
-        term = query.lookup_term
         lowest, highest = query.sk_range
         start = min(highest, below) if below else highest
-        # Per scope: (scope key, the SK its next Query starts below, or None once it has no more).
-        todo: dict[str, str | None] = {}
-        if scopes.public:
-            todo[keys.SEARCH_PUBLIC_SCOPE] = start
-        for room_id in scopes.private_rooms:
-            todo[keys.search_scope(room_id, public=False)] = start
-        pending: dict[str, selectors.SearchHit] = {}  # SK -> entry, read but not yet examined
+        scope_keys = ([keys.SEARCH_PUBLIC_SCOPE] if scopes.public else []) + [
+            keys.search_scope(room_id, public=False) for room_id in scopes.private_rooms]
+        # Round 1 reads the newest entries of each of the (up to 3) longest terms, then follows the
+        # one that names the fewest messages: every one, when a term's entries all came back.
+        terms = query.probe_terms
+        first = self._query({(term, scope): start for term in terms for scope in scope_keys}, lowest, query, scopes)
+        term = min(terms, key=lambda t: _sparseness(first, t, scope_keys))
+        # Per scope: the SK its next Query starts below, or None once it has no more entries.
+        todo = {scope: first[(term, scope)].resume_below for scope in scope_keys}
+        pending = {hit.sk: hit for scope in scope_keys for hit in first[(term, scope)].hits}  # read, not examined
         messages: list[ChatMessage] = []
         examined = 0
-        for _ in range(MAX_ROUNDS):
-            active = {scope: bound for scope, bound in todo.items() if bound is not None}
-            if not active:
-                break
-            for scope, page in self._query(active, term, lowest, query, scopes).items():
-                todo[scope] = page.resume_below
-                for hit in page.hits:
-                    pending.setdefault(hit.sk, hit)
+        for round_number in range(1, MAX_ROUNDS + 1):
+            if round_number > 1:
+                active = {(term, scope): bound for scope, bound in todo.items() if bound is not None}
+                for (_, scope), page in self._query(active, lowest, query, scopes).items():
+                    todo[scope] = page.resume_below
+                    for hit in page.hits:
+                        pending.setdefault(hit.sk, hit)
             # Entries at or above every unfinished scope's resume point are all known: examine those,
             # newest first. The others wait for the next round's Queries of the unfinished scopes.
             frontier = max((bound for bound in todo.values() if bound is not None), default="")
@@ -371,8 +374,7 @@ class DynamoSearch:
             if not frontier:
                 return Found(messages, None)
         # Out of rounds: everything at or above the highest unfinished resume point was examined.
-        remaining = [bound for bound in todo.values() if bound is not None]
-        return Found(messages, max(remaining) if remaining else None)
+        return Found(messages, max(bound for bound in todo.values() if bound is not None))
 
     @staticmethod
     def _keeps(message: ChatMessage, hit: selectors.SearchHit, query: Query, scopes: Scopes) -> bool:
@@ -385,24 +387,36 @@ class DynamoSearch:
         return query.matches(message.comment)
 
     @staticmethod
-    def _query(active: dict[str, str], term: str, lowest: str, query: Query,
-               scopes: Scopes) -> dict[str, selectors.SearchHitsPage]:
-        def one(scope: str, below: str) -> selectors.SearchHitsPage:
+    def _query(active: dict[tuple[str, str], str], lowest: str, query: Query,
+               scopes: Scopes) -> dict[tuple[str, str], selectors.SearchHitsPage]:
+        """One Query per (term, scope), below its bound; several at once, counted as this thread's."""
+        def one(term: str, scope: str, below: str) -> selectors.SearchHitsPage:
             room = scopes.public_room if scope == keys.SEARCH_PUBLIC_SCOPE else None
             return selectors.search_hits(scope=scope, term=term, lowest=lowest, below=below, limit=HITS_PER_QUERY,
                                          room_id=room, author_id=query.author_id)
 
         if len(active) == 1:
-            [(scope, below)] = active.items()
-            return {scope: one(scope, below)}
-        # Many scopes (a user's private rooms): their Queries at once, counted as this thread's.
-        futures = {scope: _executor().submit(_counted, one, scope=scope, below=below) for scope, below in active.items()}
+            [((term, scope), below)] = active.items()
+            return {(term, scope): one(term, scope, below)}
+        futures = {key: _executor().submit(_counted, one, term=key[0], scope=key[1], below=below)
+                   for key, below in active.items()}
         pages = {}
-        for scope, future in futures.items():
+        for key, future in futures.items():
             page, calls = future.result()
             dynamodb.credit_calls(calls)
-            pages[scope] = page
+            pages[key] = page
         return pages
+
+
+def _sparseness(pages: dict[tuple[str, str], selectors.SearchHitsPage], term: str,
+                scope_keys: list[str]) -> tuple[int, str, int]:
+    """Orders terms by how few messages they name, from their first pages: complete ones first (by
+    how many entries), then by how far back their first pages reached (the highest resume point:
+    lower means sparser)."""
+    term_pages = [pages[(term, scope)] for scope in scope_keys]
+    count = sum(len(page.hits) for page in term_pages)
+    resume = [page.resume_below for page in term_pages if page.resume_below is not None]
+    return (1, max(resume), count) if resume else (0, "", count)
 
 
 backend: SearchBackend = DynamoSearch()

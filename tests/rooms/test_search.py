@@ -365,14 +365,28 @@ def test_a_page_reads_at_most_its_budget_however_many_entries_fail_the_check(cli
     at MAX_CANDIDATES messages read and offers Older results from there."""
     monkeypatch.setattr(search, "MAX_CANDIDATES", 30)
     monkeypatch.setattr(search, "HITS_PER_QUERY", 10)
-    for n in range(40):
-        say(general, f"commonplace item {n}")
+    for n in range(80):  # two common words, never together
+        say(general, f"commonplace item {n}" if n % 2 else f"frequent item {n}")
     with count_calls() as calls:
-        response = client.get("/search/", {"q": "commonplace xyz"})  # the longer word is looked up
+        response = client.get("/search/", {"q": "commonplace frequent"})
     assert results(response) == []
     assert 'id="older-results"' in response.content.decode()
-    # 3 rounds of 10 entries each: 3 Queries, 3 BatchGetItems of 10 messages.
-    assert dict(calls) == {"Query": 3, "BatchGetItem": 3}, calls
+    # 3 rounds of 10 entries each (the first reads both words' newest), 30 messages read in 3 BatchGetItems.
+    assert dict(calls) == {"Query": 4, "BatchGetItem": 3}, calls
+
+
+def test_of_two_words_the_rarer_is_followed_whichever_is_longer(client, general, monkeypatch):
+    """"status needle": the first page reads each word's newest entries (1 Query each) and follows
+    the word whose entries are complete (or the sparsest), so a rare word's old messages are found
+    within the budget even when a common word of the same length comes first."""
+    monkeypatch.setattr(search, "MAX_CANDIDATES", 30)
+    monkeypatch.setattr(search, "HITS_PER_QUERY", 10)
+    for n in range(60):
+        say(general, f"status {n}" + (" needle" if n % 20 == 0 else ""))
+    with count_calls() as calls:
+        found = find(client, "status needle")
+    assert found == ["status 40 needle", "status 20 needle", "status 0 needle"]
+    assert dict(calls) == {"Query": 2, "BatchGetItem": 2}, calls  # the messages, then the room's name
 
 
 def test_many_private_rooms_are_queried_in_parallel_and_counted(client, moto_tables):
@@ -455,7 +469,7 @@ def test_any_text_is_a_query_or_a_clear_refusal(text):
         assert exc.status in (200, 400) and exc.message
         return
     assert query.terms and all(len(term) <= 40 and "#" not in term for term in query.terms)
-    assert query.lookup_term in query.terms
+    assert set(query.probe_terms) <= set(query.terms) and 1 <= len(query.probe_terms) <= search.PROBED_TERMS
     lowest, highest = query.sk_range
     assert lowest <= highest
     query.matches(text)
