@@ -180,6 +180,9 @@ def _date(name: str, value: str) -> date:
                          f"{name}:2026-03-31.") from None
 
 
+_FILTER_EXAMPLES = {"in": "in:general", "from": "from:alice", "before": "before:2026-03-31", "after": "after:2026-01-01"}
+
+
 def parse_query(text: str) -> Query:
     """The query in ``text``, or QueryError saying what is wrong (never a read)."""
     if len(text) > MAX_QUERY_LENGTH:
@@ -193,35 +196,35 @@ def parse_query(text: str) -> Query:
                 phrases.append(token.strip())
             continue
         match = _FILTER_RE.match(token)
-        if match and match.group(2) and not match.group(2).startswith("/"):  # "https://…" is a word
-            name, value = match.group(1).lower(), match.group(2)
+        name = match.group(1).lower() if match else ""
+        value = match.group(2) if match else ""
+        if match and value and not value.startswith("/"):  # "https://…" is a word, not a filter
             if name not in FILTERS:
                 raise QueryError(f"“{match.group(1)}:” is not a filter. Use in:<room>, from:<username>, "
                                  f"before:YYYY-MM-DD or after:YYYY-MM-DD.")
             if name in found:
                 raise QueryError(f"Use {name}: once in a search.")
             found[name] = value
-        elif match and not match.group(2) and match.group(1).lower() in FILTERS:
-            raise QueryError(f"“{token}” needs a value after the colon, for example "
-                             f"{dict(zip(FILTERS, ('in:general', 'from:alice', 'before:2026-03-31', 'after:2026-01-01')))[match.group(1).lower()]}.")
+        elif match and not value and name in FILTERS:
+            raise QueryError(f"“{token}” needs a value after the colon, for example {_FILTER_EXAMPLES[name]}.")
         else:
             words.append(token)
-    query = Query(text=text, words=tuple(words), phrases=tuple(phrases))
-    if "in" in found:
-        value = found["in"].lower()
-        # A malformed id is a room that does not exist: the same answer (search() gives it).
-        query = Query(**{**query.__dict__, "room_id": value})
+    author_id = author = None
     if "from" in found:
+        author = found["from"].removeprefix("@")
         try:
-            author_id = validate_username(found["from"].removeprefix("@"))
+            author_id = validate_username(author)
         except ValidationError:
             raise QueryError(f"“from:{found['from']}” is not a username.") from None
-        query = Query(**{**query.__dict__, "author_id": author_id, "author": found["from"].removeprefix("@")})
     before = _date("before", found["before"]) if "before" in found else None
     after = _date("after", found["after"]) if "after" in found else None
     if before and after and after + timedelta(days=1) >= before:
         raise QueryError(f"No day is both after {after.isoformat()} and before {before.isoformat()}.")
-    query = Query(**{**query.__dict__, "before": before, "after": after})
+    # in: is checked against the rooms the reader may read (readable_scopes): a malformed id is
+    # answered as a room that does not exist, like one the reader may not read.
+    query = Query(text=text, words=tuple(words), phrases=tuple(phrases),
+                  room_id=found["in"].lower() if "in" in found else None, author_id=author_id, author=author,
+                  before=before, after=after)
     if not query.terms:
         if not words and not phrases:
             raise QueryError("Type a word to search for: in:, from:, before: and after: narrow a search, "
