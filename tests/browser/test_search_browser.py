@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import expect
 
-from tests.support.browser import create_room, sign_up
+from tests.support.browser import create_room, save_screenshot, sign_up
 
 WAIT_SECONDS = 15  # the indexer is a thread in the same process: normally well under a second
 
@@ -62,6 +62,7 @@ def test_search_finds_narrows_and_opens_the_message_in_its_room(site, new_contex
     expect(found.nth(0).locator("mark")).to_have_text("deployment")
     expect(found.nth(0)).to_contain_text("Bob in Random")
     expect(alice.get_by_label("Search messages", exact=True)).to_have_value("deplo")
+    save_screenshot(alice, "search")
 
     # A Japanese phrase finds its message.
     found = search_until(alice, site.url, "東京タワー", 1)
