@@ -29,6 +29,15 @@ def batch_put_items(items: Iterable[dict], *, progress: Progress = lambda n: Non
     return _write_all(({"PutRequest": {"Item": item}} for item in items), progress, max_attempts, sleep)
 
 
+def batch_write(*, puts: Iterable[dict] = (), deletes: Iterable[tuple[str, str]] = (), max_attempts: int = 8,
+                sleep: Callable[[float], None] = time.sleep) -> int:
+    """Puts (raw items) and deletes (PK, SK) in the same BatchWriteItem calls, 25 a call; no key
+    twice. Returns how many were written."""
+    requests = [*({"PutRequest": {"Item": item}} for item in puts),
+                *({"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": sk}}}} for pk, sk in deletes)]
+    return _write_all(requests, lambda n: None, max_attempts, sleep)
+
+
 def _write_all(requests: Iterable[dict], progress: Progress, max_attempts: int, sleep) -> int:
     batch: list[dict] = []
     written = 0

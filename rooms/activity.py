@@ -36,7 +36,7 @@ from django.urls import reverse
 
 from chatsite import caches, keys
 from chatsite.batch import batch_put_items
-from rooms import selectors
+from rooms import formatting, selectors
 from rooms.models import ActivityRecord, ChatMessage, Room, UserRoom
 from rooms.templatetags.chat_unread import badges_html
 from rooms.timestamps import iso_from_ms, ms_from_iso, now_ms
@@ -51,6 +51,11 @@ LEFT = keys.ACTIVITY_LEFT
 def shard_of(entity_id: str, shards: int | None = None) -> int:
     """A stable shard for a room or user id (crc32: the same in every process and release)."""
     return zlib.crc32(entity_id.encode()) % (shards or settings.CHAT_ACTIVITY_SHARDS)
+
+
+def _excerpt(message: ChatMessage) -> str:
+    """A notification's text: the message's first EXCERPT_LENGTH characters as plain text."""
+    return formatting.to_text(message.comment)[:EXCERPT_LENGTH]
 
 
 def _expires(at_ms: int) -> int:
@@ -70,7 +75,7 @@ def message_item(message: ChatMessage, room: Room, *, room_mention: bool = False
                           expires_at=_expires(at_ms or ms_from_iso(at)), room=message.room_id, user=message.author_id,
                           seq=message.seq, message_id=message.message_id, message_sk=message.sk,
                           author_name=message.author_name, room_name=room.name, room_kind=room.kind,
-                          excerpt=message.comment[:EXCERPT_LENGTH], room_mention=1 if room_mention else None).serialize()
+                          excerpt=_excerpt(message), room_mention=1 if room_mention else None).serialize()
 
 
 def read_item(*, user_id: str, room_id: str, read_seq: int, read_pos: str | None, read_version: int,
@@ -94,7 +99,7 @@ def mention_item(*, user_id: str, message: ChatMessage, room: Room, at_ms: int |
                           expires_at=_expires(at_ms or ms_from_iso(at)), room=message.room_id, user=user_id,
                           seq=message.seq, message_id=message.message_id, message_sk=message.sk,
                           author_name=message.author_name, room_name=room.name,
-                          excerpt=message.comment[:EXCERPT_LENGTH]).serialize()
+                          excerpt=_excerpt(message)).serialize()
 
 
 def setting_item(*, user_id: str, room_id: str, notify: str | None, at_ms: int | None = None) -> dict:

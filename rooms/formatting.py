@@ -72,6 +72,32 @@ def to_html(text: str, plain: Plain = escape) -> str:
     return "".join(out)
 
 
+def to_text(text: str) -> str:
+    """``text`` as a reader sees it, without the marks: fenced code's fences (and language) and the
+    quotes' "> " dropped, the bold/italic/code marks that render unwrapped; marks that stay literal
+    in to_html (unpaired, intraword, inside code, URLs or @names) stay. Lines stay lines. Linear,
+    like to_html (the same passes). For excerpts: a reply's quote, mentions, notifications."""
+    if not _ANY_MARK_RE.search(text):
+        return text
+    lines: list[str] = []
+    for kind, block in _blocks(text.split("\n")):
+        lines.extend(block if kind == "code" else (_text_of(_pieces(line)) for line in block))
+    return "\n".join(lines)
+
+
+def _text_of(pieces: list[tuple]) -> str:
+    """A line's pieces as text: paired marks dropped, everything else as typed (code without its ticks)."""
+    pairs = _pair_marks(pieces)
+    paired = set(pairs) | set(pairs.values())
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        if piece[0] != "d":
+            out.append(piece[1])
+        elif index not in paired:
+            out.append(piece[1] * piece[2])
+    return "".join(out)
+
+
 def _emit_text(out: list[str], lines: list[str], plain: Plain, *, after_block: bool, before_block: bool) -> None:
     if after_block and lines and lines[0] == "":
         lines = lines[1:]
@@ -129,7 +155,12 @@ def _blocks(lines: list[str]):
 
 def _inline(line: str, plain: Plain) -> str:
     """One line's inline marks: code spans, then bold and italic around the rest."""
-    # Pieces: ("t", text) | ("c", html) | ("d", mark, run length, can open, can close)
+    pieces = _pieces(line)
+    return _render_pieces(pieces, _pair_marks(pieces), plain)
+
+
+def _pieces(line: str) -> list[tuple]:
+    """One line cut into ("t", text) | ("c", code text) | ("d", mark, run length, can open, can close)."""
     pieces: list[tuple] = []
     ticks: dict[int, list[int]] = {}  # run length -> starts of backtick runs, ascending
     for run in _TICKS_RE.finditer(line):
@@ -158,7 +189,7 @@ def _inline(line: str, plain: Plain) -> str:
                 code = line[end:close]
                 if len(code) > 2 and code[0] == code[-1] == " " and code.strip():
                     code = code[1:-1]  # room for a backtick at either end: `` `x` ``
-                pieces.append(("c", f"<code>{escape(code)}</code>"))
+                pieces.append(("c", code))
                 end = close + length
             else:
                 pieces.append(("t", match.group()))
@@ -171,7 +202,7 @@ def _inline(line: str, plain: Plain) -> str:
         else:  # an @name, or a run of marks too long to be one
             pieces.append(("t", match.group()))
         position = end
-    return _render_pieces(pieces, _pair_marks(pieces), plain)
+    return pieces
 
 
 def _pair_marks(pieces: list[tuple]) -> dict[int, int]:
@@ -213,7 +244,7 @@ def _render_pieces(pieces: list[tuple], pairs: dict[int, int], plain: Plain) -> 
             run.append(piece[1])
         elif piece[0] == "c":
             flush()
-            out.append(piece[1])
+            out.append(f"<code>{escape(piece[1])}</code>")
         elif index in pairs or index in closers:
             flush()
             out.append(_TAGS[piece[1]][0 if index in pairs else 1])

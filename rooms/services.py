@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chatsite import counters, dynamodb, keys
-from chatsite.batch import Progress, batch_delete_keys, batch_put_items
+from chatsite.batch import Progress, batch_delete_keys, batch_put_items, batch_write
 from rooms import activity, live, mentions, permissions, post_guard, selectors, streams, validators
+from rooms import formatting
 from rooms import search_index
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
@@ -580,8 +581,10 @@ class ReplyTargetNotFound(LookupError):
 
 
 def reply_excerpt(comment: str) -> str:
-    """A quote's text: the first line of ``comment``, at most REPLY_EXCERPT_LENGTH characters."""
-    line = comment.strip().split("\n", 1)[0].strip()
+    """A quote's text: the first line of ``comment`` as plain text (formatting.to_text: no marks),
+    at most REPLY_EXCERPT_LENGTH characters. The Reply link's data-excerpt (the composer's banner)
+    is made here too, so the banner says what the quote will."""
+    line = formatting.to_text(comment).strip().split("\n", 1)[0].strip()
     return line if len(line) <= REPLY_EXCERPT_LENGTH else line[:REPLY_EXCERPT_LENGTH - 1] + "…"
 
 
@@ -754,11 +757,16 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
     - UpdateItem SET Comment, EditedAt, ADD EditVersion 1, Version 1, condition RoomID = room and
       EditVersion = seen (absent when 0), ALL_NEW;
     - the `u-` live event (publish_message_update: 1 PutItem), so every open tab shows it.
+    A message that mentions people: the UpdateItem also SETs Mentions to those the new text still
+    mentions (an edit notifies nobody new), and the `u-` event goes into one BatchWriteItem with
+    their mention items' new excerpt and the deletion of the mention items of those it no longer
+    mentions: still 5 calls. Adding @room (not the owner's message): + 1 Query before any write
+    (room_mention_check: over 20 members, a ValidationError).
     Refusals write nothing: PermissionDenied (someone else's message: 0 calls), ValidationError
-    (empty, too long, bad characters: 0 calls; TooManyEdits), MessageNotFound (deleted, or not in
-    this room), EditWindowClosed, EditConflict (the version moved: 1 call; lost at the UpdateItem:
-    + a GetItem for the current text), ChangingTooFast (2 calls). The same text again changes
-    nothing (1 call)."""
+    (empty, too long, bad characters: 0 calls; TooManyEdits; @room: 2 calls), MessageNotFound
+    (deleted, or not in this room), EditWindowClosed, EditConflict (the version moved: 1 call; lost
+    at the UpdateItem: + a GetItem for the current text), ChangingTooFast (2 calls). The same text
+    again changes nothing (1 call)."""
     if not permissions.may_delete_message(actor, author_id=author_id):
         raise PermissionDenied("Only the author or staff can edit a message.")
     _, message_id = keys.message_sk_parts(sk)
@@ -778,17 +786,26 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
         return current
     if current.edit_version >= MAX_EDITS:
         raise TooManyEdits()
+    # @room's rule holds for edits too: the message is its author's, so it is the author who must
+    # be allowed (staff editing a member's message can't add it either).
+    if not current.mentions_room and mentions.parse(comment).room:
+        room_mention_check(room=room, author_id=author_id)
     message_change_reserve(user_id=actor.id, current=current)
     history_key = keys.edit_sk(sk, current.edit_version)
     MessageEditRecord(keys.user_pk(author_id), history_key, comment=current.comment,
                       version_at=current.edited_at or current.created_at).save()
     unchanged = (MessageRecord.edit_version == seen_version) if seen_version else \
         MessageRecord.edit_version.does_not_exist()
+    actions = [MessageRecord.comment.set(comment), MessageRecord.edited_at.set(iso_from_ms(now)),
+               MessageRecord.edit_version.add(1), MessageRecord.version.add(1)]
+    # Mentions: only those notified at posting that the new text still names (an edit notifies
+    # nobody new). Mentions changes only here, under the same EditVersion condition.
+    kept = _still_mentioned(current.mentions, comment)
+    if kept != current.mentions:
+        actions.append(MessageRecord.mentions.set(list(kept)) if kept else MessageRecord.mentions.remove())
     record = MessageRecord(keys.user_pk(author_id), sk)
     try:
-        record.update(actions=[MessageRecord.comment.set(comment), MessageRecord.edited_at.set(iso_from_ms(now)),
-                               MessageRecord.edit_version.add(1), MessageRecord.version.add(1)],
-                      condition=(MessageRecord.room_id == room.room_id) & unchanged)
+        record.update(actions=actions, condition=(MessageRecord.room_id == room.room_id) & unchanged)
     except UpdateError as exc:
         if not dynamodb.is_conditional_check_failed(exc):
             raise
@@ -798,8 +815,38 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
             MessageEditRecord(keys.user_pk(author_id), history_key).delete()
             raise MessageNotFound(sk) from None
         raise EditConflict(now_current) from None
-    search_index.enqueue_edit(current, ChatMessage.from_record(record), room=room)  # old terms out, new in
-    return publish_message_update(record, now)
+    edited = ChatMessage.from_record(record)
+    search_index.enqueue_edit(current, edited, room=room)  # old terms out, new in
+    puts, deletes = _edited_mention_items(current, edited, room)
+    if not (puts or deletes):
+        return publish_message_update(record, now)
+    # The copies of the text in the mentioned members' partitions, and the u- event, in one call.
+    batch_write(puts=[message_update_item(edited, now), *puts], deletes=deletes, max_attempts=4)
+    announce_message_update(edited, now)
+    return edited
+
+
+def _still_mentioned(notified: tuple[str, ...], comment: str) -> tuple[str, ...]:
+    """Of the user ids a message notified, those ``comment`` still mentions (all its @names, not
+    just the first mentions.MAX_MENTIONS), in their order."""
+    if not notified:
+        return ()
+    named = {token.user_id for token in mentions.tokens(comment)}
+    return tuple(user_id for user_id in notified if user_id in named)
+
+
+def _edited_mention_items(before: ChatMessage, after: ChatMessage, room: Room
+                          ) -> tuple[list[dict], list[tuple[str, str]]]:
+    """What an edit changes of the mention items (the Mentions page): those of members still
+    mentioned get the new excerpt (when it differs), those of members mentioned no more are
+    deleted. At most mentions.MAX_MENTIONS items: one BatchWriteItem with the u- event."""
+    changed = mention_excerpt(after.comment) != mention_excerpt(before.comment)
+    expires_at = before.created_ms // 1000 + settings.CHAT_MENTION_TTL_SECONDS  # as posted
+    puts = [_mention_record(after, room, user_id, expires_at).serialize() for user_id in after.mentions] \
+        if changed else []
+    deletes = [(keys.user_pk(user_id), keys.mention_sk(before.created_at, before.message_id))
+               for user_id in before.mentions if user_id not in after.mentions]
+    return puts, deletes
 
 
 def edit_window_words() -> str:
@@ -938,23 +985,33 @@ def _mention_items(message: ChatMessage, room: Room, now: int) -> list[dict]:
     (`User:<uid>` / `mention#<CreatedAt>#<message id>`, TTL 90 days: the Mentions page) and the
     activity feed's `n-<uid>#<message id>` event (their open tabs count it and may notify at once).
     2 write units per member."""
-    excerpt = message.comment[:MENTION_EXCERPT_LENGTH]
     items = []
     for user_id in message.mentions:
-        items.append(MentionRecord(keys.user_pk(user_id), keys.mention_sk(message.created_at, message.message_id),
-                                   room_id=room.room_id, room_name=room.name, room_kind=room.kind,
-                                   author=message.author_id, author_name=message.author_name, excerpt=excerpt,
-                                   message_sk=message.sk, seq=message.seq,
-                                   expires_at=now // 1000 + settings.CHAT_MENTION_TTL_SECONDS).serialize())
+        items.append(_mention_record(message, room, user_id,
+                                     expires_at=now // 1000 + settings.CHAT_MENTION_TTL_SECONDS).serialize())
         items.append(activity.mention_item(user_id=user_id, message=message, room=room, at_ms=now))
     return items
 
 
-def room_mention_check(*, room: Room, author) -> None:
+def mention_excerpt(comment: str) -> str:
+    """A mention item's excerpt: the text's first MENTION_EXCERPT_LENGTH characters, as plain text."""
+    return formatting.to_text(comment)[:MENTION_EXCERPT_LENGTH]
+
+
+def _mention_record(message: ChatMessage, room: Room, user_id: str, expires_at: int) -> MentionRecord:
+    return MentionRecord(keys.user_pk(user_id), keys.mention_sk(message.created_at, message.message_id),
+                         room_id=room.room_id, room_name=room.name, room_kind=room.kind,
+                         author=message.author_id, author_name=message.author_name,
+                         excerpt=mention_excerpt(message.comment), message_sk=message.sk, seq=message.seq,
+                         expires_at=expires_at)
+
+
+def room_mention_check(*, room: Room, author=None, author_id: str | None = None) -> None:
     """@room: in a room of more than mentions.ROOM_MENTION_MAX_MEMBERS members only its owner may
-    use it. No read for the owner or a direct conversation (at most 8 people); anyone else: one
-    Query counting at most 21 members (selectors.room_member_count_exceeds). Raises ValidationError."""
-    if room.kind == DIRECT or room.created_by == author.id:
+    use it (in a post, or edited into a message: ``author_id``, the message's author). No read for
+    the owner or a direct conversation (at most 8 people); anyone else: one Query counting at most
+    21 members (selectors.room_member_count_exceeds). Raises ValidationError."""
+    if room.kind == DIRECT or room.created_by == (author.id if author is not None else author_id):
         return
     limit = mentions.ROOM_MENTION_MAX_MEMBERS
     if selectors.room_member_count_exceeds(room_id=room.room_id, count=limit):

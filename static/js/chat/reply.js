@@ -1,18 +1,10 @@
 // Reply: a message's "Reply" is a plain link to its thread view (where a composer replies to the
 // thread's root); with this module a click puts the room's composer in reply mode instead:
-// "Replying to <name>: <first line>" above it, with Cancel reply, and the hidden reply_to field set to
-// the message's "<author id>/<SK>", which the post carries. A post that went through, or Cancel
+// "Replying to <name>: <first line, as plain text>" above it, with Cancel reply, and the hidden
+// reply_to field set to the message's "<author id>/<SK>", which the post carries. A post that went through, or Cancel
 // reply, ends reply mode; a refused reply comes back with reply_to emptied by the server (out of
 // band), which ends it too. One listener on the list, so older, newer and live messages need
 // nothing more.
-
-const EXCERPT_LENGTH = 120; // rooms.services.REPLY_EXCERPT_LENGTH
-
-function firstLine(li) {
-  const comment = li.querySelector(".comment");
-  const line = (comment ? comment.innerText || comment.textContent : "").trim().split("\n")[0].trim();
-  return line.length <= EXCERPT_LENGTH ? line : line.slice(0, EXCERPT_LENGTH - 1) + "…";
-}
 
 export function startReplies(list, form) {
   const textarea = form.querySelector("textarea");
@@ -42,7 +34,8 @@ export function startReplies(list, form) {
     if (!li || !input || !box) return false;
     input.value = link.dataset.replyTo;
     box.querySelector(".composer-reply-name").textContent = link.dataset.replyName || "";
-    box.querySelector(".composer-reply-excerpt").textContent = firstLine(li);
+    // The server's excerpt (rooms.services.reply_excerpt), so the banner says what the quote will.
+    box.querySelector(".composer-reply-excerpt").textContent = link.dataset.excerpt || "";
     box.hidden = false;
     describe(true);
     textarea.focus();
