@@ -38,6 +38,7 @@ HITS_PER_QUERY = 50  # index entries read per scope per round
 MAX_ROUNDS = 3  # rounds of Queries a page makes at most, before it offers "Older results"
 MAX_CANDIDATES = 200  # messages read (BatchGetItem) per page at most: the read budget
 PROBED_TERMS = 3  # terms of a query whose entries the first round reads, to follow the rarest
+MAX_FIRST_ROUND_QUERIES = 60  # ... while terms x scopes stays within this (else fewer terms, at least 1)
 MAX_PRIVATE_SCOPES = 50  # non-public rooms searched without in: (the most recently read)
 PARALLEL_QUERIES = 8  # threads querying scopes at once, per process
 EXCERPT_CHARS = 300  # characters of a long message shown around its first highlight
@@ -340,7 +341,8 @@ class DynamoSearch:
             keys.search_scope(room_id, public=False) for room_id in scopes.private_rooms]
         # Round 1 reads the newest entries of each of the (up to 3) longest terms, then follows the
         # one that names the fewest messages: every one, when a term's entries all came back.
-        terms = query.probe_terms
+        # Fewer terms when there are many scopes, so the first round stays within its Queries.
+        terms = query.probe_terms[:max(1, MAX_FIRST_ROUND_QUERIES // len(scope_keys))]
         first = self._query({(term, scope): start for term in terms for scope in scope_keys}, lowest, query, scopes)
         term = min(terms, key=lambda t: _sparseness(first, t, scope_keys))
         # Per scope: the SK its next Query starts below, or None once it has no more entries.

@@ -389,6 +389,21 @@ def test_of_two_words_the_rarer_is_followed_whichever_is_longer(client, general,
     assert dict(calls) == {"Query": 2, "BatchGetItem": 2}, calls  # the messages, then the room's name
 
 
+def test_with_many_rooms_the_first_round_reads_fewer_words(client, moto_tables, monkeypatch):
+    from tests.support.seeding import rooms_created
+    monkeypatch.setattr(search, "MAX_FIRST_ROUND_QUERIES", 5)
+    rooms_created(["Team 0", "Team 1"], created_by="alice", kinds=[PRIVATE] * 2)
+    sign_in(client, "alice")
+    client.get("/search/")
+    with count_calls() as calls:
+        find(client, "status needle")
+    assert calls["Query"] == 2 + 3, calls  # 3 scopes x 2 words > 5: only the longest word's entries
+    monkeypatch.setattr(search, "MAX_FIRST_ROUND_QUERIES", 6)
+    with count_calls() as calls:
+        find(client, "status needle")
+    assert calls["Query"] == 2 + 6, calls
+
+
 def test_many_private_rooms_are_queried_in_parallel_and_counted(client, moto_tables):
     from tests.support.seeding import rooms_created
     rooms = rooms_created([f"Team {n}" for n in range(6)], created_by="alice", kinds=[PRIVATE] * 6)
