@@ -33,6 +33,7 @@ from rooms import search_terms, selectors, validators
 from rooms.models import PUBLIC, ChatMessage, Room, UserRoom
 
 MAX_QUERY_LENGTH = 1000  # characters; longer is refused before anything is read
+MAX_QUERY_WORDS = 30  # words (phrases' too): each is checked against every candidate's words
 SEARCH_PAGE_SIZE = 20  # results a page
 HITS_PER_QUERY = 50  # index entries read per scope per round
 MAX_ROUNDS = 3  # rounds of Queries a page makes at most, before it offers "Older results"
@@ -221,6 +222,8 @@ def parse_query(text: str) -> Query:
     after = _date("after", found["after"]) if "after" in found else None
     if before and after and after + timedelta(days=1) >= before:
         raise QueryError(f"No day is both after {after.isoformat()} and before {before.isoformat()}.")
+    if len(search_terms.words(" ".join((*words, *phrases)))) > MAX_QUERY_WORDS:
+        raise QueryError(f"Search for at most {MAX_QUERY_WORDS} words at a time.")
     # in: is checked against the rooms the reader may read (readable_scopes): a malformed id is
     # answered as a room that does not exist, like one the reader may not read.
     query = Query(text=text, words=tuple(words), phrases=tuple(phrases),
