@@ -71,7 +71,7 @@ FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=
               watch_duration=15, watch_tail=3, live_post_interval=0.5, profile_requests=200,
               alternate_users=4, streams=[50, 200, 1000], stream_warmup=3, stream_duration=15, stream_idle=20,
               poll_idle=10)
-SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=0.3, duration=0.7,
+SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=1.5, duration=0.7,
                sweep=[], sweep_warmup=0, sweep_duration=0, watchers=[1, 10], watch_warmup=1,
                watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30,
                alternate_users=2, streams=[10, 30], stream_warmup=0.5, stream_duration=1.2, stream_idle=1.5,
