@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -97,14 +98,16 @@ class Query:
         """Does this (current) text match: every word begins a word of it, every CJK pair is in it,
         every phrase is in it (normalised, spaces collapsed)? Entries left behind by an edit fail here."""
         found = search_terms.words(text)
-        plain = [w.norm for w in found if not w.cjk]
+        plain = sorted(w.norm for w in found if not w.cjk)  # a word some word begins sorts just before it
         pairs = {w.norm for w in found if w.cjk}
         for word in search_terms.words(" ".join(self.words)):
             if word.cjk:
                 if word.norm not in pairs:
                     return False
-            elif not any(norm.startswith(word.norm) for norm in plain):
-                return False
+            else:
+                at = bisect_left(plain, word.norm)
+                if at == len(plain) or not plain[at].startswith(word.norm):
+                    return False
         if self.phrases:
             flat = _flat(text)
             return all(_flat(phrase) in flat for phrase in self.phrases)
