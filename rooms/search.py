@@ -102,7 +102,8 @@ class Query:
         pairs = {w.norm for w in found if w.cjk}
         for word in search_terms.words(" ".join(self.words)):
             if word.cjk:
-                if word.norm not in pairs:
+                # A pair, or a lone character (a one-character Chinese word), inside a run's pairs.
+                if word.norm not in pairs and not any(word.norm in pair for pair in pairs):
                     return False
             else:
                 at = bisect_left(plain, word.norm)
@@ -115,18 +116,23 @@ class Query:
 
     def marks(self, text: str) -> list[tuple[int, int]]:
         """Spans of ``text`` to highlight: the words a query word begins (3+ characters, or the whole
-        word), the CJK pairs asked for; overlapping and touching spans merged."""
+        word), the CJK pairs and lone characters asked for; overlapping and touching spans merged."""
         wanted = search_terms.words(" ".join((*self.words, *self.phrases)))
         prefixes = [w.norm for w in wanted if not w.cjk]
         pairs = {w.norm for w in wanted if w.cjk}
         spans = []
         for word in search_terms.words(text):
             if word.cjk:
-                hit = word.norm in pairs
-            else:
-                hit = any(word.norm == p or (len(p) >= search_terms.MIN_WORD_LENGTH and word.norm.startswith(p))
-                          for p in prefixes)
-            if hit:
+                if word.norm in pairs:
+                    spans.append((word.start, word.end))
+                    continue
+                written = text[word.start:word.end]
+                for pair in pairs:  # a lone character asked for, inside this pair
+                    at = written.find(pair)
+                    if at >= 0:
+                        spans.append((word.start + at, word.start + at + len(pair)))
+            elif any(word.norm == p or (len(p) >= search_terms.MIN_WORD_LENGTH and word.norm.startswith(p))
+                     for p in prefixes):
                 spans.append((word.start, word.end))
         merged: list[tuple[int, int]] = []
         for start, end in sorted(spans):

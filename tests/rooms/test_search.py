@@ -112,6 +112,16 @@ def test_a_japanese_phrase_finds_its_message(client, general):
     assert "<mark>東京タワー</mark>に行きました" in page
 
 
+def test_a_one_character_chinese_word_finds_the_messages_that_have_it(client, general):
+    say(general, "我家的猫很可爱")
+    say(general, "狗在外面")
+    assert find(client, "猫") == ["我家的猫很可爱"]
+    assert find(client, "猫 可爱") == ["我家的猫很可爱"]
+    assert find(client, "鱼") == []
+    page = client.get("/search/", {"q": "猫"}).content.decode()
+    assert "我家的<mark>猫</mark>很可爱" in page
+
+
 def test_accents_and_case_do_not_matter(client, general):
     say(general, "Meet at the Café")
     say(general, "cafe opens at nine")
