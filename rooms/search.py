@@ -30,7 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.validators import validate_username
 from chatsite import dynamodb, keys, pagination
-from rooms import search_terms, selectors, validators
+from rooms import formatting, search_terms, selectors, validators
 from rooms.models import PUBLIC, ChatMessage, Room, UserRoom
 
 MAX_QUERY_LENGTH = 1000  # characters; longer is refused before anything is read
@@ -509,7 +509,8 @@ def search(query: Query, *, your_rooms: list[UserRoom] | None, user_id: str | No
             if room is None or not room.is_public:  # gone, being deleted, or never public: not shown
                 continue
             name = names.get(message.room_id, room.name)
-        results.append(Result(message=message, room_name=name, html=highlight(message.comment, query)))
+        # As plain text: a result shows what the message says, not its formatting marks.
+        results.append(Result(message=message, room_name=name, html=highlight(formatting.to_text(message.comment), query)))
     next_cursor = None
     if found.resume_below:
         next_cursor = pagination.encode({"SK": {"S": found.resume_below}}, purpose=CURSOR_PURPOSE,
