@@ -15,7 +15,7 @@ from chatsite import counters, dynamodb, keys
 from chatsite.batch import Progress, batch_delete_keys, batch_put_items, batch_write
 from rooms import activity, live, mentions, permissions, post_guard, selectors, streams, validators
 from rooms import formatting
-from rooms import search_index
+from rooms import search, search_index  # search.backend: the one interface a search engine replaces
 from accounts import selectors as user_selectors
 from accounts.validators import canonical_username, validate_username
 from rooms.models import (DIRECT, MEMBER, OWNER, PRIVATE, PUBLIC, ChatMessage, LiveEventRecord, Member, MemberRecord,
@@ -460,7 +460,7 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str,
                                                  message=message))
         if root:
             announce_message_update(root, now)
-        search_index.enqueue(message, room=room)  # stored: now its index items, off the request path
+        search.backend.index_message(message, room=room)  # stored: now its index items, off the request path
         return PostResult(message=message, duplicate=False, not_notified=not_notified(message),
                           too_many=mentioned.over_cap, thread_root=root)
     # A retry (rare): the stored message first, so a retry takes no second Seq.
@@ -486,7 +486,7 @@ def message_post(*, room: Room, author, comment: str, idempotency_key: str,
     batch_put_items([_message_event(message, now),
                      activity.message_item(message, room, room_mention=mentioned.room, at_ms=now),
                      *_mention_items(message, room, now)], max_attempts=4)
-    search_index.enqueue(message, room=room)
+    search.backend.index_message(message, room=room)
     return PostResult(message=message, duplicate=True, not_notified=not_notified(message),
                       too_many=mentioned.over_cap)
 
@@ -816,7 +816,7 @@ def message_edit(*, room: Room, actor, author_id: str, sk: str, comment: str, se
             raise MessageNotFound(sk) from None
         raise EditConflict(now_current) from None
     edited = ChatMessage.from_record(record)
-    search_index.enqueue_edit(current, edited, room=room)  # old terms out, new in
+    search.backend.index_message(edited, room=room, previous=current)  # old terms out, new in
     puts, deletes = _edited_mention_items(current, edited, room)
     if not (puts or deletes):
         return publish_message_update(record, now)
@@ -1224,7 +1224,7 @@ def message_delete(*, room_id: str, actor, author_id: str, sk: str) -> None:
     streams.publish(room_id, live.Event(at_ms=deleted_ms, message_id=message_id))
     deleted = ChatMessage.from_record(MessageRecord.from_raw_data(answer["Attributes"]))
     _uncount_reply(deleted)
-    search_index.enqueue_removal(deleted)
+    search.backend.remove_message(deleted)
     # An edited message's earlier versions go with it (1 BatchWriteItem per 25 versions).
     edit_version = int(answer["Attributes"].get("EditVersion", {}).get("N", "0"))
     if edit_version:
