@@ -12,7 +12,7 @@ Progress = Callable[[int], None]
 BATCH_SIZE = 25  # BatchWriteItem's most
 
 
-class UnprocessedItemsRemain(Exception):
+class UnprocessedItemsRemain(dynamodb.BatchRefused):
     pass
 
 

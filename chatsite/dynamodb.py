@@ -378,6 +378,11 @@ class Stalled(Exception):
     """This request would have to wait behind another thread's DynamoDB work that is stuck."""
 
 
+class BatchRefused(Exception):
+    """DynamoDB left part of a batch unprocessed after every retry: throttling in all but name
+    (chatsite.batch.UnprocessedItemsRemain)."""
+
+
 def unavailable_cause(exc: BaseException | None) -> str | None:
     """Why DynamoDB can't serve us now, in a few words ("read timeout", "connection refused",
     "throttled (ThrottlingException)", "table missing", ...), or None if ``exc`` is something else
@@ -429,6 +434,8 @@ def _classify(chain: list[BaseException]) -> str | None:
 
     if has(Stalled):
         return "stalled: waiting behind another thread's DynamoDB call"
+    if has(BatchRefused):
+        return "throttled (items left unprocessed)"
     if not has((botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, PynamoDBException)):
         return None  # not from DynamoDB at all: a plain OSError here is not ours to call an outage
     botocore_errors = botocore.exceptions
