@@ -589,7 +589,10 @@ def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     if request.htmx:
         return HttpResponse(note, content_type="text/plain")
     flash.success(request, note)
-    return redirect(_return_to(request, room) or _room_url(room) + "#latest")
+    back = _return_to(request, room)
+    if back.startswith(f"{_room_url(room)}threads/{keys.message_sk_parts(form.cleaned_data['sk'])[1]}/"):
+        back = ""  # the thread view of the message just deleted: nothing is left there to show
+    return redirect(back or _room_url(room) + "#latest")
 
 
 # --- editing --------------------------------------------------------------------------------------
