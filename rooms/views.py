@@ -721,9 +721,10 @@ def message_history(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
 # --- reactions ------------------------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
-    """A reaction on or off (``author``, ``sk``, ``emoji``, ``on`` = 1 or 0: the state wanted, so a
+    """GET: the react page (_react_page), where Add reaction leads without JavaScript. POST: a
+    reaction on or off (``author``, ``sk``, ``emoji``, ``on`` = 1 or 0: the state wanted, so a
     double click or a retried request never counts twice): services.reaction_set, for whoever may
     post here (a member; in a public room anyone signed in, as posting). HTMX: the message's li,
     rendered as live fragments are (static/js/chat/reactions.js marks the viewer's own), for
@@ -734,7 +735,9 @@ def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     over the limit, a 429 page that links back to the message."""
     room = _member_room(request, room_id)
     if not request.user.is_authenticated:
-        return redirect_to_sign_in(request, _room_url(room))
+        return redirect_to_sign_in(request, None if request.method != "POST" else _room_url(room))
+    if request.method != "POST":
+        return _react_page(request, room)
     form = DeleteForm(request.POST)
     on = request.POST.get("on", "1")
     if not form.is_valid() or on not in ("0", "1"):
@@ -765,6 +768,25 @@ def message_react(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         return redirect(back)
     at_message = status != 404 and validators.is_token(keys.message_sk_parts(sk)[1])
     return redirect(message_url(room.room_id, sk) if at_message else _room_url(room))
+
+
+def _react_page(request, room: Room) -> HttpResponse:
+    """Add reaction without JavaScript: the message (``author``, ``sk``: 1 GetItem, after the
+    sidebar's Query) and the picker's forms, posting to message_react, which comes back to the
+    message (or to ``next``, the thread view the link came from). With JavaScript the page's one
+    picker opens instead (static/js/chat/reactions.js). 400 for a link that names no message; 404,
+    as anything missing, for a deleted message or one of another room."""
+    try:
+        author_id, sk = services.parse_reply_to(f"{request.GET.get('author', '')}/{request.GET.get('sk', '')}")
+    except services.ReplyTargetNotFound:
+        raise BadRequest("Which message? This Add reaction link is incomplete or broken.") from None
+    your_rooms = _sidebar_of(request.user)
+    message = selectors.message_get(author_id=author_id, sk=sk)
+    if message is None or message.room_id != room.room_id:
+        raise Http404("No such message")
+    return render(request, "rooms/message_react.html",
+                  {"room": room, "message": message, "react_target": message, "return_to": _return_to(request, room),
+                   "your_rooms": your_rooms, "current_room_id": room.room_id})
 
 
 def _reaction_too_fast(request, room: Room, exc: services.ChangingTooFast) -> HttpResponse:

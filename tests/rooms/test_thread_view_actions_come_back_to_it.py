@@ -47,8 +47,8 @@ def test_the_thread_views_forms_and_edit_links_name_the_thread(client, thread):
     sign_in(client, "alice")
     body = client.get(url).content.decode()
     hidden = f'<input type="hidden" name="next" value="{url}">'
-    # her root: its 👍, the picker's two forms, Delete; Bob's reply: the picker's two (not hers to delete)
-    assert body.count(hidden) == 4 + 2, body.count(hidden)
+    # her root: its 👍 and Delete (Bob's reply: not hers to delete); the page's one picker: its two forms
+    assert body.count(hidden) == 2 + 2, body.count(hidden)
     edit_link = html.unescape(re.search(r'<a class="edit-link" href="([^"]+)"', body).group(1))
     assert parse_qs(urlsplit(edit_link).query)["next"] == [url]
     room_page = client.get("/rooms/art/").content.decode()

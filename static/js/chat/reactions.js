@@ -6,6 +6,13 @@
 // Live fragments are the same HTML for every viewer: this marks the viewer's own reactions pressed
 // (data-reactors against #room's data-viewer) and shows Add reaction, or, for someone signed out,
 // leaves the counts as plain text. Full pages come marked already; applying it again changes nothing.
+//
+// Add reaction's picker (templates/rooms/_reaction_picker.html) is on the page once, not in every
+// message (it would triple the page). Each message has only an Add reaction link to the react page,
+// for when there is no JavaScript; here it becomes a button whose popovertarget is the one picker,
+// so the browser does what a popover's invoker gets: Escape and a click elsewhere close it, Tab goes
+// from the button into it, focus comes back when it closes. A click aims the picker at its message
+// (the forms' author and sk) and places it there.
 
 import { parseHtml } from "./merge.js";
 
@@ -21,7 +28,24 @@ function reactedBy(button, viewer) {
   return Boolean(viewer) && (button.dataset.reactors || "").split(" ").includes(viewer);
 }
 
+const GAP = 4; // px between Add reaction and the picker
+const MARGIN = 8; // px kept from the viewport's edges
+
 export function startReactions(list, messages, viewer) {
+  const picker = document.getElementById("reaction-picker");
+  const popover = picker && picker.hasAttribute("popover") ? picker : null;
+  let opener = null; // the Add reaction button the picker was last opened from
+
+  // The link (the react page, without JavaScript) as a button that opens the page's picker.
+  function addButton(link) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "reaction-add link-button";
+    button.setAttribute("popovertarget", popover.id);
+    button.append(...link.childNodes);
+    return button;
+  }
+
   function apply(li) {
     li.querySelectorAll("button.reaction[data-reactors]").forEach((button) => {
       const form = button.form;
@@ -39,12 +63,9 @@ export function startReactions(list, messages, viewer) {
     });
     const add = li.querySelector(".reaction-add");
     if (!add) return;
-    if (viewer) add.hidden = false;
-    else {
-      const picker = li.querySelector(".reaction-picker");
-      if (picker) picker.remove();
-      add.remove();
-    }
+    if (!viewer) add.remove();
+    else if (popover && add.matches("a")) add.replaceWith(addButton(add));
+    else add.hidden = false; // no picker here: the link leads to the react page
   }
 
   function say(form, text) {
@@ -53,6 +74,37 @@ export function startReactions(list, messages, viewer) {
     if (!line) return;
     line.textContent = text;
     line.hidden = !text;
+  }
+
+  // Below the button (above it when there is no room below), inside the viewport. Fixed, as every
+  // popover in the top layer, so it follows the button when the timeline scrolls.
+  function place() {
+    const li = document.getElementById(popover.dataset.message || "");
+    const at = opener && opener.isConnected ? opener : li && li.querySelector(".reaction-add");
+    if (!at || !popover.matches(":popover-open")) return;
+    const anchor = at.getBoundingClientRect();
+    const box = popover.getBoundingClientRect();
+    const width = document.documentElement.clientWidth;
+    const height = document.documentElement.clientHeight;
+    let top = anchor.bottom + GAP;
+    if (top + box.height > height - MARGIN && anchor.top - GAP - box.height >= MARGIN) top = anchor.top - GAP - box.height;
+    top = Math.max(MARGIN, Math.min(top, height - MARGIN - box.height));
+    const left = Math.max(MARGIN, Math.min(anchor.left, width - MARGIN - box.width));
+    popover.style.top = `${Math.round(top)}px`;
+    popover.style.left = `${Math.round(left)}px`;
+  }
+
+  // Aim the picker at the message whose Add reaction was clicked: its forms react to that message.
+  function aim(li, button) {
+    if (popover.dataset.message !== li.id) { // another message: what was typed or said was for the last one
+      popover.querySelectorAll("form.reaction-form").forEach((form) => { say(form, ""); form.reset(); });
+    }
+    popover.dataset.message = li.id;
+    popover.querySelectorAll("form.reaction-form").forEach((form) => {
+      form.elements.author.value = li.dataset.author || "";
+      form.elements.sk.value = li.dataset.pos || "";
+    });
+    opener = button;
   }
 
   list.querySelectorAll("li.message").forEach(apply);
@@ -64,35 +116,61 @@ export function startReactions(list, messages, viewer) {
     }));
   }).observe(list, { childList: true });
 
-  list.addEventListener("htmx:configRequest", (event) => {
+  if (popover) {
+    // Before the button's popovertarget acts (after this click's listeners): open at another
+    // message, the picker closes so that the button opens it again, there.
+    list.addEventListener("click", (event) => {
+      const button = event.target instanceof Element && event.target.closest("button.reaction-add");
+      const li = button && button.closest("li.message");
+      if (!li) return;
+      if (popover.matches(":popover-open")) {
+        if (button === opener) return; // the button closes it
+        popover.hidePopover();
+      }
+      aim(li, button);
+    });
+    const follow = () => place();
+    popover.addEventListener("beforetoggle", (event) => {
+      if (event.newState === "open") {
+        requestAnimationFrame(place); // laid out by then, and placed before it is painted
+        document.addEventListener("scroll", follow, { capture: true, passive: true });
+        window.addEventListener("resize", follow);
+      } else {
+        document.removeEventListener("scroll", follow, { capture: true });
+        window.removeEventListener("resize", follow);
+      }
+    });
+  }
+
+  function configure(event) {
     const form = event.detail.elt;
     if (!isReactionForm(form)) return;
     const button = form.querySelector("button.reaction");
     // The state wanted, from what the viewer sees now: never a blind toggle.
     if (button) event.detail.parameters.on = button.getAttribute("aria-pressed") === "true" ? "0" : "1";
-  });
+  }
 
-  list.addEventListener("htmx:afterRequest", (event) => {
+  function answered(event) {
     const form = source(event);
     if (!isReactionForm(form) || !event.detail.successful) return;
-    const li = form.closest("li.message");
-    const picker = form.closest(".reaction-picker");
+    const fromPicker = Boolean(popover) && popover.contains(form);
+    const li = fromPicker ? document.getElementById(popover.dataset.message || "") : form.closest("li.message");
     const sent = (event.detail.requestConfig && event.detail.requestConfig.parameters) || {};
-    const hadFocus = li && li.contains(document.activeElement);
+    const hadFocus = (li && li.contains(document.activeElement)) || (fromPicker && popover.contains(document.activeElement));
     say(form, "");
-    if (picker && picker.matches(":popover-open")) picker.hidePopover();
+    if (fromPicker && popover.matches(":popover-open")) popover.hidePopover();
     if (form.matches(".reaction-typed")) form.reset();
     messages.merge(parseHtml(event.detail.xhr.responseText));
     // The li was replaced: keep the keyboard where it was, on this emoji's button.
     const now = li && document.getElementById(li.id);
     if (hadFocus && now && now !== li) {
       const chosen = sent.emoji;
-      const target = [...now.querySelectorAll("form.reaction-form:not(.reaction-quick):not(.reaction-typed)")]
+      const target = [...now.querySelectorAll(".reactions form.reaction-form")]
         .find((f) => f.elements.emoji && f.elements.emoji.value === chosen);
       const focusable = target ? target.querySelector("button") : now.querySelector(".reaction-add");
       if (focusable) focusable.focus();
     }
-  });
+  }
 
   // A refusal says why where the reader is looking: under the reactions, or in the open picker
   // (and not as the page's generic "That didn't work").
@@ -106,5 +184,11 @@ export function startReactions(list, messages, viewer) {
       : "Your reaction was not sent (" + (xhr ? "error " + xhr.status : "no connection") + "). Try again.";
     say(form, text);
   }
-  ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach((name) => list.addEventListener(name, failed));
+
+  // The picker is outside the list: its forms' events are heard on it.
+  [list, popover].filter(Boolean).forEach((box) => {
+    box.addEventListener("htmx:configRequest", configure);
+    box.addEventListener("htmx:afterRequest", answered);
+    ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach((name) => box.addEventListener(name, failed));
+  });
 }
