@@ -48,7 +48,9 @@ _ATTR_RE = re.compile(r'\b(data-[a-z-]+|hx-get)="([^"]*)"')
 _MESSAGE_RE = re.compile(r'<li class="message" id="(m-[^"]+)" data-at="(\d+)"')
 _DELETION_RE = re.compile(r'<li class="deletion" data-deleted="([^"]+)" data-at="(\d+)"')
 _NEXT_KEY_RE = re.compile(r'data-next-key="([^"]*)"')
-_MARKER_RE = re.compile(r"bench-live-\d+-[0-9a-f]{8}")
+# A post's marker as its message's text shows it: once per message, whatever else of the text the
+# message carries (the Reply link's plain-text excerpt repeats it).
+_MARKER_RE = re.compile(r'<div class="comment">(bench-live-\d+-[0-9a-f]{8})')
 
 
 def percentile(values: list[float], q: float) -> float | None:

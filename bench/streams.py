@@ -25,7 +25,9 @@ import gevent
 from chatsite import sse
 
 PROCESS_HEADER = "x-bench-process"
-_MARKER_RE = re.compile(r"bench-live-\d+-[0-9a-f]{8}")
+# A post's marker as its message's text shows it: once per message, whatever else of the text the
+# message carries (the Reply link's plain-text excerpt repeats it).
+_MARKER_RE = re.compile(r'<div class="comment">(bench-live-\d+-[0-9a-f]{8})')
 
 
 def process_header_pid(value: str | None) -> str | None:
