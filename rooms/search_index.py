@@ -210,13 +210,13 @@ class Indexer:
         changes = self._queue
         if changes is None:
             return True
+        # Polled: under gevent workers the queue is gevent's, which has the count but not the
+        # stdlib's all_tasks_done condition (time.sleep yields to the indexer's greenlet there).
         deadline = time.monotonic() + timeout
-        with changes.all_tasks_done:
-            while changes.unfinished_tasks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                changes.all_tasks_done.wait(remaining)
+        while changes.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
         return True
 
     @property
