@@ -1,9 +1,9 @@
 // Desktop notifications: the stream's `notify` events (rooms.activity.UserSide: a message the
 // user's setting for its room asks for, never their own, JSON {id, room, title, body, url,
 // mention}) become a Notification when no tab of the site is focused, ONCE per message across all
-// the user's tabs of this browser: every tab's stream sends the event, and whichever tab takes the
-// lock first claims the message id in a small localStorage record (bounded, expiring); the others
-// find it claimed. A focused tab claims it too, without showing anything: the reader is here.
+// the user's tabs of this browser: every tab's stream sends the event; whichever tab takes the
+// message's lock first claims the message id in a small localStorage record (bounded, expiring)
+// and holds the lock a while, so the others skip it, and later ones find it claimed. A focused tab claims it too, without showing anything: the reader is here.
 // `tag` = the message id is a second guard (the browser replaces rather than adds). Clicking one
 // focuses its tab and opens the message (the room page at it).
 // The open room needs no second path: its posts reach the user's side of the stream like any other
@@ -70,8 +70,21 @@ function anotherTabFocused(now) {
   return Boolean(store) && Number(store.getItem(FOCUS)) > now;
 }
 
-function locked(work) {
-  if (navigator.locks && navigator.locks.request) return navigator.locks.request(LOCK, work);
+// Runs ``work`` in the one tab that takes this message's lock; the others, getting the same event
+// while it is held, skip it. The lock is held a while after: localStorage reaches other tabs (other
+// renderer processes) a moment late, so a tab taking the lock just after another one could still
+// read a record without the claim and show a second notification. Web Locks are kept by the
+// browser itself. Tabs that come later than that find the claim in the record.
+const HOLD_MS = 15000;
+
+function locked(id, work) {
+  if (navigator.locks && navigator.locks.request) {
+    return navigator.locks.request(`${LOCK}:${id}`, { ifAvailable: true }, async (lock) => {
+      if (!lock) return; // another tab has this message now
+      work();
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    });
+  }
   return Promise.resolve().then(work); // older browsers: the record alone (a rare double is tagged away)
 }
 
@@ -134,7 +147,7 @@ export function startNotifications() {
       return;
     }
     if (!note || !note.id) return;
-    locked(() => {
+    locked(String(note.id), () => {
       const now = Date.now();
       if (!claim(String(note.id), now)) return; // another tab has it
       if (focused() || anotherTabFocused(now)) return; // the reader is here: the page shows it
