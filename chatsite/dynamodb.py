@@ -9,6 +9,7 @@ model at another endpoint or prefix; the test suite uses it to switch between mo
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections import Counter
@@ -195,7 +196,9 @@ def ensure_tables(*, wait_seconds: float = 60, log=lambda line: None) -> dict[st
     try:
         for spec in TABLES.values():
             name = table_name(spec.name)
-            if _exists(dynamodb, _rebuild_name(name)):  # a rebuild (below) was interrupted: finish it first
+            # A rebuild (below, local servers only) was interrupted: finish it first. Never asked on
+            # AWS, where the admin role may describe the two tables and nothing else.
+            if _binding.endpoint_url is not None and _exists(dynamodb, _rebuild_name(name)):
                 _rebuild(dynamodb, spec, name, wait_seconds, log)
             try:
                 dynamodb.describe_table(TableName=name)
@@ -509,10 +512,27 @@ def observe_calls(observer: Callable[[str], None]) -> Callable[[], None]:
     return lambda: _call_observers.remove(observer)
 
 
-def _before_call(model, **kwargs) -> None:
+_request_observers: list[Callable[[str, dict], None]] = []
+
+
+def observe_requests(observer: Callable[[str, dict], None]) -> Callable[[], None]:
+    """Call ``observer(operation_name, parameters)`` before every DynamoDB call made through the
+    shared client, with the call's parameters as sent (TableName, IndexName, RequestItems, ...), on
+    whichever thread makes it: which tables and indexes the app touches (the IAM policy test's
+    recorder). Nothing is decoded while no one observes. Returns what stops it."""
+    _request_observers.append(observer)
+    return lambda: _request_observers.remove(observer)
+
+
+def _before_call(model, params=None, **kwargs) -> None:
     # Must return None: a value returned from before-call would stand in for DynamoDB's answer.
     for observer in _call_observers:
         observer(model.name)
+    if _request_observers:
+        body = (params or {}).get("body") or b"{}"  # the serialized JSON request botocore will send
+        parameters = json.loads(body)
+        for observer in list(_request_observers):
+            observer(model.name, parameters)
 
 
 def _instrument(dynamodb) -> None:
