@@ -360,19 +360,32 @@ class DynamoSearch:
         # Per scope: the SK its next Query starts below, or None once it has no more entries.
         todo = {scope: first[(term, scope)].resume_below for scope in scope_keys}
         pending = {hit.sk: hit for scope in scope_keys for hit in first[(term, scope)].hits}  # read, not examined
+        others = _OtherTerms(first, followed=term, terms=terms, scope_keys=scope_keys)
         messages: list[ChatMessage] = []
         examined = 0
         for round_number in range(1, MAX_ROUNDS + 1):
             if round_number > 1:
                 active = {(term, scope): bound for scope, bound in todo.items() if bound is not None}
-                for (_, scope), page in self._query(active, lowest, query, scopes).items():
+                active.update(others.lagging(todo))
+                for (queried, scope), page in self._query(active, lowest, query, scopes).items():
+                    if queried != term:
+                        others.add(queried, scope, page)
+                        continue
                     todo[scope] = page.resume_below
                     for hit in page.hits:
                         pending.setdefault(hit.sk, hit)
+                        others.note(hit.sk, scope)
             # Entries at or above every unfinished scope's resume point are all known: examine those,
             # newest first. The others wait for the next round's Queries of the unfinished scopes.
             frontier = max((bound for bound in todo.values() if bound is not None), default="")
-            ready = sorted((sk for sk in pending if sk >= frontier), reverse=True)
+            ready = []
+            for sk in sorted((sk for sk in pending if sk >= frontier), reverse=True):
+                if others.lacks(sk):
+                    del pending[sk]  # cannot match: its message is not read
+                else:
+                    ready.append(sk)
+            if frontier and round_number < MAX_ROUNDS and len(ready) < limit - len(messages):
+                continue  # too few to fill the page: read them with the next round's, in one BatchGetItem
             for offset in range(0, len(ready), 100):
                 chunk = ready[offset:offset + 100][:MAX_CANDIDATES - examined]
                 read = selectors.messages_get_many(message_keys=[(pending[sk].author_id, sk) for sk in chunk])
@@ -423,6 +436,58 @@ class DynamoSearch:
             dynamodb.credit_calls(calls)
             pages[key] = page
         return pages
+
+
+class _OtherTerms:
+    """The probed terms a search does not follow, as filters. Every term of a query is one a
+    matching message is indexed under, so an entry of the followed term in the part of the history
+    another term's pages cover (at or above its resume point), but not among that term's entries,
+    names a message that cannot match: it is dropped unread. With two common words most candidates
+    go this way, and a BatchGetItem of messages costs far more than a Query of index entries.
+    Later rounds read on only the terms that kept up in round 1 (their first page covered at least
+    half of the followed term's first entries in that scope): a much commoner term would need many
+    Queries to cover the same history, and is left to the message check."""
+
+    def __init__(self, first: dict[tuple[str, str], selectors.SearchHitsPage], *, followed: str,
+                 terms: tuple[str, ...], scope_keys: list[str]):
+        self.scope_of: dict[str, str] = {hit.sk: scope for scope in scope_keys for hit in first[(followed, scope)].hits}
+        self.seen: dict[tuple[str, str], set[str]] = {}
+        self.covered: dict[tuple[str, str], str | None] = {}  # resume point; None: all its entries read
+        self.keeping_up: set[tuple[str, str]] = set()
+        for term in terms:
+            if term == followed:
+                continue
+            for scope in scope_keys:
+                page = first[(term, scope)]
+                self.seen[(term, scope)] = {hit.sk for hit in page.hits}
+                self.covered[(term, scope)] = page.resume_below
+                if page.resume_below is not None:
+                    followed_hits = [hit.sk for hit in first[(followed, scope)].hits]
+                    if 2 * sum(1 for sk in followed_hits if sk >= page.resume_below) >= len(followed_hits):
+                        self.keeping_up.add((term, scope))
+
+    def lagging(self, todo: dict[str, str | None]) -> dict[tuple[str, str], str]:
+        """The next Query of each term that keeps up, where it covers less than the followed term
+        has read (or will read in this round)."""
+        return {(term, scope): covered for term, scope in self.keeping_up
+                if (covered := self.covered[(term, scope)]) is not None and todo.get(scope) is not None
+                and covered >= todo[scope]}
+
+    def add(self, term: str, scope: str, page: selectors.SearchHitsPage) -> None:
+        self.seen[(term, scope)].update(hit.sk for hit in page.hits)
+        self.covered[(term, scope)] = page.resume_below
+
+    def note(self, sk: str, scope: str) -> None:
+        self.scope_of[sk] = scope
+
+    def lacks(self, sk: str) -> bool:
+        scope = self.scope_of.get(sk)
+        if scope is None:
+            return False
+        for (term, term_scope), covered in self.covered.items():
+            if term_scope == scope and (covered is None or sk >= covered) and sk not in self.seen[(term, scope)]:
+                return True
+        return False
 
 
 def _sparseness(pages: dict[tuple[str, str], selectors.SearchHitsPage], term: str,

@@ -19,6 +19,7 @@ these functions, so what is written and what is looked up always agree.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,8 +108,22 @@ def words(text: str) -> list[Word]:
     return list(iter_words(text))
 
 
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+
+
 def iter_words(text: str) -> Iterator[Word]:
     """``words`` one at a time: index_terms stops reading a long text at its cap."""
+    if text.isascii():
+        # Most texts: no CJK, no marks, and an ASCII word character is a letter or digit, so a
+        # regular expression finds the same words as the general loop, several times faster
+        # (a search checks every candidate's text with it).
+        for found in _ASCII_WORD_RE.finditer(text):
+            yield Word(found.start(), found.end(), found.group().lower())
+        return
+    yield from _iter_words_general(text)
+
+
+def _iter_words_general(text: str) -> Iterator[Word]:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
