@@ -39,6 +39,14 @@ elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     raise ImproperlyConfigured(
         f"DJANGO_SECRET_KEY is too weak ({len(SECRET_KEY)} characters, {len(set(SECRET_KEY))} distinct; "
         f"it needs at least 50 and 5). {_MAKE_A_KEY}")
+# Rotating the key (docs/operations.md): the old key(s), comma-separated, still verify what they
+# signed (live cursors, "Load older" links, signed cookies) but sign nothing new. Held to the same
+# strength as the key itself: a weak fallback would let anyone forge those.
+SECRET_KEY_FALLBACKS = [key.strip() for key in os.environ.get("DJANGO_SECRET_KEY_FALLBACKS", "").split(",")
+                        if key.strip()]
+if not DEBUG and any(len(key) < 50 or len(set(key)) < 5 for key in SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured(f"A key in DJANGO_SECRET_KEY_FALLBACKS is too weak (each needs at least 50 "
+                               f"characters and 5 distinct): list only keys that were DJANGO_SECRET_KEY.")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
