@@ -21,11 +21,28 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 5
 wsgi_app = "chatsite.wsgi:application"
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+# DJANGO_LOG_FORMAT=json: the app logs one JSON line per request (chatsite/request_log.py), so the
+# access log is off unless GUNICORN_ACCESSLOG asks for it, and gunicorn's own lines (worker boots,
+# timeouts, exits) are JSON objects too: one format for the whole stream (docs/deploy.md, "Logs").
+_json_logs = os.environ.get("DJANGO_LOG_FORMAT", "").strip().lower() == "json"
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "" if _json_logs else "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Never log full URLs with query strings at info: cursors are opaque but needn't be in logs.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+if _json_logs:
+    from gunicorn.glogging import Logger
+
+    class JsonLinesLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)  # runs again on every reload (SIGHUP), with fresh handlers
+            from chatsite.request_log import JsonFormatter  # stdlib and Django utilities only: no settings
+
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(JsonFormatter())
+
+    logger_class = JsonLinesLogger
 # gunicorn 25+ opens a control socket for `gunicornc` at one path per user by default
 # ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second instance on the host takes
 # it over, and stopping either removes it. Off unless GUNICORN_CONTROL_SOCKET names this instance's.

@@ -562,12 +562,29 @@ def _attempt_started(**kwargs) -> None:
         _attempts_started[threading.get_ident()] = time.monotonic()
 
 
-def _attempt_ended(exception=None, **kwargs) -> None:
+def _attempt_ended(exception=None, event_name="", **kwargs) -> None:
     global _last_answer
     with _attempts_lock:
-        _attempts_started.pop(threading.get_ident(), None)
+        started = _attempts_started.pop(threading.get_ident(), None)
+        ended = time.monotonic()
         if exception is None:
-            _last_answer = time.monotonic()
+            _last_answer = ended
+    if started is not None:
+        operation_name = event_name.rpartition(".")[2]  # response-received.dynamodb.<Operation>
+        for observer in list(_attempt_observers):
+            observer(operation_name, ended - started, exception)
+
+
+_attempt_observers: list[Callable[[str, float, BaseException | None], None]] = []
+
+
+def observe_attempts(observer: Callable[[str, float, BaseException | None], None]) -> Callable[[], None]:
+    """Call ``observer(operation_name, seconds, exception)`` after every HTTP attempt to DynamoDB
+    (each retry is an attempt), on the thread (greenlet, under gevent) that made it: ``exception``
+    is None when DynamoDB answered (any HTTP status). The request log sums a request's seconds.
+    Returns what stops it."""
+    _attempt_observers.append(observer)
+    return lambda: _attempt_observers.remove(observer)
 
 
 def stalled_for() -> float | None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chatsite.request_log import log_format
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -85,6 +87,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "chatsite.middleware.HealthCheckMiddleware",  # first: balancers probe by IP, not an allowed host
+    # Outside everything else (so it sees the session's DynamoDB calls, the bulkhead's 503 and the
+    # error pages), but after /healthz: the balancer's probes every few seconds are not logged.
+    "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything that may answer with the 503 page, so chatsite.errors can use request.htmx.
@@ -282,11 +287,20 @@ CHAT_ROOM_CREATE_WINDOW_SECONDS = int(os.environ.get("CHAT_ROOM_CREATE_WINDOW_SE
 CHAT_MESSAGE_CHANGE_LIMIT = int(os.environ.get("CHAT_MESSAGE_CHANGE_LIMIT", "60"))
 CHAT_MESSAGE_CHANGE_WINDOW_SECONDS = int(os.environ.get("CHAT_MESSAGE_CHANGE_WINDOW_SECONDS", "60"))
 
+# DJANGO_LOG_FORMAT: "text" (the default, for people) or "json" (one JSON object per line, for
+# CloudWatch Logs and the like). Either way every line of a request carries its X-Request-ID, and
+# each request logs one line on chatsite.request (chatsite/request_log.py, docs/deploy.md "Logs").
+DJANGO_LOG_FORMAT = log_format(os.environ.get("DJANGO_LOG_FORMAT"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "chatsite.request_log.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "chatsite.request_log.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if DJANGO_LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         # Our 503 middleware logs DynamoDB failures once per request; don't log them twice.

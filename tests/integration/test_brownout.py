@@ -124,8 +124,17 @@ def test_stalled_dynamodb_gives_the_503_page_and_one_log_line_per_request(stalla
     assert elapsed < 2 * (2 * 1 + 1 + 1)  # attempts × read timeout + backoff, per request
     time.sleep(0.2)  # let the log lines land
     lines = stallable.log_since(offset)
-    assert len(lines) == 2, "\n".join(lines[:40])
-    assert all("DynamoDB unavailable (read timeout) for GET /: " in line for line in lines), lines
+    # Per request: its warning (one line, no traceback) and its request line, with the same id.
+    warnings = [line for line in lines if " chatsite.request " not in line]
+    requests_logged = [line for line in lines if " chatsite.request " in line]
+    assert len(warnings) == 2 and len(requests_logged) == 2, "\n".join(lines[:40])
+    assert all("DynamoDB unavailable (read timeout) for GET /: " in line for line in warnings), lines
+    assert all(" GET rooms:list 503 " in line for line in requests_logged), lines
+
+    def request_ids(group):
+        return sorted(line.split(" [", 1)[1].split("]: ", 1)[0] for line in group)
+
+    assert request_ids(warnings) == request_ids(requests_logged) and len(set(request_ids(warnings))) == 2, lines
 
 
 def test_healthz_answers_within_a_second_while_every_thread_would_wait_on_dynamodb(stallable):
