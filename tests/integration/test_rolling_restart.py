@@ -82,6 +82,9 @@ class Load:
     attempts: Counter = field(default_factory=Counter)  # text -> sends
     failures: list[Failure] = field(default_factory=list)
     unacked: list[str] = field(default_factory=list)  # texts given up on
+    sends: list[tuple[float, float, bool]] = field(default_factory=list)  # (start, end, acknowledged)
+    in_flight: int = 0  # sends waiting for their answer
+    lock: threading.Lock = field(default_factory=threading.Lock)
     stop_posting: threading.Event = field(default_factory=threading.Event)
 
 
@@ -97,6 +100,10 @@ def poster(load: Load, person: Person, room: str, name: str) -> None:
         give_up = time.monotonic() + GIVE_UP_SECONDS
         while True:
             load.attempts[text] += 1
+            with load.lock:
+                load.in_flight += 1
+            started = time.monotonic()
+            response = None
             try:
                 response = person.http.post(url, data={"csrfmiddlewaretoken": csrf, "comment": text,
                                                        "idempotency_key": key},
@@ -104,7 +111,11 @@ def poster(load: Load, person: Person, room: str, name: str) -> None:
             except requests.RequestException as exc:
                 # Refused: no server on the port (between the stop and the start), never reached one.
                 what = "refused" if "Connection refused" in str(exc) else type(exc).__name__
-            else:
+            finally:
+                with load.lock:
+                    load.in_flight -= 1
+                load.sends.append((started, time.monotonic(), response is not None and response.status_code < 400))
+            if response is not None:
                 if response.status_code < 400:
                     dom_ids = [dom_id for dom_id, _ in MESSAGE_RE.findall(response.text)]
                     load.acked[text] = (key, dom_ids[0] if dom_ids else "")
@@ -245,6 +256,8 @@ def test_a_sighup_then_a_stop_and_start_lose_no_post_and_every_tab_resumes(deplo
         # SIGTERM: a graceful stop (requests in flight finish, streams end), then a new
         # gunicorn on the same port: posters meanwhile see refused connections and retry.
         load.phase = "term"
+        # While a post is on its way: a stop must let the request it accepted finish.
+        wait_until(lambda: load.in_flight > 0, timeout=10, interval=0.005, message="a post in flight")
         stopped_at = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)
         server.proc.wait(timeout=40)
@@ -280,6 +293,8 @@ def test_a_sighup_then_a_stop_and_start_lose_no_post_and_every_tab_resumes(deplo
     duplicates_sent = sum(1 for text in acked if load.attempts[text] > 1)
     print(f"\n{len(acked)} posts acknowledged, {len(load.failures)} failed sends of {len(retried)} posts "
           f"(retried with the same key): {dict(failures_by_kind)}; {duplicates_sent} posts needed a resend")
+    across = sum(1 for start, end, ok in load.sends if ok and start < stopped_at < end)
+    log.append(f"{across} posts sent before the SIGTERM were answered after it")
     print("\n".join(log))
     for n, tab in enumerate(tabs):
         print(f"tab {n}: {tab.connections} connections, {tab.connect_errors} refused connects, "
