@@ -55,6 +55,7 @@ class TableSpec:
     key: tuple[str, str]
     indexes: tuple[IndexSpec, ...]
     ttl_attribute: str
+    point_in_time_recovery: bool = True  # restorable to any second of the last 35 days
 
     def attribute_definitions(self) -> list[dict]:
         names = sorted({*self.key, *(name for index in self.indexes for name in index.key)})
@@ -216,6 +217,9 @@ def ensure_tables(*, wait_seconds: float = 60, log=lambda line: None) -> dict[st
             _add_missing_indexes(dynamodb, spec, table_name(spec.name), wait_seconds, log)
         for spec in TABLES.values():
             log(_enable_ttl(dynamodb, table_name(spec.name), spec.ttl_attribute))
+        for spec in TABLES.values():
+            if spec.point_in_time_recovery:
+                log(_enable_point_in_time_recovery(dynamodb, table_name(spec.name), wait_seconds))
     except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
             botocore.exceptions.ReadTimeoutError, botocore.exceptions.NoCredentialsError) as exc:
         raise DynamoDBUnreachable(f"cannot reach DynamoDB at {endpoint_description()}: {exc}") from exc
@@ -362,6 +366,140 @@ def _enable_ttl(dynamodb, name: str, attribute: str) -> str:
                 f"tombstones are keyed by time and never read again."
             )
         raise
+
+
+def _not_supported(exc: botocore.exceptions.ClientError) -> str | None:
+    """The error code when a local server (dynalite) lacks the operation, else None."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    unsupported = {"UnknownOperationException", "UnrecognizedClientException", "ValidationException"}
+    return code if code in unsupported or "Unknown" in code else None
+
+
+def _enable_point_in_time_recovery(dynamodb, name: str, wait_seconds: float) -> str:
+    deadline = time.monotonic() + wait_seconds
+    try:
+        status = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        if _pitr_status(status) == "ENABLED":
+            return f"{name}: point-in-time recovery already enabled"
+        while True:
+            try:
+                dynamodb.update_continuous_backups(
+                    TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+                return f"{name}: point-in-time recovery enabled"
+            except botocore.exceptions.ClientError as exc:
+                # A table made seconds ago: AWS is still turning its backups on.
+                if (exc.response.get("Error", {}).get("Code") != "ContinuousBackupsUnavailableException"
+                        or time.monotonic() > deadline):
+                    raise
+                time.sleep(1)
+    except botocore.exceptions.ClientError as exc:
+        code = _not_supported(exc)
+        if code:
+            return f"{name}: this server has no point-in-time recovery ({code}); nothing to restore from locally"
+        raise
+
+
+def _pitr_status(description: dict) -> str | None:
+    return (description.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+
+
+# --- ensure_tables --check ----------------------------------------------------------------------
+
+
+def _key_text(schema: list[dict]) -> str:
+    ordered = sorted(schema, key=lambda k: k.get("KeyType") != "HASH")
+    return ", ".join(f"{k.get('AttributeName')} ({k.get('KeyType')})" for k in ordered) or "none"
+
+
+def _projection_text(projection: dict) -> str:
+    kind = projection.get("ProjectionType", "none")
+    extra = projection.get("NonKeyAttributes")
+    return f"{kind} {sorted(extra)}" if extra else kind
+
+
+def table_drift(spec: TableSpec, description: dict | None, ttl: dict | None, pitr: dict | None) -> list[str]:
+    """How a live table differs from ``spec``, one readable line each; empty when it matches.
+
+    ``description``: DescribeTable's "Table" (None: the table is missing). ``ttl``: DescribeTimeToLive's
+    "TimeToLiveDescription"; ``pitr``: DescribeContinuousBackups' "ContinuousBackupsDescription";
+    either None when the server does not answer it (dynalite has no point-in-time recovery), and then
+    not checked. Compared: the key, the key attributes' types, every index's key, projection and
+    status (one still backfilling is not ready for traffic), indexes the code lacks, TTL, PITR.
+    Billing mode and capacity are the operator's choice (the template's BillingMode parameter)."""
+    if description is None:
+        return ["table missing (`python manage.py ensure_tables` or the CloudFormation stack creates it)"]
+    drift = []
+    if description.get("TableStatus", "ACTIVE") != "ACTIVE":
+        drift.append(f"table status {description['TableStatus']}, not ACTIVE yet")
+    expected_key = [{"AttributeName": spec.key[0], "KeyType": "HASH"}, {"AttributeName": spec.key[1], "KeyType": "RANGE"}]
+    if _key_text(description.get("KeySchema", [])) != _key_text(expected_key):
+        drift.append(f"key: {_key_text(description.get('KeySchema', []))}; the code expects {_key_text(expected_key)}")
+    live_types = {a["AttributeName"]: a["AttributeType"] for a in description.get("AttributeDefinitions", [])}
+    for attribute in spec.attribute_definitions():
+        live = live_types.get(attribute["AttributeName"])
+        if live is not None and live != attribute["AttributeType"]:
+            drift.append(f"attribute {attribute['AttributeName']}: type {live}; the code expects {attribute['AttributeType']}")
+    live_indexes = {i["IndexName"]: i for i in description.get("GlobalSecondaryIndexes", [])}
+    for index in spec.indexes:
+        expected = index.definition()
+        live = live_indexes.get(index.name)
+        if live is None:
+            drift.append(f"index {index.name}: missing; the code expects {_key_text(expected['KeySchema'])}, "
+                         f"projection {_projection_text(expected['Projection'])} (`ensure_tables` adds it)")
+            continue
+        if _key_text(live.get("KeySchema", [])) != _key_text(expected["KeySchema"]):
+            drift.append(f"index {index.name}: key {_key_text(live.get('KeySchema', []))}; "
+                         f"the code expects {_key_text(expected['KeySchema'])}")
+        if _projection_text(live.get("Projection", {})) != _projection_text(expected["Projection"]):
+            drift.append(f"index {index.name}: projection {_projection_text(live.get('Projection', {}))}; "
+                         f"the code expects {_projection_text(expected['Projection'])}")
+        if live.get("IndexStatus", "ACTIVE") != "ACTIVE":
+            drift.append(f"index {index.name}: {live['IndexStatus']}, not ACTIVE yet (its queries miss items until it is)")
+    for name in sorted(live_indexes.keys() - {index.name for index in spec.indexes}):
+        drift.append(f"index {name}: not in the code ({_key_text(live_indexes[name].get('KeySchema', []))})")
+    for index in description.get("LocalSecondaryIndexes", []):
+        drift.append(f"local index {index['IndexName']}: not in the code")
+    if ttl is not None:
+        status, attribute = ttl.get("TimeToLiveStatus", "DISABLED"), ttl.get("AttributeName")
+        if status not in {"ENABLED", "ENABLING"}:
+            drift.append(f"TTL: {status}; the code expects it ENABLED on {spec.ttl_attribute}")
+        elif attribute != spec.ttl_attribute:
+            drift.append(f"TTL: on {attribute}; the code expects {spec.ttl_attribute}")
+    if pitr is not None and spec.point_in_time_recovery and _pitr_status(pitr) != "ENABLED":
+        drift.append(f"point-in-time recovery: {_pitr_status(pitr) or 'not reported'}; the code expects ENABLED")
+    return drift
+
+
+def _describe_if_supported(describe, name: str, key: str) -> dict | None:
+    try:
+        return describe(TableName=name)[key]
+    except botocore.exceptions.ClientError as exc:
+        if _not_supported(exc):
+            return None
+        raise
+
+
+def check_tables() -> dict[str, list[str]]:
+    """{table name: table_drift(...)} for both tables, from Describe* calls only (DescribeTable,
+    DescribeTimeToLive, DescribeContinuousBackups): it never changes anything. Raises
+    DynamoDBUnreachable naming the endpoint when it cannot be reached."""
+    dynamodb = client()
+    drift: dict[str, list[str]] = {}
+    try:
+        for spec in TABLES.values():
+            name = table_name(spec.name)
+            try:
+                description = dynamodb.describe_table(TableName=name)["Table"]
+            except dynamodb.exceptions.ResourceNotFoundException:
+                drift[name] = table_drift(spec, None, None, None)
+                continue
+            ttl = _describe_if_supported(dynamodb.describe_time_to_live, name, "TimeToLiveDescription")
+            pitr = _describe_if_supported(dynamodb.describe_continuous_backups, name, "ContinuousBackupsDescription")
+            drift[name] = table_drift(spec, description, ttl, pitr)
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError, botocore.exceptions.NoCredentialsError) as exc:
+        raise DynamoDBUnreachable(f"cannot reach DynamoDB at {endpoint_description()}: {exc}") from exc
+    return drift
 
 
 # --- failure classification ---------------------------------------------------------------------

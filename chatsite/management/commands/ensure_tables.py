@@ -1,4 +1,7 @@
-"""Create the DynamoDB tables and indexes this site needs (our `migrate`). Idempotent."""
+"""Create the DynamoDB tables and indexes this site needs (our `migrate`). Idempotent.
+
+`--check` changes nothing: it compares the live tables with chatsite/dynamodb.py's TABLES and exits
+non-zero listing every difference, for a deploy pipeline to run before it switches traffic."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,13 +11,19 @@ from chatsite import dynamodb
 class Command(BaseCommand):
     help = (
         "Create the `chat` and `session_store` tables with their GSIs if they are missing, wait "
-        "until ACTIVE, and enable TTL where the server supports it. Safe to run repeatedly."
+        "until ACTIVE, and enable TTL and point-in-time recovery where the server supports them. Safe to "
+        "run repeatedly. --check only compares the live tables with the code and exits 1 on any difference."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--wait", type=float, default=60, help="Seconds to wait for ACTIVE (default 60).")
+        parser.add_argument("--check", action="store_true",
+                            help="Change nothing: compare the live tables (keys, indexes, projections, TTL, "
+                                 "point-in-time recovery) with the code; exit 1 listing every difference.")
 
-    def handle(self, *args, wait: float, **options):
+    def handle(self, *args, wait: float, check: bool = False, **options):
+        if check:
+            return self._check()
         if wait <= 0:
             raise CommandError("--wait must be a positive number of seconds.")
         self.stdout.write(f"DynamoDB endpoint: {dynamodb.endpoint_description()}")
@@ -31,3 +40,23 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Tables ready ({len(created)} created, {len(outcome) - len(created)} already existed)."
         ))
+
+    def _check(self) -> None:
+        self.stdout.write(f"DynamoDB endpoint: {dynamodb.endpoint_description()}")
+        try:
+            drift = dynamodb.check_tables()
+        except dynamodb.DynamoDBUnreachable as exc:
+            raise CommandError(f"{exc}. Check DYNAMODB_ENDPOINT_URL, the region and AWS credentials.") from exc
+        for name, differences in drift.items():
+            if not differences:
+                self.stdout.write(f"{name}: matches the code")
+                continue
+            self.stdout.write(f"{name}: {len(differences)} difference{'s' if len(differences) > 1 else ''} from the code")
+            for line in differences:
+                self.stdout.write(f"  - {line}")
+        total = sum(len(differences) for differences in drift.values())
+        if total:
+            raise CommandError(
+                f"{total} difference{'s' if total > 1 else ''} between the live tables and chatsite/dynamodb.py "
+                f"(listed above). Fix the stack (deploy/chatsite.yaml) or run `python manage.py ensure_tables`.")
+        self.stdout.write(self.style.SUCCESS("Tables match the code."))
