@@ -90,3 +90,52 @@ def post_worker_init(worker):
         gevent.spawn(end_streams_when_stopping)
     elif worker.cfg.threads > 2:
         middleware.limit_concurrent_requests(worker.cfg.threads - 2)
+
+
+# Metrics (chatsite/metrics.py, docs/deploy.md "Metrics"): Prometheus's multi-process mode. Workers
+# write to files in PROMETHEUS_MULTIPROC_DIR; the master sums them for a scrape on its own port,
+# loopback by default: never the public one. GUNICORN_METRICS_BIND="" turns the port off.
+metrics_bind = os.environ.get("GUNICORN_METRICS_BIND", "127.0.0.1:9100").strip()
+
+
+def on_starting(server):
+    """Once per gunicorn start, before any worker: a fresh, empty directory for the workers' values
+    (set in the environment they inherit; prometheus_client reads it at import)."""
+    if metrics_bind:
+        from chatsite import metrics
+
+        path, made = metrics.prepare_multiprocess_dir()
+        server._chatsite_metrics_dir = (path, made)
+
+
+def when_ready(server):
+    if metrics_bind:
+        from chatsite import metrics
+
+        try:
+            metrics.serve_multiprocess(metrics_bind)
+        except OSError as exc:  # the site serves on without it; the operator reads why here
+            server.log.error("metrics: cannot listen on %s (%s); not serving metrics", metrics_bind, exc)
+        else:
+            server.log.info("metrics: serving on http://%s/metrics", metrics_bind)
+
+
+def post_fork(server, worker):
+    from chatsite import metrics
+
+    metrics.close_inherited_server()  # the master's scrape socket is not the worker's to hold
+
+
+def child_exit(server, worker):
+    """A worker exited (any way): its live gauges stop counting (mark_process_dead)."""
+    from chatsite import metrics
+
+    metrics.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    path, made = getattr(server, "_chatsite_metrics_dir", (None, False))
+    if made:
+        from chatsite import metrics
+
+        metrics.remove_multiprocess_dir(path)

@@ -32,7 +32,7 @@ from accounts.models import DeviceLinkRecord, UserDirectoryEntry, UserRecord
 from accounts.session_keys import StoredKey, is_child_key, key_digest
 from accounts.user_cache import user_cache
 from accounts.validators import canonical_username, clean_display_name, validate_new_username, validate_username
-from chatsite import counters, keys
+from chatsite import counters, keys, metrics
 from chatsite.dynamodb import is_conditional_check_failed
 
 SIGN_IN_FAILED = "That username and password don't match an account."
@@ -237,6 +237,7 @@ def _check_not_throttled(subjects: list[Subject], *, what: str = "failed sign-in
             held.append(counters.reserve(scope=scope, subject=subject, window_seconds=window, limit=limit))
         except counters.LimitReached as full:
             _give_back(held)
+            metrics.account_throttled(scope)
             raise Throttled(full.retry_after, what=what) from None
     return held
 

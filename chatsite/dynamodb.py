@@ -700,7 +700,7 @@ def _attempt_started(**kwargs) -> None:
         _attempts_started[threading.get_ident()] = time.monotonic()
 
 
-def _attempt_ended(exception=None, event_name="", **kwargs) -> None:
+def _attempt_ended(exception=None, event_name="", parsed_response=None, **kwargs) -> None:
     global _last_answer
     with _attempts_lock:
         started = _attempts_started.pop(threading.get_ident(), None)
@@ -711,6 +711,11 @@ def _attempt_ended(exception=None, event_name="", **kwargs) -> None:
         operation_name = event_name.rpartition(".")[2]  # response-received.dynamodb.<Operation>
         for observer in list(_attempt_observers):
             observer(operation_name, ended - started, exception)
+        if _outcome_observers:
+            error = (type(exception).__name__ if exception is not None
+                     else ((parsed_response or {}).get("Error") or {}).get("Code") or None)
+            for observer in list(_outcome_observers):
+                observer(operation_name, ended - started, error)
 
 
 _attempt_observers: list[Callable[[str, float, BaseException | None], None]] = []
@@ -723,6 +728,19 @@ def observe_attempts(observer: Callable[[str, float, BaseException | None], None
     Returns what stops it."""
     _attempt_observers.append(observer)
     return lambda: _attempt_observers.remove(observer)
+
+
+_outcome_observers: list[Callable[[str, float, str | None], None]] = []
+
+
+def observe_attempt_outcomes(observer: Callable[[str, float, str | None], None]) -> Callable[[], None]:
+    """Like observe_attempts, with what came back: ``observer(operation_name, seconds, error)``,
+    ``error`` None when DynamoDB answered with success, else its error code
+    ("ProvisionedThroughputExceededException", "ConditionalCheckFailedException", ...), or the
+    exception's class name when no answer came (a timeout, a reset). The metrics count throttles
+    and errors by operation from it (chatsite.metrics). Returns what stops it."""
+    _outcome_observers.append(observer)
+    return lambda: _outcome_observers.remove(observer)
 
 
 def stalled_for() -> float | None:

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     # Outside everything else (so it sees the session's DynamoDB calls, the bulkhead's 503 and the
     # error pages), but after /healthz: the balancer's probes every few seconds are not logged.
     "chatsite.request_log.RequestLogMiddleware",
+    "chatsite.metrics.MetricsMiddleware",  # the same span: latency by URL pattern and status
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything that may answer with the 503 page, so chatsite.errors can use request.htmx.

@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
-from chatsite import caches, keys
+from chatsite import caches, keys, metrics
 from chatsite.batch import batch_put_items
 from rooms import formatting, selectors
 from rooms.models import ActivityRecord, ChatMessage, Room, UserRoom
@@ -432,6 +432,7 @@ class ActivityHub:
 
     # --- refreshing -----------------------------------------------------------------------------------
 
+    @metrics.timed_refresh("activity")
     def refresh_now(self) -> list[Activity]:
         """One round: a Query per shard; the events not seen before are dispatched and returned."""
         fresh = self._primed

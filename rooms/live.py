@@ -23,7 +23,7 @@ from typing import Callable
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from chatsite import caches, counters, keys
+from chatsite import caches, counters, keys, metrics
 from chatsite.dynamodb import STALL_PATIENCE_SECONDS, Stalled  # noqa: F401 - streams use both
 from rooms import selectors, validators
 from rooms.models import ChatMessage, Deletion
@@ -435,6 +435,7 @@ class RoomFeed:
             watermark = self.watermark_ms
         return watermark is not None and self.clock() - watermark <= self.overlap_ms // 2
 
+    @metrics.timed_refresh("room")
     def _refresh(self) -> None:
         started = self.clock()
         with self._state_lock:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import botocore.exceptions
 from django.conf import settings
 
-from chatsite import dynamodb, keys
+from chatsite import dynamodb, keys, metrics
 
 _FORGET_WINDOWS = (2, 3, 4)  # windows older than the previous one; TTL removes the idle item
 
@@ -91,4 +91,5 @@ def _explain_refusal(item_key: dict, w: int, idempotency_key: str, now_ms: int) 
             if key == idempotency_key:
                 return Claim(planned_sk=sk, duplicate=True)
     window_end_ms = (w + 1) * settings.CHAT_POST_RATE_WINDOW_SECONDS * 1000
+    metrics.post_rate_limited()
     return Claim(planned_sk="", retry_after=max(1, -(-(window_end_ms - now_ms) // 1000)))

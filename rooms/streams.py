@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 from django.conf import settings
 
-from chatsite import caches
+from chatsite import caches, metrics
 from chatsite.sse import ReadEvent, data_fields, read_event, sse, sse_fields  # noqa: F401 - re-exported
 from rooms import live
 from rooms.live import Event, RoomFeed, Signal, Updates
@@ -274,9 +274,10 @@ def stream(*, channel: Channel, first: Updates, cursor: Cursor, render: Callable
     ``user_side`` (rooms.activity.UserSide, signed-in streams): the user's `sidebar` and `notify`
     events, first the current sidebar, then whenever the activity hub wakes the stream."""
     try:
-        yield from _stream(channel=channel, first=first, cursor=cursor, render=render, token=token,
-                           still_allowed=still_allowed, render_signals=render_signals,
-                           config=config or StreamSettings.from_django(), clock=clock, user_side=user_side)
+        with metrics.live_stream("room"):
+            yield from _stream(channel=channel, first=first, cursor=cursor, render=render, token=token,
+                               still_allowed=still_allowed, render_signals=render_signals,
+                               config=config or StreamSettings.from_django(), clock=clock, user_side=user_side)
     finally:
         channel.leave()
         if user_side is not None:
@@ -402,6 +403,7 @@ def user_stream(*, user_side, waker: Waker, still_allowed: Callable[[], bool], c
     (revoked: `reload`, and it ends)."""
     config = config or StreamSettings.from_django()
     try:
+        metrics.LIVE_STREAMS.labels("user").inc()  # dec below; the gauge sums over workers
         yield f"retry: {int(settings.CHAT_LIVE_STREAM_RETRY_MS)}\n\n"
         last_check = clock()
         last_sent = last_check - config.heartbeat_seconds
@@ -421,4 +423,5 @@ def user_stream(*, user_side, waker: Waker, still_allowed: Callable[[], bool], c
             timeout = min(config.heartbeat_seconds - (now - last_sent), config.recheck_seconds - (now - last_check))
             waker.wait(max(0.01, timeout), user_side.has_pending)
     finally:
+        metrics.LIVE_STREAMS.labels("user").dec()
         user_side.close()

@@ -95,6 +95,7 @@ class GunicornServer:
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "GUNICORN_WORKERS": "2",
             "GUNICORN_ACCESSLOG": "",
+            "GUNICORN_METRICS_BIND": "",  # many test servers share the host: a test that scrapes names a port
             "GUNICORN_LOGLEVEL": "warning",
             **self.env,
         }
