@@ -6,7 +6,7 @@ whole unit suite's calls by tests/integration/test_iam_policy_matches_calls.py."
 import textwrap
 
 from tests.support.iam_policy import TABLE_INDEX, Grant, Resource, Use, compare, policies_from_template
-from tests.support.iam_policy import load_template
+from tests.support.iam_policy import load_template, uses_from_record
 
 TABLES = {"chat", "session_store"}
 CHAT = Resource("chat")
@@ -117,3 +117,16 @@ def test_a_missing_policy_is_reported(tmp_path):
     path.write_text(TEMPLATE.split("  AdminPolicy:")[0])
     _, problems = policies_from_template(load_template(path))
     assert problems == ["AdminPolicy: no AWS::IAM::ManagedPolicy of that name in the template"]
+
+
+def test_the_record_gives_the_roles_calls_on_aws_and_on_the_two_tables_anywhere():
+    def call(role, table, endpoint="aws", action="DescribeTable"):
+        return {"role": role, "operation": action, "action": action, "table": table, "index": None,
+                "endpoint": endpoint, "count": 1, "first_test": "t", "first_caller": "c"}
+
+    record = {"calls": [call("admin", "chat"), call("admin", "chat", "local", "UpdateTable"),
+                        call("admin", "test_chat.rebuild", "local"), call("admin", "chat.copy"),
+                        call("test", "chat", action="Scan"), call("web", "chat", action="GetItem")]}
+    assert uses_from_record(record, TABLES) == [
+        Use("admin", "DescribeTable", "chat"), Use("admin", "UpdateTable", "chat"),
+        Use("admin", "DescribeTable", "chat.copy"), Use("web", "GetItem", "chat")]

@@ -216,5 +216,6 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     path = _output_path(session.config)
     merged = merge(records, *_from_workers)
     partial = path.with_name(f"{path.name}.partial")
-    partial.write_text(json.dumps({"calls": merged, "exit_status": int(exitstatus)}, indent=1))
+    summary = {"calls": merged, "exit_status": int(exitstatus), "workers": len(_from_workers)}
+    partial.write_text(json.dumps(summary, indent=1))
     partial.replace(path)
