@@ -146,6 +146,26 @@ def test_ensure_tables_turns_on_point_in_time_recovery(moto_tables):
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
+def test_tables_made_before_point_in_time_recovery_get_it_from_ensure_tables(capsys):
+    with mock_aws():
+        dynamodb.configure(endpoint_url=None, prefix="old_")
+        try:
+            for spec in dynamodb.TABLES.values():
+                dynamodb.client().create_table(**spec.create_request(dynamodb.table_name(spec.name)))
+            with pytest.raises(CommandError):
+                call_command("ensure_tables", "--check")
+            assert "  - point-in-time recovery: DISABLED; the code expects ENABLED" in capsys.readouterr().out
+            lines: list[str] = []
+            dynamodb.ensure_tables(wait_seconds=5, log=lines.append)
+            assert "old_chat: point-in-time recovery enabled" in lines
+            assert dynamodb.check_tables() == {"old_chat": [], "old_session_store": []}
+            lines.clear()
+            dynamodb.ensure_tables(wait_seconds=5, log=lines.append)
+            assert "old_chat: point-in-time recovery already enabled" in lines
+        finally:
+            dynamodb.configure(endpoint_url=None, prefix="test_")
+
+
 @pytest.fixture
 def drifted():
     """Tables ensure_tables made, then changed behind the code's back: the chat table without its
