@@ -1,7 +1,9 @@
 """docs/operations.md's restore procedures, step by step, on moto: point-in-time recovery on, a
 restore into a new table under another DYNAMODB_TABLE_PREFIX, `ensure_tables` there (the empty
-session table and TTL), then either one room brought back with `export_room` from the restored
-tables and `import_room` into the live ones, or the app pointed at the restored tables.
+session table, TTL and PITR) and `ensure_tables --check`, then either one room brought back with
+`export_room` from the restored tables and `import_room` into the live ones, or the app pointed at
+the restored tables. And an export to S3 imported into a new table (`import-table`) with the
+table definition the page prints from the code.
 
 moto's RestoreTableToPointInTime copies the table as it is when called (it ignores the time), so
 the test restores BEFORE making the mistake it then repairs. What it cannot show: that AWS
@@ -9,6 +11,10 @@ restores the right moment, how long a restore takes, and IAM (docs/operations.md
 
 from __future__ import annotations
 
+import json
+import time
+
+import boto3
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -20,6 +26,9 @@ from tests.support.sessions import request_user, sign_in
 
 ALICE = request_user("alice")
 RESTORED = "restored_"
+# docs/operations.md, section 3: what `python manage.py shell --no-imports -c` prints for import-table.
+TABLE_DEFINITION = ("import json; from chatsite import dynamodb; "
+                    "print(json.dumps(dynamodb.TABLES['chat'].create_request('prodr2_chat')))")
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +76,10 @@ def test_one_room_comes_back_from_a_restored_table_with_export_room_and_import_r
     assert history("general") == []
 
     use_prefix(RESTORED)
-    call_command("ensure_tables")  # the restored table's missing session table, and its TTL
+    call_command("ensure_tables")  # the restored table's missing session table, its TTL and PITR
     assert dynamodb.client().describe_time_to_live(TableName=f"{RESTORED}chat")[
         "TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+    call_command("ensure_tables", "--check")  # raises CommandError on any difference from the code
     assert history("general") == before
     saved = tmp_path / "general.jsonl"
     call_command("export_room", "general", "--output", str(saved))
@@ -87,6 +97,7 @@ def test_the_app_pointed_at_the_restored_tables_serves_the_restored_messages(gen
 
     use_prefix(RESTORED)
     call_command("ensure_tables")
+    call_command("ensure_tables", "--check")
     client = Client()
     page = client.get("/rooms/general/")
     assert page.status_code == 200 and "before 29" in page.text
@@ -95,3 +106,44 @@ def test_the_app_pointed_at_the_restored_tables_serves_the_restored_messages(gen
     sign_in(client, "alice")
     assert client.get("/accounts/profile/").status_code == 200
     assert len(history("general")) == 30
+
+
+def test_an_s3_export_imported_into_a_new_table_is_a_working_copy(general, settings, capsys):
+    before = history("general")
+    client = dynamodb.client()
+    s3 = boto3.client("s3", region_name=settings.AWS_DEFAULT_REGION)
+    s3.create_bucket(Bucket="chatsite-backups")
+    restore_chat_table_into(RESTORED)  # turns PITR on, which an export needs
+    table_arn = client.describe_table(TableName=f"{PREFIX}chat")["Table"]["TableArn"]
+    export = client.export_table_to_point_in_time(
+        TableArn=table_arn, S3Bucket="chatsite-backups", S3Prefix="prod_chat/2026-11-27",
+        ExportFormat="DYNAMODB_JSON")["ExportDescription"]
+    wait_for(lambda: client.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]["ExportStatus"])
+    # The export's data files: <prefix>/AWSDynamoDB/<export id>/data/*.gz, what import-table is pointed at.
+    folders = {obj["Key"].rsplit("/", 1)[0] + "/" for obj in s3.list_objects_v2(Bucket="chatsite-backups")["Contents"]}
+    assert len(folders) == 1
+    data = folders.pop()
+    assert data.startswith("prod_chat/2026-11-27/AWSDynamoDB/") and data.endswith("/data/")
+
+    # The table definition, printed from the code as the page does with `manage.py shell --no-imports -c`.
+    capsys.readouterr()
+    call_command("shell", "--no-imports", command=TABLE_DEFINITION.replace("prodr2_chat", "s3r_chat"))
+    definition = json.loads(capsys.readouterr().out)
+    imported = client.import_table(
+        S3BucketSource={"S3Bucket": "chatsite-backups", "S3KeyPrefix": data}, InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP", TableCreationParameters=definition)["ImportTableDescription"]
+    wait_for(lambda: client.describe_import(ImportArn=imported["ImportArn"])["ImportTableDescription"]["ImportStatus"])
+
+    use_prefix("s3r_")
+    call_command("ensure_tables")
+    call_command("ensure_tables", "--check")
+    assert history("general") == before
+
+
+def wait_for(status) -> None:
+    """moto runs exports and imports on a thread: wait until one is no longer IN_PROGRESS."""
+    deadline = time.monotonic() + 20
+    while (current := status()) == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "still IN_PROGRESS after 20 s"
+        time.sleep(0.05)
+    assert current == "COMPLETED", current
