@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import bisect
+import random
+
 PASSWORD = "bench-password-not-secret-1"  # bench users only, in a throwaway dynalite
 USER_AGENT = "chatsite-bench/1 (locust)"  # the same for sign-in and load, so sessions see one device
 
@@ -29,8 +32,29 @@ def sidebar_rooms() -> list[tuple[str, str]]:
     return [(name, "private" if role == "private" else "public") for role, name in ROLE_ROOMS.items()] + \
         [(filler_room(i), "public") for i in range(FILLER_ROOMS)]
 
-_WORDS = ("the deploy went fine but the cache warmed slowly so we retried twice and checked the "
-          "graphs https://example.com/dashboards/42 before lunch; anyone up for a review?").split()
+# Chat text for search to find: words drawn from a made-up vocabulary with Zipf frequencies (a few
+# words in most messages, most words rare), as in real chat. Pseudo-words of 2-4 syllables share
+# prefixes, so a prefix query matches several words. Deterministic: every run has the same texts.
+VOCABULARY_SIZE = 5_000
+ZIPF_EXPONENT = 1.07
+DISTINCT_TEXTS = 20_000  # the big room repeats these (message i says text i % DISTINCT_TEXTS)
+_URL = "https://example.com/dashboards/42"
+
+
+def _vocabulary() -> tuple[list[str], list[float]]:
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+    rng = random.Random(20261127)
+    words: dict[str, None] = {}
+    while len(words) < VOCABULARY_SIZE:
+        words.setdefault("".join(rng.choice(syllables) for _ in range(rng.choice((2, 2, 3, 3, 3, 4)))))
+    cumulative, total = [], 0.0
+    for rank in range(1, VOCABULARY_SIZE + 1):
+        total += rank ** -ZIPF_EXPONENT
+        cumulative.append(total)
+    return list(words), cumulative
+
+
+_VOCABULARY, _CUMULATIVE = _vocabulary()
 
 
 def username(i: int) -> str:
@@ -42,9 +66,14 @@ def display_name(i: int) -> str:
 
 
 def comment_text(i: int) -> str:
-    """Chat-like text of 40 to 150 characters; every 7th message carries a URL (linkified)."""
-    n = 8 + (i * 7) % 18
-    words = [_WORDS[(i + k * 3) % len(_WORDS)] for k in range(n)]
-    if i % 7:
-        words = [w for w in words if not w.startswith("http")]
-    return " ".join(words)[:150]
+    """Chat-like text of 40 to 150 characters, 6 to 20 words of the Zipf vocabulary; every 7th
+    message carries a URL (linkified)."""
+    rng = random.Random(i)
+    words = [_VOCABULARY[bisect.bisect_left(_CUMULATIVE, rng.random() * _CUMULATIVE[-1])]
+             for _ in range(rng.randint(6, 20))]
+    if i % 7 == 0:
+        words.insert(rng.randint(0, len(words)), _URL)
+    text = " ".join(words)
+    while len(text) < 40:
+        text += " " + _VOCABULARY[rng.randrange(100)]
+    return text[:150].rstrip()

@@ -242,13 +242,13 @@ class BrowserTab(FastHttpUser):
                 self.next_key = value.group(1) if value else ""
         self.cursor = LiveCursor.from_page(page)
 
-    def post(self, comment: str, name: str, *, new_connection: bool = False) -> bool:
+    def post(self, comment: str, name: str, *, new_connection: bool = False, url: str | None = None) -> bool:
         """``new_connection``: Connection: close, so the next post may land on the other worker
-        (a kept-alive connection stays with one gunicorn process)."""
+        (a kept-alive connection stays with one gunicorn process). ``url``: another server's."""
         key = self.next_key or secrets.token_urlsafe(15)
         extra = {"Connection": "close"} if new_connection else {}
         response = self.client.post(
-            PHASE["post_path"], name=name,
+            url or PHASE["post_path"], name=name,
             data={"csrfmiddlewaretoken": self.csrf, "idempotency_key": key, "comment": comment},
             headers=self.headers(**{"HX-Request": "true", "HX-Current-URL": PLAN["host"] + PHASE["room_path"],
                                     "X-CSRFToken": self.csrf, **extra}))
@@ -365,6 +365,27 @@ class Poster(BrowserTab):
         self.post(f"bench post {self.n} {secrets.token_hex(4)}", name=PHASE["endpoint"])
 
 
+class AlternatingPoster(BrowserTab):
+    """The post A/B: posts alternately to each of PHASE["post_urls"] (two servers), so both see the
+    same machine at the same moments. (Not a Poster subclass: locust would inherit its task too.)"""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.open_room()
+        self.n = 0
+        self.turn = random.randrange(len(PHASE["post_urls"]))
+
+    @locust.task
+    def send(self) -> None:
+        self.n += 1
+        name, url = PHASE["post_urls"][self.turn % len(PHASE["post_urls"])]
+        self.turn += 1
+        self.post(f"bench post {self.n} {secrets.token_hex(4)}", name=name, url=url)
+
+
 class Ticker(BrowserTab):
     """Closed loop of live-update polls, each with the cursor from the previous answer."""
 
@@ -446,6 +467,8 @@ def _user_classes(phase: dict) -> list[type]:
         return [type("AlternatorUser", (Alternator,), {**attrs})]
     if kind == "post":
         return [type("PosterUser", (Poster,), {**attrs})]
+    if kind == "post_ab":
+        return [type("AlternatingPosterUser", (AlternatingPoster,), {**attrs})]
     if kind == "tick":
         classes = [type("TickerUser", (Ticker,), {**attrs})]
         if phase.get("post_interval"):

@@ -24,8 +24,10 @@ STREAM_P95_TARGET_MS = 400  # at 200 watchers
 STREAM_P95_BIG_TARGET_MS = 600  # at 1,000 open streams
 STREAM_READS_FLAT = 0.10
 STREAM_RSS_TARGET_MB = 150
+SEARCH_P95_TARGET_MS = 300  # each measured search, at 4 concurrent users
+POST_INDEXER_TOLERANCE = 0.20  # a post's p95 with the search indexer on, against off (A/B)
 MAIN_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "permalink_big", "room_page_private", "floor", "post",
-               "live_tick"]
+               "live_tick", "search_one_word", "search_prefix", "search_two_words"]
 READ_OPS = ("GetItem", "Query", "BatchGetItem", "Scan")
 
 
@@ -203,10 +205,46 @@ def targets(results: dict) -> list[list[str]]:
             f"interleaved A/B at {_phase(results, 'history_ab')['phase']['users']} users: p50 {small['p50_ms']:.0f} → "
             f"{big['p50_ms']:.0f} ms ({change:+.0%}), p95 {small['p95_ms']:.0f} → {big['p95_ms']:.0f} ms "
             f"({change95:+.0%})", abs(change) <= HISTORY_TOLERANCE)
+    rows += search_targets(results)
     if results["workers"]:
         worst = max(w["rss_mb"] for w in results["workers"])
         add(f"worker RSS ≤ {RSS_TARGET_MB} MB after the run", f"{worst:.0f} MB (largest of "
             f"{len(results['workers'])} workers)", worst <= RSS_TARGET_MB)
+    return rows
+
+
+def post_ab(results: dict) -> tuple[dict, dict] | None:
+    """The post's summaries with the search indexer on (this phase's own) and off, from the A/B."""
+    phase = _phase(results, "post_ab")
+    if not phase or not phase["requests"] or "post (indexer off)" not in phase["other_requests"]:
+        return None
+    off = phase["other_requests"]["post (indexer off)"]
+    return (phase, off) if off["requests"] and phase["p95_ms"] and off["p95_ms"] else None
+
+
+def search_targets(results: dict) -> list[list[str]]:
+    rows = []
+    messages = results["seeded"]["big_messages"]
+    searches = results["seeded"].get("searches", {})
+    for kind, search in searches.items():
+        phase = _phase(results, "search_" + kind.replace(" ", "_"))
+        if not phase or not phase["requests"]:
+            continue
+        ok = phase["p95_ms"] <= SEARCH_P95_TARGET_MS and _non_2xx(phase) == 0
+        rows.append([f"search, {kind} (“{search['q']}”, in {search['share']:.1%} of the big room's {messages:,} "
+                     f"messages): p95 ≤ {SEARCH_P95_TARGET_MS} ms at {phase['phase']['users']} users",
+                     f"p95 {phase['p95_ms']:.0f} ms (p50 {phase['p50_ms']:.0f} ms, {phase['rps']:.1f} req/s, "
+                     f"{_non_2xx(phase)} non-2xx); DynamoDB calls per search: {_calls(phase)}",
+                     "met" if ok else "**not met**"])
+    ab = post_ab(results)
+    if ab:
+        on, off = ab
+        change = on["p95_ms"] / off["p95_ms"] - 1
+        rows.append([f"post p95 with the search indexer within {POST_INDEXER_TOLERANCE:.0%} of without it",
+                     f"interleaved A/B at {on['phase']['users']} users: p95 {off['p95_ms']:.0f} ms off → "
+                     f"{on['p95_ms']:.0f} ms on ({change:+.0%}); p50 {off['p50_ms']:.0f} → {on['p50_ms']:.0f} ms; "
+                     f"calls {_calls(off)} → {_calls(on)}",
+                     "met" if change <= POST_INDEXER_TOLERANCE else "**not met**"])
     return rows
 
 
@@ -677,10 +715,17 @@ def markdown(results: dict, png_name: str) -> str:
             f"the virtual users), {seeded['room_count']} rooms (each user a member of "
             f"{seeded.get('sidebar_rooms', '–')}), {seeded['small_messages']} messages in the small "
             f"room and in the private one (message_post), {seeded['big_messages']:,} in the big one.",
+            f"- search: the big room's texts come from a 5,000-word made-up vocabulary with Zipf frequencies "
+            f"(bench/data.py); its {seeded.get('index_items', 0):,} search index items (every term of every message, "
+            "exactly as rooms.search_index writes them) are written into dynalite's data directory by "
+            "bench/bulk_load.js (dynalite's own storage code) while dynalite is stopped; the other rooms' posts are "
+            "indexed as they are posted. The post A/B runs a second gunicorn, identical but for "
+            "CHAT_SEARCH_INDEXER=off, and every poster alternates between the two.",
             f"- wall time: {results['total_seconds']:.0f} s in all, of which load {results['load_seconds']:.0f} s.",
             "", "Seeding:", "",
             _md_table(["step", "seconds", "items/s"],
-                      [[step, _num(s), _num(seeded["big_messages"] / s, 0) if "BatchWriteItem" in step and s else ""]
+                      [[step, _num(s), _num(seeded["big_messages"] / s, 0) if "BatchWriteItem" in step and s else
+                        _num(seeded.get("index_items", 0) / s, 0) if "bulk_load" in step and s else ""]
                        for step, s in seeded["timings"].items()]),
             "", "## Caveats", "",
             "- dynalite is not DynamoDB: it is one Node.js process on the same two cores, with LevelDB on local "

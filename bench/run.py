@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 from bench import data
 
@@ -71,11 +72,12 @@ FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=
               watch_duration=15, watch_tail=3, live_post_interval=0.5, profile_requests=200,
               alternate_users=4, streams=[50, 200, 1000], stream_warmup=3, stream_duration=15, stream_idle=20,
               poll_idle=10)
-SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=1.5, duration=0.7,
+SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=1.5, duration=1.5,
                sweep=[], sweep_warmup=0, sweep_duration=0, watchers=[1, 10], watch_warmup=1,
                watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30,
                alternate_users=2, streams=[10, 30], stream_warmup=0.5, stream_duration=1.2, stream_idle=1.5,
                poll_idle=1.5)
+SEARCH_USERS = 4  # concurrent searchers in each search phase
 STREAMS_SIGNED_IN_MAX = 200  # more streams than this are anonymous tabs (one public room, say so)
 
 
@@ -116,10 +118,48 @@ def setup_django(endpoint_url: str) -> None:
     os.environ["DYNAMODB_ENDPOINT_URL"] = endpoint_url
     os.environ["CHAT_POST_RATE_LIMIT"] = str(POST_RATE_LIMIT)
     os.environ["CHAT_POST_RATE_WINDOW_SECONDS"] = str(POST_RATE_WINDOW_SECONDS)
+    os.environ["CHAT_SEARCH_INDEXER"] = "inline"  # the seed's posts are searchable when the load starts
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
     import django
 
     django.setup()
+
+
+def bulk_loader(dynalite, table: str):
+    """seed.seed's ``bulk_load``: stop dynalite, write the lines into its data directory with
+    bench/bulk_load.js (dynalite's own storage code, no HTTP), start it again on the same port."""
+    def load(chunks, count: int) -> int:
+        from chatsite.progress import ProgressBar
+
+        dynalite.stop()
+        progress = ProgressBar("  search index", count, interval=0.5)
+        proc = subprocess.Popen(["node", str(ROOT / "bench" / "bulk_load.js"), str(dynalite.data_dir), table],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
+        try:
+            batch: list[str] = []
+            for chunk in chunks:
+                batch.append(chunk)
+                if len(batch) == 200:
+                    text = "".join(batch)
+                    proc.stdin.write(text.encode())
+                    progress(text.count("\n"))
+                    batch = []
+            text = "".join(batch)
+            proc.stdin.write(text.encode())
+            progress(text.count("\n"))
+            proc.stdin.close()
+            answer = proc.stdout.read().decode()
+        except BrokenPipeError:
+            answer = ""
+        finally:
+            code = proc.wait()
+            progress.finish()
+        if code != 0 or answer.split() != ["loaded", str(count)]:
+            raise RuntimeError(f"bench/bulk_load.js failed (exit {code}, said {answer.strip()!r}, expected {count})")
+        dynalite.start()
+        return count
+
+    return load
 
 
 def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
@@ -146,7 +186,7 @@ def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
 
 
 def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions: list[dict], pids: dict,
-               workers: int, permalink_sk: str = "") -> dict:
+               workers: int, permalink_sk: str = "", searches: dict | None = None, indexer_off_url: str = "") -> dict:
     from django.conf import settings
     from django.urls import reverse
 
@@ -182,6 +222,20 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
          "room_path": room("live"), "updates_path": reverse("rooms:updates", args=[rooms["live"]]),
          "post_path": reverse("rooms:post", args=[rooms["live"]]), "post_interval": config.live_post_interval},
     ]
+    if indexer_off_url:
+        # The search indexer's cost to a post, A/B in one window: every poster alternates between
+        # this gunicorn (CHAT_SEARCH_INDEXER=thread, production's) and a second one with it off.
+        post_path = reverse("rooms:post", args=[rooms["post"]])
+        phases.append({**base, "key": "post_ab", "label": "post message A/B (search indexer on, off)",
+                       "kind": "post_ab", "endpoint": "post (indexer on)", "room_path": room("post"),
+                       "post_path": post_path,
+                       "post_urls": [["post (indexer on)", base_url + post_path],
+                                     ["post (indexer off)", indexer_off_url + post_path]]})
+    for kind, search in (searches or {}).items():
+        phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration,
+                       "key": "search_" + kind.replace(" ", "_"), "label": f"search: {kind} ({search['q']})",
+                       "kind": "page", "endpoint": "search",
+                       "path": reverse("rooms:search") + "?" + urlencode({"q": search["q"]})})
     phases.append({"users": config.alternate_users, "warmup": config.warmup, "duration": config.duration,
                    "key": "history_ab", "label": "room pages A/B (small, big)", "kind": "alternate",
                    "endpoint": "room page (small)",
@@ -250,7 +304,22 @@ def check_permalink(plan: dict, sk: str) -> None:
                            "changed?")
 
 
-def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 120) -> float:
+def check_searches(plan: dict) -> None:
+    """Each measured search finds messages (highlighted) for a signed-in bench user: the phases
+    measure searches that work, not empty answers."""
+    import requests
+
+    for phase in plan["phases"]:
+        if phase.get("endpoint") != "search":
+            continue
+        page = requests.get(plan["host"] + phase["path"], cookies=plan["sessions"][0],
+                            headers={"User-Agent": plan["user_agent"]}, timeout=60)
+        if page.status_code != 200 or "<mark>" not in page.text:
+            raise RuntimeError(f"{phase['label']}: {page.status_code}, no highlighted result; the search index "
+                               f"or the query is wrong")
+
+
+def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 600) -> float:
     """Wait until dynalite has finished digesting the bulk write (LevelDB compactions keep it busy
     for a while), so it doesn't weigh on the first phases. Returns the seconds waited."""
     import psutil
@@ -291,6 +360,9 @@ def prime(plan: dict, rounds: int) -> None:
         requests.post(plan["host"] + posting["post_path"], cookies=cookies, timeout=10,
                       data={"comment": "warming up", "idempotency_key": new_token()},
                       headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
+        for _, url in next((p["post_urls"] for p in phases if p["kind"] == "post_ab"), []):
+            requests.post(url, cookies=cookies, timeout=10, data={"comment": "warming up", "idempotency_key": new_token()},
+                          headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
         requests.get(f"{plan['host']}{ticking['updates_path']}", params={"w": watermark, "seen": ""},
                      headers=headers, timeout=10).raise_for_status()
 
@@ -337,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="chatsite-bench-"))
     dynalite = DynaliteServer(data_dir=work / "dynalite", port=free_port())
     gunicorn: GunicornServer | None = None
+    indexer_off: GunicornServer | None = None
     try:
         print(f"dynalite on {dynalite.url} (data in {work})", flush=True)
         dynalite.start()
@@ -348,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench import seed
 
         seeded = seed.seed(users=config.users, small_messages=config.small_messages,
-                           big_messages=config.big_messages)
+                           big_messages=config.big_messages,
+                           bulk_load=bulk_loader(dynalite, dynamodb.table_name(dynamodb.CHAT)))
         waited = settle(dynalite.proc.pid)
         seeded.timings["dynalite settling after the bulk write (CPU < 5%)"] = waited
         print(f"  dynalite settled after {waited:.0f} s", flush=True)
@@ -363,18 +437,26 @@ def main(argv: list[str] | None = None) -> int:
             "GUNICORN_WORKERS": str(max(2, os.cpu_count() or 1)),  # gunicorn.conf.py's own default
             "CHAT_POST_RATE_LIMIT": str(POST_RATE_LIMIT),
             "CHAT_POST_RATE_WINDOW_SECONDS": str(POST_RATE_WINDOW_SECONDS),
+            "CHAT_SEARCH_INDEXER": "thread",  # production's; the harness's own (inline) must not leak in
             **dict(item.split("=", 1) for item in args.gunicorn_env),
         }
-        gunicorn = GunicornServer(port=free_port(), env=gunicorn_env)
+        # Production logging (a line per request) stays on, into a file: the console stays readable.
+        gunicorn = GunicornServer(port=free_port(), env=gunicorn_env, log_path=work / "gunicorn.log")
         print(f"gunicorn on {gunicorn.url}", flush=True)
         gunicorn.start()
+        indexer_off = GunicornServer(port=free_port(), env={**gunicorn_env, "CHAT_SEARCH_INDEXER": "off"},
+                                     log_path=work / "gunicorn-indexer-off.log")
+        print(f"gunicorn with the search indexer off (the post A/B) on {indexer_off.url}", flush=True)
+        indexer_off.start()
         sessions = sign_in(gunicorn.url, seeded.users)
         plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
-                          permalink_sk=seeded.big_permalink_sk,
+                          permalink_sk=seeded.big_permalink_sk, searches=seeded.searches,
+                          indexer_off_url=indexer_off.url,
                           pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
                           workers=int(gunicorn_env["GUNICORN_WORKERS"]))
         check_sidebar(plan, seeded.sidebar_rooms)
         check_permalink(plan, seeded.big_permalink_sk)
+        check_searches(plan)
         prime(plan, rounds=8)
         plan_path, results_path = work / "plan.json", work / "results.json"
         plan_path.write_text(json.dumps(plan, indent=1))
@@ -389,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         phases = json.loads(results_path.read_text())
         memory = worker_memory(gunicorn.proc.pid)
         gunicorn.stop()  # the profile runs alone on the machine
+        indexer_off.stop()
 
         print("profiling the room page (pyinstrument)", flush=True)
         profile_path = work / "profile.json"
@@ -401,8 +484,9 @@ def main(argv: list[str] | None = None) -> int:
                            "BENCH_PROFILE_REQUESTS": str(config.profile_requests)})
         profile = json.loads(profile_path.read_text())
     finally:
-        if gunicorn is not None:
-            gunicorn.stop()
+        for server in (gunicorn, indexer_off):
+            if server is not None:
+                server.stop()
         dynalite.stop()
         shutil.rmtree(work, ignore_errors=True)
 

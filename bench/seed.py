@@ -25,9 +25,13 @@ class Seeded:
     big_messages: int
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     big_permalink_sk: str = ""  # the SK of the big room's message permalink_back(big_messages) back
+    index_items: int = 0  # search index items bulk-loaded for the big room
+    searches: dict = field(default_factory=dict)  # kind -> {"q": query, "share": share of big-room messages matching}
 
 
-def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Seeded:
+def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, log=print) -> Seeded:
+    """``bulk_load(lines, count)``: loads the big room's search index items (one DynamoDB-JSON item
+    per line) into the stopped dynalite and starts it again (bench.run); None: the index is left out."""
     from accounts import services as accounts_services
     from accounts.auth import session_user
     from rooms import services as room_services
@@ -93,14 +97,26 @@ def seed(*, users: int, small_messages: int, big_messages: int, log=print) -> Se
     timings[f"unread fillers ({len(unread_fillers)} × message_post)"] = time.monotonic() - started
 
     started = time.monotonic()
-    permalink_sk = write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages)
+    written: list[tuple[int, str]] = []
+    permalink_sk = write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages, written=written)
     seconds = time.monotonic() - started
     timings[f"big room ({big_messages:,} items, BatchWriteItem)"] = seconds
     log(f"  big room: {big_messages:,} messages in {seconds:.1f} s ({big_messages / max(seconds, 1e-9):,.0f}/s)")
 
+    index_items = 0
+    if bulk_load is not None and written:
+        started = time.monotonic()
+        lines, count = big_room_index_lines(room_id=rooms["big"].room_id, authors=authors, written=written)
+        index_items = bulk_load(lines, count)
+        seconds = time.monotonic() - started
+        timings[f"big room search index ({index_items:,} items, bench/bulk_load.js)"] = seconds
+        log(f"  search index: {index_items:,} items in {seconds:.1f} s ({index_items / max(seconds, 1e-9):,.0f}/s)")
+    written.clear()
+
     return Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
                   room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS, small_messages=small_messages,
-                  big_messages=big_messages, timings=timings, big_permalink_sk=permalink_sk)
+                  big_messages=big_messages, timings=timings, big_permalink_sk=permalink_sk,
+                  index_items=index_items, searches=search_queries(big_messages))
 
 
 def permalink_back(count: int) -> int:
@@ -110,37 +126,40 @@ def permalink_back(count: int) -> int:
 
 
 def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: int, newest_ms: int,
-                   keep: dict | None = None):
+                   keep: dict | None = None, written: list | None = None):
     """Message items exactly as rooms.services.message_post stores them, one every 50 ms of history
     going back from ``newest_ms``. Built as raw DynamoDB JSON (PynamoDB's serialize() would be the
     bottleneck at a million items); the first one is checked against the model's own serialisation.
-    ``keep``: {i: None} → the SK of message i (0 = the newest) is put there."""
+    ``keep``: {i: None} → the SK of message i (0 = the newest) is put there; ``written``: (i, SK) of
+    every message is appended (for its search index items)."""
     from chatsite import keys
     from rooms.services import message_item
     from rooms.timestamps import iso_from_ms
     from rooms.validators import new_token
 
-    texts = [data.comment_text(i) for i in range(1000)]
+    texts = [data.comment_text(i) for i in range(data.DISTINCT_TEXTS)]
     pks = [keys.user_pk(author.id) for author in authors]
     names = [author.display_name for author in authors]
     for i in range(start, stop, step):
         created_at = iso_from_ms(newest_ms - 50 * i)
         a = i % len(authors)
         item = {"PK": {"S": pks[a]}, "SK": {"S": keys.message_sk(created_at, new_token())},
-                "RoomID": {"S": room_id}, "CreatedAt": {"S": created_at}, "Comment": {"S": texts[i % 1000]},
+                "RoomID": {"S": room_id}, "CreatedAt": {"S": created_at}, "Comment": {"S": texts[i % len(texts)]},
                 "AuthorName": {"S": names[a]}}
         if i == start:
             model = message_item(room_id=room_id, author_id=authors[a].id, author_name=names[a],
                                  created_at=created_at, message_id=keys.message_sk_parts(item["SK"]["S"])[1],
-                                 comment=texts[i % 1000])
+                                 comment=texts[i % len(texts)])
             if model != item:
                 raise RuntimeError(f"big-room items no longer match rooms.services.message_item: {model} != {item}")
         if keep is not None and i in keep:
             keep[i] = item["SK"]["S"]
+        if written is not None:
+            written.append((i, item["SK"]["S"]))
         yield item
 
 
-def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4) -> str:
+def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4, written: list | None = None) -> str:
     """BatchWriteItem, 25 items a call, from ``writers`` threads (dynalite is one Node process; a
     few requests in flight keep it busy while Python builds the next batches). Returns the SK of the
     message permalink_back(count) back (the benchmark's permanent link), "" for an empty room."""
@@ -159,7 +178,7 @@ def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4)
         try:
             batch_put_items(
                 big_room_items(room_id=room_id, authors=authors, start=k, stop=count, step=writers,
-                               newest_ms=newest_ms, keep=keep),
+                               newest_ms=newest_ms, keep=keep, written=written),
                 progress=progress)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
@@ -173,3 +192,73 @@ def write_big_room(*, room_id: str, authors: list, count: int, writers: int = 4)
     if errors:
         raise errors[0]
     return keep[permalink_back(count)]
+
+
+def big_room_index_lines(*, room_id: str, authors: list, written: list[tuple[int, str]]):
+    """The big room's search index items, exactly as rooms.search_index writes them for a public
+    room's message (checked against search_index.message_index_items for the first message), as
+    DynamoDB-JSON lines, one message's items a chunk. Returns (chunks, item count)."""
+    import json
+
+    from chatsite import keys
+    from rooms import search_index, search_terms
+
+    scope = keys.search_scope(room_id, public=True)
+    texts = [data.comment_text(i) for i in range(data.DISTINCT_TEXTS)]
+    heads = [["{\"PK\":{\"S\":" + json.dumps(keys.search_pk(scope, term)) + "}" for term in
+              sorted(search_terms.index_terms(text))] for text in texts]
+    room = json.dumps(room_id)
+    author_ids = [json.dumps(author.id) for author in authors]
+    count = sum(len(heads[i % len(texts)]) for i, _ in written)
+
+    i, sk = written[0]
+    entry = search_index.Entry(room_id=room_id, author_id=authors[i % len(authors)].id, sk=sk,
+                               text=texts[i % len(texts)])
+    expected = search_index.message_index_items(entry, scope=scope)
+
+    def tail(i: int, sk: str) -> str:
+        return ",\"SK\":{\"S\":" + json.dumps(sk) + "},\"SRoom\":{\"S\":" + room + "},\"SAuthor\":{\"S\":" \
+            + author_ids[i % len(authors)] + "}}\n"
+
+    def one(i: int, sk: str) -> str:
+        end = tail(i, sk)
+        return "".join(head + end for head in heads[i % len(texts)])
+
+    made = [json.loads(line) for line in one(i, sk).splitlines()]
+    if made != expected:
+        raise RuntimeError(f"bulk index items no longer match rooms.search_index: {made[:2]} != {expected[:2]}")
+    return (one(i, sk) for i, sk in written), count
+
+
+def search_queries(big_messages: int) -> dict[str, dict]:
+    """The three measured searches, chosen from the big room's texts by how many messages they
+    match: one word in about 1% of messages, a three-letter prefix (not itself a word) of several
+    words in about 2%, and two words that appear together in about 0.5%."""
+    from rooms import search_terms
+
+    texts = [data.comment_text(i) for i in range(data.DISTINCT_TEXTS)]
+    words = [{w.norm for w in search_terms.words(text)} - search_terms.STOP_WORDS for text in texts]
+    terms = [search_terms.index_terms(text) for text in texts]
+    n = len(texts)
+    word_share: dict[str, float] = {}
+    for found in words:
+        for word in found:
+            word_share[word] = word_share.get(word, 0) + 1 / n
+    term_share: dict[str, float] = {}
+    for found in terms:
+        for term in found:
+            if len(term) == 3:
+                term_share[term] = term_share.get(term, 0) + 1 / n
+
+    def nearest(shares: dict[str, float], target: float) -> str:
+        return min(sorted(shares), key=lambda k: abs(shares[k] - target))
+
+    one = nearest(word_share, 0.01)
+    prefix = nearest({t: s for t, s in term_share.items() if t not in word_share}, 0.02)
+    common = sorted(word_share, key=lambda w: -word_share[w])[:30]
+    pairs = {f"{a} {b}": sum(1 for found in words if a in found and b in found) / n
+             for k, a in enumerate(common) for b in common[k + 1:]}
+    two = nearest(pairs, 0.005)
+    return {"one word": {"q": one, "share": word_share[one]},
+            "prefix": {"q": prefix, "share": term_share[prefix]},
+            "two words": {"q": two, "share": pairs[two]}}

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "permalink_big", "room_page_private", "floor",
-                   "post", "live_tick"]
+                   "post", "live_tick", "search_one_word", "search_prefix", "search_two_words", "post_ab"]
 
 
 @pytest.mark.integration
@@ -62,6 +62,17 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     assert watches[-1]["idle"]["requests"] > 0  # the polls beside them do poll while idle
     assert results["workers"] and all(w["rss_mb"] > 0 for w in results["workers"])
     assert set(results["profile"]) == {"room page", "floor"}
+    # Search: the big room's index was bulk-loaded (every term of every message), each measured
+    # query matched messages (run.check_searches) and costs Queries of the index plus reads.
+    seeded = results["seeded"]
+    assert seeded["index_items"] > 10 * seeded["big_messages"], seeded["index_items"]
+    assert set(seeded["searches"]) == {"one word", "prefix", "two words"}
+    for kind in seeded["searches"]:
+        calls = phases["search_" + kind.replace(" ", "_")]["calls_per_request"]
+        assert calls.get("Query", 0) >= 3 and "Scan" not in calls, (kind, calls)  # session, sidebar, the index
+    # The post A/B: both servers answered posts in the same window; only the indexer's differs.
+    off = phases["post_ab"]["other_requests"]["post (indexer off)"]
+    assert off["requests"] > 0 and all(status.startswith("2") for status in off["statuses"]), off
 
     table = (tmp_path / "benchmarks.md").read_text()
     for label in ["room list", "sidebar (200 rooms, 20 unread)", "room page (100 msgs)", "room page (2,000 msgs)",
@@ -74,7 +85,8 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     assert "## Pushed delivery: streams beside polls" in table
     for target in ["streams: delivery p50", "streams: 0 missing", "HTTP requests per idle tab",
                    "DynamoDB reads/s flat", "worker RSS ≤ 150 MB each with 30 open streams",
-                   "CPU per idle stream"]:
+                   "CPU per idle stream", "search, one word", "search, prefix", "search, two words",
+                   "post p95 with the search indexer"]:
         assert any(line.startswith(f"| {target}") for line in table.splitlines()), target
     assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
     assert "Per endpoint" in run.stdout  # the table is printed too
