@@ -83,8 +83,8 @@ _REFERENCE = re.compile(r"\$\{[^}]*\}")
 
 
 def _sub_text(value) -> str | None:
-    """The text of a plain string or an Fn::Sub (its ${...} references dropped: the prefix parameter,
-    the partition, region and account)."""
+    """The text of a plain string, an Fn::Sub or an Fn::Join, with references dropped (${...} and
+    !Ref: the prefix parameter, the partition, region and account); None for anything else."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and "Fn::Sub" in value:
@@ -93,8 +93,9 @@ def _sub_text(value) -> str | None:
         return _REFERENCE.sub("", text) if isinstance(text, str) else None
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        texts = [part if isinstance(part, str) else "" for part in parts if not isinstance(part, dict) or "Ref" in part]
-        return separator.join(texts) if len(texts) == len(parts) else None
+        if not all(isinstance(part, str) or (isinstance(part, dict) and "Ref" in part) for part in parts):
+            return None
+        return separator.join(part if isinstance(part, str) else "" for part in parts)
     return None
 
 
