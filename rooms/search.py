@@ -386,8 +386,14 @@ class DynamoSearch:
                     ready.append(sk)
             if frontier and round_number < MAX_ROUNDS and len(ready) < limit - len(messages):
                 continue  # too few to fill the page: read them with the next round's, in one BatchGetItem
-            for offset in range(0, len(ready), 100):
-                chunk = ready[offset:offset + 100][:MAX_CANDIDATES - examined]
+            offset = 0
+            while offset < len(ready):
+                # As many as the page still needs, and a quarter more (nearly every candidate left
+                # matches: one word's entries, or what the other words did not rule out); the rest
+                # wait for a next chunk or the next page.
+                wanted = min(100, max(10, -(-5 * (limit - len(messages)) // 4)), MAX_CANDIDATES - examined)
+                chunk = ready[offset:offset + wanted]
+                offset += len(chunk)
                 read = selectors.messages_get_many(message_keys=[(pending[sk].author_id, sk) for sk in chunk])
                 for sk in chunk:
                     examined += 1

@@ -384,8 +384,23 @@ def test_a_page_reads_at_most_its_budget_however_many_entries_fail_the_check(cli
     assert results(response) == []
     assert 'id="older-results"' in response.content.decode()
     # 3 rounds of 10 entries of each word (both keep up); too few to fill a page after rounds 1 and 2,
-    # so the 30 messages are read at the end, in one BatchGetItem.
-    assert dict(calls) == {"Query": 6, "BatchGetItem": 1}, calls
+    # so the 30 messages are read at the end: 25 (the page's 20 and a quarter more), then 5.
+    assert dict(calls) == {"Query": 6, "BatchGetItem": 2}, calls
+
+
+def test_a_one_word_page_reads_about_a_pages_worth_of_messages(client, general, monkeypatch):
+    """Nearly every entry of one word matches: a page reads its 20 and a quarter more, not every
+    entry its Query brought back (50)."""
+    for n in range(60):
+        say(general, f"lantern {n}")
+    read = []
+    real = search.selectors.messages_get_many
+    monkeypatch.setattr(search.selectors, "messages_get_many",
+                        lambda **kw: read.extend(kw["message_keys"]) or real(**kw))
+    response = client.get("/search/", {"q": "lantern"})
+    assert results(response) == [f"lantern {n}" for n in range(59, 39, -1)]
+    assert len(read) == 25, len(read)
+    assert 'id="older-results"' in response.content.decode()
 
 
 def test_two_common_words_never_together_read_almost_no_messages(client, general, monkeypatch):
