@@ -334,19 +334,41 @@ class RoomFeed:
         self._state_lock = threading.Lock()
         self.signals: dict[tuple[str, str, str], Signal] = {}  # (kind, user id, tab) -> the latest
         self.revision = 0  # grows whenever the events or signals change: streams wake on it
+        # The room's tail (rooms.room_tail.RoomTail), told of every successful refresh and local
+        # event, so the room page's newest messages come from memory.
+        self.follower = None
+
+    def touch(self) -> None:
+        """Someone uses the feed (a room page too): not dropped as idle."""
+        self.last_used = time.monotonic()
+
+    def memory(self) -> tuple[int | None, int | None, list[Event]]:
+        """(watermark, coverage, events) as of the last refresh, for a tail loading beside it."""
+        with self._state_lock:
+            return self.watermark_ms, self.covered_from_ms, list(self.events.values())
+
+    def _tell_follower(self, method: str, **kwargs) -> None:
+        follower = self.follower
+        if follower is None:
+            return
+        try:  # the tail must never break live delivery
+            getattr(follower, method)(**kwargs)
+        except Exception:
+            logger.exception("room %s: its tail failed to follow the feed", self.room_id)
 
     def add_local(self, event: Event) -> None:
         """An event this process has just written (a post, a deletion): its streams get it now,
         before any refresh. The next refresh reads it again; merging by ref keeps it once."""
         with self._state_lock:
-            if self.watermark_ms is None:
-                return  # nothing to add to yet: the first refresh will read it
-            if event.is_deletion:
-                _drop_message(self.events, event.message_id)
-            elif DELETION_REF_PREFIX + event.message_id in self.events:
-                return
-            self.events[event.ref] = event
-            self.revision += 1
+            added = self.watermark_ms is not None  # else nothing to add to yet: the first refresh reads it
+            if added:
+                if event.is_deletion:
+                    _drop_message(self.events, event.message_id)
+                elif DELETION_REF_PREFIX + event.message_id in self.events:
+                    return
+                self.events[event.ref] = event
+                self.revision += 1
+        self._tell_follower("local", event=event)
 
     def add_signal(self, signal: Signal) -> None:
         with self._state_lock:
@@ -470,6 +492,26 @@ class RoomFeed:
             self._drop_expired(self.clock())  # polled feeds too: memory stays bounded
             self.covered_from_ms = horizon if restart else max(covered_from, horizon)
             self.watermark_ms = started
+        self._tell_follower("refreshed", since_ms=since, watermark_ms=started, messages=messages,
+                            deletions=deletions, changes=changes)
+
+    def refresh_started_after(self, ms: int) -> None:
+        """Unless a successful refresh started at or after ``ms`` (server clock), one now: a page
+        after its reader's own write reads what was acknowledged before the request."""
+        if not self._refresh_lock.acquire(timeout=STALL_PATIENCE_SECONDS):
+            raise Stalled(f"room {self.room_id}: its feed refresh is stuck")
+        try:
+            with self._state_lock:
+                watermark = self.watermark_ms
+            if watermark is not None and watermark >= ms:
+                return
+            started = time.monotonic()
+            try:
+                self._refresh()
+            finally:
+                self.refreshed_at = started
+        finally:
+            self._refresh_lock.release()
 
     def refresh_now(self) -> None:
         """One refresh, whatever the age of the last (a stream channel's refresher calls this)."""

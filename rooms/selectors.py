@@ -345,6 +345,13 @@ def room_history(*, room_id: str, cursor: str | None = None, limit: int | None =
     return Page(items=messages, next_cursor=next_cursor)
 
 
+def room_tail_messages(*, room_id: str, limit: int) -> list[ChatMessage]:
+    """The room's newest ``limit`` messages, newest first: room_history's Query (the
+    `room_messages` index, descending, Limit ``limit``), for the room's tail (rooms/room_tail.py)."""
+    return [ChatMessage.from_record(r)
+            for r in MessageRecord.room_index.query(room_id, scan_index_forward=False, limit=limit)]
+
+
 # How many read messages the page around the read cursor shows above the first unread one.
 HISTORY_CONTEXT = 5
 

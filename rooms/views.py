@@ -32,7 +32,8 @@ from accounts.user_cache import user_cache
 from accounts.validators import validate_username
 from chatsite import dynamodb, keys
 from chatsite.pagination import InvalidCursor
-from rooms import activity, live, mentions, permissions, presence, search, selectors, services, streams, validators
+from rooms import (activity, live, mentions, permissions, presence, room_tail, search, selectors, services, streams,
+                   validators)
 from rooms.forms import (DeleteForm, DirectForm, InviteForm, MessageForm, NotificationsForm, RemoveMemberForm,
                          RoomForm, RoomSettingsForm)
 from rooms.forms import EditForm
@@ -189,9 +190,13 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         elif at:
             history, target, linked = _history_at(room, at)
         elif entry and entry.unread and entry.read_pos:  # open at the first unread message
-            history = selectors.room_history_around(room_id=room.room_id, read_pos=entry.read_pos)
-        else:
-            history = selectors.room_history(room_id=room.room_id)
+            from_memory = room_tail.room_page_around(room, entry.read_pos, entry.unread)
+            if from_memory:
+                history, watermark = from_memory
+            else:
+                history = selectors.room_history_around(room_id=room.room_id, read_pos=entry.read_pos)
+        else:  # the newest messages: from this process's tail of the room (docs/live-updates.md)
+            history, watermark = room_tail.room_newest_page(room, sent_ms=_sent_ms(request))
     except InvalidCursor:
         raise BadRequest(f"That “load {'older' if before else 'newer'}” link is broken or out of date.") from None
     if request.htmx and before:  # the older messages, and the next "load older" link out of band
@@ -206,6 +211,21 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     context["linked"] = linked  # the linked message's DOM id when it is on the page (highlighted)
     context["linked_missing"] = bool(at) and not (before or after) and linked is None
     return render(request, "rooms/room.html", context)
+
+
+def _sent_ms(request) -> int | None:
+    """``sent``: when the reader's own write (a post, a deletion) was done, on the redirect after a
+    plain form; the page then shows it, whichever process serves it. Ignored when malformed."""
+    value = request.GET.get("sent", "")
+    sent = int(value) if value.isdigit() and len(value) <= 15 else None
+    # A time from the future is no write of this reader's: it would make every page read.
+    return sent if sent is not None and sent <= now_ms() + int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000) else None
+
+
+def _after_write(url: str) -> str:
+    """The room page after the reader's own write, saying when it was done (``_sent_ms``)."""
+    path, _, fragment = url.partition("#")
+    return f"{path}?sent={now_ms()}" + (f"#{fragment}" if fragment else "")
 
 
 AT_CONTEXT = 10  # messages shown above the one a link points at
@@ -453,7 +473,7 @@ def message_post(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         if result and result.message.thread_id and reply_to:  # from the thread view: back to it
             return redirect(reverse("rooms:thread", args=[room.room_id, result.message.thread_id])
                             + f"#{result.message.dom_id}")
-        return redirect(_room_url(room) + "#latest")
+        return redirect(_after_write(_room_url(room) + "#latest"))
     # The message for the page to merge (static/js/chat/merge.js); out of band, the composer's
     # fresh key and cleared errors, and after a join the sidebar and the membership controls, from a
     # fresh read of the user's rooms (one Query, on this first post only) so the join shows at once.
@@ -592,7 +612,7 @@ def message_delete(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
     back = _return_to(request, room)
     if back.startswith(f"{_room_url(room)}threads/{keys.message_sk_parts(form.cleaned_data['sk'])[1]}/"):
         back = ""  # the thread view of the message just deleted: nothing is left there to show
-    return redirect(back or _room_url(room) + "#latest")
+    return redirect(back or _after_write(_room_url(room) + "#latest"))
 
 
 # --- editing --------------------------------------------------------------------------------------

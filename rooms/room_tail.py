@@ -1,0 +1,327 @@
+"""The room page's newest messages from memory: one *tail* per room per process, the newest
+CHAT_HISTORY_PAGE_SIZE + 1 messages, loaded once by room history's Query and then kept current by
+the room's live feed (rooms.live.RoomFeed: every successful refresh and every local event is
+folded in). docs/live-updates.md, "The room page from memory", says why this keeps the page's
+guarantees.
+
+A tail at watermark W holds what a page read from DynamoDB at W would hold: every message visible
+at W, with its state (edits, reactions, replies) as of W. It is served only while W is recent
+(CHAT_LIVE_REFRESH_SECONDS), with W itself as the page's watermark, so the page's first live
+update is owed exactly what it would be owed after a page read from DynamoDB at W.
+
+Times are epoch milliseconds on this server's clock (the feed's).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+from django.conf import settings
+
+from chatsite import caches, keys, pagination
+from chatsite.pagination import Page
+from rooms import live, selectors
+from rooms.models import ChatMessage, Deletion, Room
+from rooms.timestamps import now_ms
+
+logger = logging.getLogger(__name__)
+
+Loader = Callable[..., list[ChatMessage]]
+
+
+@dataclass(frozen=True)
+class TailView:
+    items: list[ChatMessage]  # oldest first
+    whole: bool  # the room has no messages older than these
+    watermark_ms: int
+
+
+def history_cursor(room_id: str, oldest: ChatMessage) -> str:
+    """The "load older" cursor after ``oldest``: the LastEvaluatedKey room history's Query would
+    hand back there (the index's key and the table's), signed as room_history signs it."""
+    key = {"PK": {"S": keys.user_pk(oldest.author_id)}, "SK": {"S": oldest.sk}, "RoomID": {"S": room_id},
+           "CreatedAt": {"S": oldest.created_at}}
+    return pagination.encode(key, purpose="history", scope=room_id)
+
+
+class RoomTail:
+    """The newest ``capacity`` messages of one room, as of ``watermark_ms`` (the start of the
+    last load or feed refresh folded in). ``messages`` None: not loaded (or given up: a gap in
+    the feed, a deletion that left fewer messages than a page needs)."""
+
+    def __init__(self, room_id: str, created_at: str | None = None, *, loader: Loader | None = None,
+                 clock: Callable[[], int] | None = None, capacity: int | None = None):
+        self.room_id = room_id
+        self.created_at = created_at  # a room re-created under the same id gets a new tail
+        self.loader = loader or selectors.room_tail_messages
+        self.clock = clock or now_ms
+        self.capacity = capacity or settings.CHAT_HISTORY_PAGE_SIZE + 1
+        self.messages: dict[str, ChatMessage] | None = None
+        self.whole = False
+        self.watermark_ms: int | None = None
+        self.loaded_at_ms: int | None = None
+        self.deleted: dict[str, int] = {}  # message id -> deletion time: a late post event can't revive it
+        self._lock = threading.Lock()
+
+    @property
+    def overlap_ms(self) -> int:
+        return int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000)
+
+    # --- kept current by the feed (rooms.live.RoomFeed.follower) --------------------------------
+
+    def refreshed(self, *, since_ms: int, watermark_ms: int, messages: list[ChatMessage],
+                  deletions: list[Deletion], changes: list[tuple[int, ChatMessage]]) -> None:
+        """A feed refresh that started at ``watermark_ms`` read every event later than ``since_ms``."""
+        with self._lock:
+            if self.messages is None or self.watermark_ms is None:
+                return
+            if watermark_ms < self.watermark_ms:
+                return  # older news than the tail's: the next refresh reads from before it anyway
+            if since_ms > self.watermark_ms - self.overlap_ms:
+                self._give_up()  # the feed started over past the tail's window: events may be missing
+                return
+            self._apply(messages, deletions, changes, floor_ms=self.watermark_ms - self.overlap_ms)
+            if self.messages is not None:
+                self.watermark_ms = watermark_ms
+
+    def local(self, event: live.Event) -> None:
+        """What this process just wrote (a post, a deletion, a change): shown at once, as to streams."""
+        with self._lock:
+            if self.messages is None:
+                return
+            if event.is_deletion:
+                self._apply([], [Deletion(room_id=self.room_id, message_id=event.message_id, deleted_at="")], [],
+                            floor_ms=0, deleted_ms=event.at_ms)
+            elif event.update:
+                self._apply([], [], [(event.at_ms, event.message)], floor_ms=0)
+            else:
+                self._apply([event.message], [], [], floor_ms=0)
+
+    def _apply(self, messages, deletions, changes, *, floor_ms: int, deleted_ms: int | None = None) -> None:
+        held = self.messages
+        for deletion in deletions:
+            self.deleted[deletion.message_id] = deleted_ms if deleted_ms is not None else deletion.deleted_ms
+            if held.pop(deletion.message_id, None) is not None and not self.whole and len(held) < self.capacity:
+                self._give_up()  # fewer than a page and a "load older" need: load again when asked
+                return
+        for message in messages:
+            # Older than the tail's last window and not held: deleted, or older than the newest
+            # messages; a message visible late is within the overlap (docs/live-updates.md).
+            if message.message_id in self.deleted or (message.created_ms <= floor_ms
+                                                      and message.message_id not in held):
+                continue
+            current = held.get(message.message_id)
+            if current is None or message.version > current.version:
+                held[message.message_id] = message
+        for _at, message in changes:
+            current = held.get(message.message_id)
+            if current is not None and message.version > current.version:
+                held[message.message_id] = message
+        if len(held) > self.capacity:
+            for message in sorted(held.values(), key=lambda m: m.order)[:len(held) - self.capacity]:
+                del held[message.message_id]
+            self.whole = False
+        if self.watermark_ms is not None and len(self.deleted) > 4 * self.capacity:
+            horizon = self.watermark_ms - 3 * self.overlap_ms  # as long as a feed keeps a deletion
+            self.deleted = {i: at for i, at in self.deleted.items() if at > horizon}
+
+    def _give_up(self) -> None:
+        self.messages = None
+        self.watermark_ms = None
+
+    # --- loading and serving -------------------------------------------------------------------
+
+    def load(self, feed: live.RoomFeed | None = None) -> None:
+        """room history's Query (the newest ``capacity`` messages, from the index), then what the
+        feed's memory adds since (posts the index doesn't show yet, deletions, changes)."""
+        started = self.clock()  # before the Query, as the page's watermark always was
+        newest = self.loader(room_id=self.room_id, limit=self.capacity)
+        with self._lock:
+            self.messages = {m.message_id: m for m in newest}
+            self.whole = len(newest) < self.capacity
+            self.watermark_ms = self.loaded_at_ms = started
+            self.deleted = {}
+            if feed is not None:
+                self._absorb(feed)
+
+    def _absorb(self, feed: live.RoomFeed) -> None:
+        watermark, covered_from, events = feed.memory()
+        if watermark is None or covered_from is None or watermark < self.watermark_ms:
+            return  # the feed's memory is older than the load: its next refresh brings what is new
+        if covered_from > self.watermark_ms - self.overlap_ms:
+            return
+        messages = [e.message for e in events if e.message is not None and not e.update]
+        changes = [(e.at_ms, e.message) for e in events if e.update]
+        deletions = [Deletion(room_id=self.room_id, message_id=e.message_id, deleted_at="") for e in events
+                     if e.is_deletion]
+        for e in events:
+            if e.is_deletion:
+                self.deleted[e.message_id] = e.at_ms
+        self._apply(messages, [], changes, floor_ms=self.watermark_ms - self.overlap_ms)
+        for deletion in deletions:  # after the messages: a deletion wins whatever the order read
+            if self.messages is None:
+                return
+            self._apply([], [deletion], [], floor_ms=0, deleted_ms=self.deleted[deletion.message_id])
+        if self.messages is not None:
+            self.watermark_ms = watermark
+
+    def view(self) -> TailView | None:
+        with self._lock:
+            if self.messages is None or self.watermark_ms is None:
+                return None
+            return TailView(items=sorted(self.messages.values(), key=lambda m: m.order), whole=self.whole,
+                            watermark_ms=self.watermark_ms)
+
+    def usable(self, *, now: int, started: int, sent_ms: int | None) -> bool:
+        """Recent enough to be the page: refreshed within CHAT_LIVE_REFRESH_SECONDS, loaded less
+        than CHAT_ROOM_TAIL_MAX_AGE_SECONDS ago, and after the reader's own write (``sent_ms``,
+        their clock): refreshed since this request started, or an overlap after the write."""
+        with self._lock:
+            watermark, loaded_at = self.watermark_ms, self.loaded_at_ms
+            if self.messages is None or watermark is None or loaded_at is None:
+                return False
+        if now - watermark >= settings.CHAT_LIVE_REFRESH_SECONDS * 1000:
+            return False
+        if now - loaded_at >= settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000:
+            return False
+        return sent_ms is None or watermark >= started or watermark >= sent_ms + self.overlap_ms
+
+    def fresh_view(self, feed: live.RoomFeed, *, sent_ms: int | None = None, load: bool = True) -> TailView | None:
+        """The tail, brought up to date if it is not: by the feed's refresh (one consistent Query
+        of the room's recent events, shared with polls and streams) when the tail is loaded, else
+        by loading it (room history's Query). ``load=False``: None rather than load."""
+        started = self.clock()
+        if self.usable(now=started, started=started, sent_ms=sent_ms):
+            return self.view()
+        with self._lock:
+            loaded = self.messages is not None and self.loaded_at_ms is not None and (
+                started - self.loaded_at_ms < settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000)
+        if loaded:
+            try:
+                if sent_ms is not None:
+                    feed.refresh_started_after(started)
+                else:
+                    feed.refresh_if_stale()
+            except Exception:  # DynamoDB slow or down: the page's own Query decides what the reader sees
+                logger.warning("room %s: its feed could not refresh for the page", self.room_id, exc_info=True)
+            if self.usable(now=self.clock(), started=started, sent_ms=sent_ms):
+                return self.view()
+        if not load:
+            return None
+        self.load(feed)
+        if sent_ms is not None and not self.usable(now=self.clock(), started=started, sent_ms=sent_ms):
+            # The index may not show the reader's write yet: one consistent read of the recent events.
+            feed.refresh_started_after(started)
+        return self.view()
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+def newest_page(view: TailView, room_id: str, *, limit: int | None = None) -> Page:
+    """room_history's page (the newest ``limit``, oldest first, "load older" after the oldest)."""
+    limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
+    items = view.items[-limit:]
+    older = len(view.items) > limit or not view.whole
+    return Page(items=items, next_cursor=history_cursor(room_id, items[0]) if older and items else None)
+
+
+def page_around(view: TailView, room_id: str, read_pos: str, *, limit: int | None = None,
+                context: int = selectors.HISTORY_CONTEXT) -> selectors.HistoryPage | None:
+    """room_history_around's page when the tail holds all of it; None when it doesn't."""
+    limit = limit or settings.CHAT_HISTORY_PAGE_SIZE
+    read_at, read_id = keys.message_sk_parts(read_pos)
+    after = [m for m in view.items if m.created_at >= read_at]
+    before = [m for m in view.items if m.created_at < read_at]
+    if len(after) > limit or (not view.whole and len(before) <= context):
+        return None
+    shown = before[-context:] if context else []
+    older = len(before) > context or not view.whole
+    next_cursor = history_cursor(room_id, shown[0]) if older and shown else None
+    if older and not shown:
+        return None
+    messages = shown + after
+    first_unread = next((m.message_id for m in messages if m.order > (read_at, read_id)), None)
+    return selectors.HistoryPage(items=messages, next_cursor=next_cursor, newer_cursor=None,
+                                 first_unread=first_unread)
+
+
+# --- the per-process registry: the most recently viewed rooms --------------------------------------
+
+_tails: OrderedDict[str, RoomTail] = OrderedDict()
+_tails_lock = threading.Lock()
+
+
+@caches.register
+def clear_tails() -> None:
+    with _tails_lock:
+        evicted = list(_tails.values())
+        _tails.clear()
+    for tail in evicted:
+        _detach(tail)
+
+
+def _detach(tail: RoomTail) -> None:
+    feed = live.existing_feed(tail.room_id)
+    if feed is not None and feed.follower is tail:
+        feed.follower = None
+
+
+def tail_for(room: Room) -> tuple[RoomTail, live.RoomFeed]:
+    """The room's tail (created empty if needed, the coldest tail evicted past CHAT_ROOM_TAILS_MAX)
+    and the room's feed, which keeps it current."""
+    evicted = []
+    with _tails_lock:
+        tail = _tails.get(room.room_id)
+        if tail is None or tail.created_at != room.created_at:
+            if tail is not None:
+                evicted.append(tail)
+            tail = _tails[room.room_id] = RoomTail(room.room_id, room.created_at)
+        _tails.move_to_end(room.room_id)
+        while len(_tails) > max(1, settings.CHAT_ROOM_TAILS_MAX):
+            evicted.append(_tails.popitem(last=False)[1])
+    for old in evicted:
+        _detach(old)
+    feed = live.feed_for(room.room_id)
+    feed.touch()
+    if feed.follower is not tail:
+        feed.follower = tail
+    return tail, feed
+
+
+def tails_held() -> int:
+    with _tails_lock:
+        return len(_tails)
+
+
+def room_newest_page(room: Room, *, sent_ms: int | None = None) -> tuple[Page, int]:
+    """The room page's newest messages and the page's watermark, from memory when the tail is
+    fresh (0 DynamoDB calls), else after the feed's refresh (1 consistent Query) or a load (room
+    history's Query)."""
+    tail, feed = tail_for(room)
+    view = tail.fresh_view(feed, sent_ms=sent_ms)
+    if view is None:  # the tail gave up while loading (a deletion in between): as before, from the index
+        watermark = now_ms()
+        return selectors.room_history(room_id=room.room_id), watermark
+    return newest_page(view, room.room_id), view.watermark_ms
+
+
+def room_page_around(room: Room, read_pos: str, unread: int) -> tuple[selectors.HistoryPage, int] | None:
+    """The page around a read position from the tail when it holds it; None otherwise (the caller
+    reads it from DynamoDB). The tail is loaded for it only when the ``unread`` count (never fewer
+    than the messages after the position: Seq gaps, deletions) says it will hold it."""
+    with _tails_lock:
+        held = room.room_id in _tails and _tails[room.room_id].created_at == room.created_at
+    may_load = unread + selectors.HISTORY_CONTEXT < settings.CHAT_HISTORY_PAGE_SIZE
+    if not held and not may_load:
+        return None
+    tail, feed = tail_for(room)
+    view = tail.fresh_view(feed, load=may_load)
+    if view is None:
+        return None
+    page = page_around(view, room.room_id, read_pos)
+    return None if page is None else (page, view.watermark_ms)
