@@ -84,11 +84,14 @@ class Tab:
             self.reloads += 1
             return
         for event in answer.events:
-            self.received.append(event.ref)
-            self.held[event.ref] = event.at_ms
-            if event.is_deletion:
-                self.held.pop(f"m-{event.message_id}", None)
+            self.take(event)
         self.watermark = answer.watermark_ms
+
+    def take(self, event: live.Event) -> None:
+        self.received.append(event.ref)
+        self.held[event.ref] = event.at_ms
+        if event.is_deletion:
+            self.held.pop(f"m-{event.message_id}", None)
 
     @property
     def messages(self) -> set[str]:

@@ -29,22 +29,9 @@ class BrowserTab(Tab):
     """As static/js/chat/merge.js: a message whose deletion the tab holds is never added again (a
     server whose feed has not refreshed since the deletion may still send it)."""
 
-    def poll(self, world: World, feed: live.RoomFeed) -> None:
-        answer = feed.updates(watermark_ms=self.watermark, seen=self.seen())
-        if answer is None:
-            answer = live.direct_updates(room_id="r", watermark_ms=self.watermark, seen=self.seen(),
-                                         source=world.source, clock=feed.clock)
-        if answer.reload:
-            self.reloads += 1
-            return
-        for event in answer.events:
-            if not event.is_deletion and f"d-{event.message_id}" in self.held:
-                continue
-            self.received.append(event.ref)
-            self.held[event.ref] = event.at_ms
-            if event.is_deletion:
-                self.held.pop(f"m-{event.message_id}", None)
-        self.watermark = answer.watermark_ms
+    def take(self, event: live.Event) -> None:
+        if event.is_deletion or f"d-{event.message_id}" not in self.held:
+            super().take(event)
 
 
 class TailWorld(World):
