@@ -310,7 +310,8 @@ def room_newest_page(room: Room, *, sent_ms: int | None = None) -> tuple[Page, i
     return newest_page(view, room.room_id), view.watermark_ms
 
 
-def room_page_around(room: Room, read_pos: str, unread: int) -> tuple[selectors.HistoryPage, int] | None:
+def room_page_around(room: Room, read_pos: str, unread: int, *, sent_ms: int | None = None
+                     ) -> tuple[selectors.HistoryPage, int] | None:
     """The page around a read position from the tail when it holds it; None otherwise (the caller
     reads it from DynamoDB). The tail is loaded for it only when the ``unread`` count (never fewer
     than the messages after the position: Seq gaps, deletions) says it will hold it."""
@@ -320,7 +321,7 @@ def room_page_around(room: Room, read_pos: str, unread: int) -> tuple[selectors.
     if not held and not may_load:
         return None
     tail, feed = tail_for(room)
-    view = tail.fresh_view(feed, load=may_load)
+    view = tail.fresh_view(feed, sent_ms=sent_ms, load=may_load)
     if view is None:
         return None
     page = page_around(view, room.room_id, read_pos)

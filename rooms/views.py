@@ -190,7 +190,7 @@ def room_detail(request: HtmxHttpRequest, room_id: str) -> HttpResponse:
         elif at:
             history, target, linked = _history_at(room, at)
         elif entry and entry.unread and entry.read_pos:  # open at the first unread message
-            from_memory = room_tail.room_page_around(room, entry.read_pos, entry.unread)
+            from_memory = room_tail.room_page_around(room, entry.read_pos, entry.unread, sent_ms=_sent_ms(request))
             if from_memory:
                 history, watermark = from_memory
             else:
