@@ -16,6 +16,7 @@ Terms come from rooms.search_terms only, so what is looked up is what was indexe
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import threading
 from bisect import bisect_left
@@ -36,7 +37,8 @@ from rooms.models import PUBLIC, ChatMessage, Room, UserRoom
 MAX_QUERY_LENGTH = 1000  # characters; longer is refused before anything is read
 MAX_QUERY_WORDS = 30  # words (phrases' too): each is checked against every candidate's words
 SEARCH_PAGE_SIZE = 20  # results a page
-HITS_PER_QUERY = 50  # index entries read per scope per round
+HITS_PER_QUERY = 50  # index entries read per term and scope in the first round, and at least in later ones
+MAX_HITS_PER_QUERY = 500  # ... at most in a later round (~50 KB, ~6 read units): sized by what the page still needs
 MAX_ROUNDS = 3  # rounds of Queries a page makes at most, before it offers "Older results"
 MAX_CANDIDATES = 200  # messages read (BatchGetItem) per page at most: the read budget
 PROBED_TERMS = 3  # terms of a query whose entries the first round reads, to follow the rarest
@@ -355,18 +357,22 @@ class DynamoSearch:
         # one that names the fewest messages: every one, when a term's entries all came back.
         # Fewer terms when there are many scopes, so the first round stays within its Queries.
         terms = query.probe_terms[:max(1, MAX_FIRST_ROUND_QUERIES // len(scope_keys))]
-        first = self._query({(term, scope): start for term in terms for scope in scope_keys}, lowest, query, scopes)
+        first = self._query({(term, scope): (start, HITS_PER_QUERY) for term in terms for scope in scope_keys}, lowest,
+                            query, scopes)
         term = min(terms, key=lambda t: _sparseness(first, t, scope_keys))
         # Per scope: the SK its next Query starts below, or None once it has no more entries.
         todo = {scope: first[(term, scope)].resume_below for scope in scope_keys}
         pending = {hit.sk: hit for scope in scope_keys for hit in first[(term, scope)].hits}  # read, not examined
         others = _OtherTerms(first, followed=term, terms=terms, scope_keys=scope_keys)
         messages: list[ChatMessage] = []
-        examined = 0
+        examined = dropped = held = 0  # messages read; entries the other terms ruled out; candidates waiting
         for round_number in range(1, MAX_ROUNDS + 1):
             if round_number > 1:
-                active = {(term, scope): bound for scope, bound in todo.items() if bound is not None}
-                active.update(others.lagging(todo))
+                unfinished = [scope for scope, bound in todo.items() if bound is not None]
+                hits = _hits_wanted(limit - len(messages), examined=examined, matched=len(messages), held=held,
+                                    dropped=dropped, scopes=len(unfinished))
+                active = {(term, scope): (todo[scope], hits) for scope in unfinished}
+                active.update(others.lagging(todo, hits))
                 for (queried, scope), page in self._query(active, lowest, query, scopes).items():
                     if queried != term:
                         others.add(queried, scope, page)
@@ -382,16 +388,23 @@ class DynamoSearch:
             for sk in sorted((sk for sk in pending if sk >= frontier), reverse=True):
                 if others.lacks(sk):
                     del pending[sk]  # cannot match: its message is not read
+                    dropped += 1
+                elif round_number < MAX_ROUNDS and others.awaits(sk):
+                    continue  # an other term's next Query rules on it first: not read yet
                 else:
                     ready.append(sk)
+            held = 0
             if frontier and round_number < MAX_ROUNDS and len(ready) < limit - len(messages):
+                held = len(ready)
                 continue  # too few to fill the page: read them with the next round's, in one BatchGetItem
             offset = 0
             while offset < len(ready):
-                # As many as the page still needs, and a quarter more (nearly every candidate left
-                # matches: one word's entries, or what the other words did not rule out); the rest
-                # wait for a next chunk or the next page.
-                wanted = min(100, max(10, -(-5 * (limit - len(messages)) // 4)), MAX_CANDIDATES - examined)
+                # As many as the page still needs at the share of candidates read so far that
+                # matched (at first all: one word's entries, or what the other words did not rule
+                # out, nearly all match), and a quarter more; the rest wait for a next chunk or the
+                # next page. A commoner word left to the text check lowers the share: bigger chunks.
+                share = (len(messages) + 1) / (examined + 1)
+                wanted = min(100, max(10, math.ceil(1.25 * (limit - len(messages)) / share)), MAX_CANDIDATES - examined)
                 chunk = ready[offset:offset + wanted]
                 offset += len(chunk)
                 read = selectors.messages_get_many(message_keys=[(pending[sk].author_id, sk) for sk in chunk])
@@ -423,19 +436,20 @@ class DynamoSearch:
         return query.matches(message.comment)
 
     @staticmethod
-    def _query(active: dict[tuple[str, str], str], lowest: str, query: Query,
+    def _query(active: dict[tuple[str, str], tuple[str, int]], lowest: str, query: Query,
                scopes: Scopes) -> dict[tuple[str, str], selectors.SearchHitsPage]:
-        """One Query per (term, scope), below its bound; several at once, counted as this thread's."""
-        def one(term: str, scope: str, below: str) -> selectors.SearchHitsPage:
+        """One Query per (term, scope), below its bound, of so many entries; several at once,
+        counted as this thread's."""
+        def one(term: str, scope: str, below: str, hits: int) -> selectors.SearchHitsPage:
             room = scopes.public_room if scope == keys.SEARCH_PUBLIC_SCOPE else None
-            return selectors.search_hits(scope=scope, term=term, lowest=lowest, below=below, limit=HITS_PER_QUERY,
+            return selectors.search_hits(scope=scope, term=term, lowest=lowest, below=below, limit=hits,
                                          room_id=room, author_id=query.author_id)
 
         if len(active) == 1:
-            [((term, scope), below)] = active.items()
-            return {(term, scope): one(term, scope, below)}
-        futures = {key: _executor().submit(_counted, one, term=key[0], scope=key[1], below=below)
-                   for key, below in active.items()}
+            [((term, scope), (below, hits))] = active.items()
+            return {(term, scope): one(term, scope, below, hits)}
+        futures = {key: _executor().submit(_counted, one, term=key[0], scope=key[1], below=below, hits=hits)
+                   for key, (below, hits) in active.items()}
         pages = {}
         for key, future in futures.items():
             page, calls = future.result()
@@ -472,12 +486,28 @@ class _OtherTerms:
                     if 2 * sum(1 for sk in followed_hits if sk >= page.resume_below) >= len(followed_hits):
                         self.keeping_up.add((term, scope))
 
-    def lagging(self, todo: dict[str, str | None]) -> dict[tuple[str, str], str]:
-        """The next Query of each term that keeps up, where it covers less than the followed term
-        has read (or will read in this round)."""
-        return {(term, scope): covered for term, scope in self.keeping_up
-                if (covered := self.covered[(term, scope)]) is not None and todo.get(scope) is not None
-                and covered >= todo[scope]}
+    def lagging(self, todo: dict[str, str | None], hits: int) -> dict[tuple[str, str], tuple[str, int]]:
+        """The next Query (bound, entries) of each term that keeps up, where it covers less than the
+        followed term has read or will read in this round (``hits`` more entries): as many entries
+        as it had per followed entry so far, for the followed entries it does not cover yet, and a
+        quarter more, so it rules on nearly all of them."""
+        wanted = {}
+        followed: dict[str, list[str]] = {}  # per scope, the followed term's entries read
+        for sk, sk_scope in self.scope_of.items():
+            followed.setdefault(sk_scope, []).append(sk)
+        for term, scope in self.keeping_up:
+            covered = self.covered[(term, scope)]
+            if covered is None:
+                continue
+            below = sum(1 for sk in followed.get(scope, ()) if sk < covered)
+            above = len(followed.get(scope, ())) - below
+            more = hits if todo.get(scope) is not None else 0  # the followed term's reads this round
+            if not below and (not more or covered < todo[scope]):
+                continue  # it already covers as far as the followed term will have read
+            ratio = (len(self.seen[(term, scope)]) + 1) / (above + 1)
+            wanted[(term, scope)] = (covered, min(MAX_HITS_PER_QUERY,
+                                                  max(HITS_PER_QUERY, math.ceil(1.25 * ratio * (below + more)))))
+        return wanted
 
     def add(self, term: str, scope: str, page: selectors.SearchHitsPage) -> None:
         self.seen[(term, scope)].update(hit.sk for hit in page.hits)
@@ -485,6 +515,14 @@ class _OtherTerms:
 
     def note(self, sk: str, scope: str) -> None:
         self.scope_of[sk] = scope
+
+    def awaits(self, sk: str) -> bool:
+        """Whether a term that keeps up has not read as far back as this entry yet (its next Query
+        will tell whether the message has that term too)."""
+        scope = self.scope_of.get(sk)
+        return scope is not None and any(
+            term_scope == scope and (covered := self.covered[(term, term_scope)]) is not None and sk < covered
+            for term, term_scope in self.keeping_up)
 
     def lacks(self, sk: str) -> bool:
         scope = self.scope_of.get(sk)
@@ -494,6 +532,19 @@ class _OtherTerms:
             if term_scope == scope and (covered is None or sk >= covered) and sk not in self.seen[(term, scope)]:
                 return True
         return False
+
+
+def _hits_wanted(needed: int, *, examined: int, matched: int, held: int, dropped: int, scopes: int) -> int:
+    """Entries of the followed term a later round reads per unfinished scope: enough for the
+    results the page still ``needed`` at the rates seen so far (the share of entries the other
+    terms let through, the share of messages read that matched; each 1 before anything is known),
+    less the candidates ``held`` for this round, a quarter more, shared among the ``scopes``. Two
+    words that meet in 1 of 14 entries read ~300 entries in one Query, not 50 a round for 6 rounds."""
+    matching = (matched + 1) / (examined + 1)
+    passing = (examined + held + 1) / (examined + held + dropped + 1)
+    still = max(1.0, needed - held * matching)
+    total = math.ceil(1.25 * still / (matching * passing))
+    return min(MAX_HITS_PER_QUERY, max(HITS_PER_QUERY, -(-total // max(1, scopes))))
 
 
 def _sparseness(pages: dict[tuple[str, str], selectors.SearchHitsPage], term: str,
