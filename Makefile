@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 DYNALITE_PORT ?= 8001
+comma := ,
 
-.PHONY: run test test-fast bench bench-smoke setup dynalite check-deploy clean chromium pins
+.PHONY: run test test-fast bench bench-smoke setup dynalite check-deploy clean chromium wrk pins
 
 # One stamp per requirements set, so `make run` and `make test-fast` skip the benchmark's heavy stack
 # (locust, gevent, matplotlib, numpy, pyzmq); `make test` needs it for the benchmark's smoke test.
@@ -37,12 +38,19 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  { echo "Could not install chromium (needs root and Debian's package registry)."; exit 1; }; }
 
+# The benchmark's light load generator for its GET-only phases (bench/wrk.py); without it they fall
+# back to locust, which costs the load process ~20x more CPU per request.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the benchmark"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) || \
+	  { echo "Could not install wrk (needs root and Debian's package registry)."; exit 1; }; }
+
 ## Serve the site on http://127.0.0.1:8000 with a persistent local dynalite. Ctrl-C stops both.
 run: $(VENV)/.installed-run node_modules/.installed
 	DYNALITE_PORT=$(DYNALITE_PORT) scripts/run.sh
 
 ## Run every test: unit (moto), integration (dynalite), browser (Chromium + gunicorn).
-test: setup chromium
+test: setup chromium wrk
 	scripts/test.sh
 
 ## The unit tests only (moto, in-process): no dynalite, gunicorn or browser, no benchmark stack.
@@ -55,15 +63,18 @@ dynalite: node_modules/.installed
 	mkdir -p var/dynalite
 	node_modules/.bin/dynalite --host 127.0.0.1 --port $(DYNALITE_PORT) --path var/dynalite
 
-## The load benchmark: writes docs/benchmarks.md and .png in about 14 minutes on 2 cores, of which
-## the big room's BatchWriteItem seeding is ~4 (dynalite takes ~4,000 items/s here) and the live
-## streams (50, 200 and 1,000 tabs) ~2.5. BIG_ROOM=200000 makes a ~10-minute run. bench-smoke: the
-## CI version, ~35 s of load and ~75 s in all (output in a temp dir).
+## The load benchmark: writes docs/benchmarks.md and .png. All of it took 36 minutes on 2
+## cores, of which the big room's search index load is ~16 and its BatchWriteItem seeding ~4.
+## ONLY=room runs the room pages, the sidebar, the floor and the many-rooms phase (no big room, no
+## search index: minutes, for before/after comparisons); ONLY=search the big room, its index and
+## the searches; also post and live, comma-separated. BIG_ROOM=200000 makes the big room smaller.
+## bench-smoke: the CI version, tiny data and ~1 s phases (output in a temp dir).
 BIG_ROOM ?= 1000000
-bench: $(VENV)/.installed-bench node_modules/.installed
-	$(PY) -m bench --big-room $(BIG_ROOM)
+ONLY ?=
+bench: $(VENV)/.installed-bench node_modules/.installed wrk
+	$(PY) -m bench $(if $(ONLY),--only $(ONLY)) $(if $(or $(if $(ONLY),,all),$(filter search,$(subst $(comma), ,$(ONLY))),$(filter-out file,$(origin BIG_ROOM))),--big-room $(BIG_ROOM))
 
-bench-smoke: $(VENV)/.installed-bench node_modules/.installed
+bench-smoke: $(VENV)/.installed-bench node_modules/.installed wrk
 	$(PY) -m bench --smoke
 
 ## Django's deployment checklist with production settings.

@@ -21,10 +21,15 @@ SIDEBAR_ROOMS = 200  # every bench user is a member of this many rooms, the meas
 UNREAD_ROOMS = 20
 ROLE_ROOMS = {"small": SMALL_ROOM, "big": BIG_ROOM, "post": POST_ROOM, "live": LIVE_ROOM, "private": PRIVATE_ROOM}
 FILLER_ROOMS = SIDEBAR_ROOMS - len(ROLE_ROOMS)  # public rooms, so the sidebar and the room list are full
+ROOMS_OWNER = "benchrooms"  # owns the many-rooms phase's rooms beyond the sidebar's (never signed in)
 
 
 def filler_room(i: int) -> str:
     return f"Bench filler {i:02d}"
+
+
+def warm_room(i: int) -> str:
+    return f"Bench many {i:04d}"
 
 
 def sidebar_rooms() -> list[tuple[str, str]]:

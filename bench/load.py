@@ -1,5 +1,7 @@
-"""The load generator: a second process on loopback that drives locust (headless, used as a
-library) through the plan's phases one after another, measuring only inside each phase's window.
+"""The load generator: a second process on loopback that drives the plan's phases one after
+another, measuring only inside each phase's window. GET-only throughput phases run on wrk
+(bench/wrk.py: a light load generator in C, so it is not what bounds the page); everything with
+scripted behaviour on locust (headless, used as a library).
 
     python -m bench.load PLAN.json RESULTS.json     (bench/run.py writes the plan and runs this)
 
@@ -34,6 +36,7 @@ from locust.env import Environment
 from locust.event import Events
 
 from bench import streams as stream_clients
+from bench import wrk
 
 CALLS_HEADER = "X-DynamoDB-Calls"  # bench/middleware.py
 PROCESS_HEADER = "X-Bench-Process"
@@ -774,6 +777,39 @@ def run_stream_phase(phase: dict, cpu: CpuWatch) -> dict:
     return result
 
 
+def run_wrk_phase(phase: dict, cpu: CpuWatch) -> dict:
+    """A GET-only phase on wrk (bench/wrk.py): a warm-up run, then the measured one. Signed in:
+    every request takes the next session's cookie, round-robin over all of them. Kind "rooms":
+    every path in turn (many rooms' pages), one wrk thread so a page's first view on each worker
+    is told apart (cold) from the views after it (steady), then each worker's RSS."""
+    sessions = PLAN["sessions"] if phase.get("signed_in", True) else []
+    cookies = ["; ".join(f"{k}={v}" for k, v in s.items()) for s in sessions]
+    paths = phase.get("paths") or [phase["path"]]
+    args = {"host": PLAN["host"], "paths": paths, "cookies": cookies, "user_agent": PLAN["user_agent"],
+            "connections": phase["users"], "threads": 1 if phase["kind"] == "rooms" else None}
+    rss_before = worker_rss(cpu)
+    snapshots = []
+    raw = wrk.run(**args, warmup=phase["warmup"], seconds=phase["duration"], sleep=gevent.sleep,
+                  at_start=lambda: snapshots.append(cpu.snapshot()), at_end=lambda: snapshots.append(cpu.snapshot()))
+    before, after = snapshots
+    summary = wrk.summary(raw)
+    result = {"phase": phase, **{k: v for k, v in summary.items() if k != "failures"}}
+    result["cpu_seconds"] = {g: after[g] - before[g] for g in after}
+    result["cpu_seconds"]["load generator"] += raw["cpu_seconds"]  # wrk, a child of this process
+    ours = sum(s for g, s in result["cpu_seconds"].items() if g != "machine")
+    result["cpu_seconds"]["other processes"] = max(0.0, result["cpu_seconds"].pop("machine") - ours)
+    n = result["requests"]
+    result["cpu_ms_per_request"] = {g: 1000 * s / n for g, s in result["cpu_seconds"].items()} if n else {}
+    result["process_call_rates"] = {}
+    result["other_requests"] = {}
+    result["failures"] = summary["failures"]
+    result["load_generator_cpu_warning"] = False
+    if phase["kind"] == "rooms":
+        result["rss_mb_before"] = rss_before
+        result["rss_mb_after"] = worker_rss(cpu)
+    return result
+
+
 def main(argv: list[str]) -> int:
     plan_path, results_path = argv
     with open(plan_path) as f:
@@ -782,7 +818,12 @@ def main(argv: list[str]) -> int:
     results = []
     for phase in PLAN["phases"]:
         started = time.monotonic()
-        result = run_stream_phase(phase, cpu) if phase["kind"] == "stream" else run_phase(phase, cpu)
+        if phase["kind"] == "stream":
+            result = run_stream_phase(phase, cpu)
+        elif phase.get("load") == "wrk" or phase["kind"] == "rooms":
+            result = run_wrk_phase(phase, cpu)
+        else:
+            result = run_phase(phase, cpu)
         results.append(result)
         p95 = "–" if result["p95_ms"] is None else f"{result['p95_ms']:.0f}"
         print(f"  {phase['label']:<34} {result['rps']:8.1f} req/s  p95 {p95:>6} ms  "

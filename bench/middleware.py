@@ -9,6 +9,10 @@ also sees the session middleware's calls). `bench/` reads two headers:
   so far, from any thread. Live updates refresh a per-process room feed, possibly off the request
   thread; the load generator takes the difference of these totals across a measurement window to
   get the process-wide read rate whoever made the calls.
+- ``X-Bench-Path: /rooms/abc/``: the path answered, so a load generator that keeps several
+  connections open (wrk) can tell which page an answer is for (a page's first view on a worker).
+- ``X-Bench-Sent``: the request's own header of that name, echoed (wrk's script times each answer
+  with it, bench/wrk_phase.lua).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from chatsite import dynamodb
 
 CALLS_HEADER = "X-DynamoDB-Calls"
 PROCESS_HEADER = "X-Bench-Process"
+PATH_HEADER = "X-Bench-Path"
+SENT_HEADER = "X-Bench-Sent"
 
 _process_calls: Counter = Counter()
 _process_lock = threading.Lock()
@@ -49,4 +55,8 @@ class BenchMiddleware:
         with _process_lock:
             totals = _format(_process_calls)
         response.headers[PROCESS_HEADER] = f"pid={os.getpid()},{totals}"
+        response.headers[PATH_HEADER] = request.path
+        sent = request.headers.get(SENT_HEADER)
+        if sent:
+            response.headers[SENT_HEADER] = sent[:32]
         return response

@@ -5,8 +5,10 @@
 3. gunicorn with the checked-in gunicorn.conf.py and production settings (DJANGO_DEBUG=0, a fresh
    secret, DJANGO_SECURE=0 for plain http on loopback) plus CHATSITE_BENCH=1 (the call-count
    header and the floor view).
-4. Sign every bench user in over HTTP (CSRF included); the load process reuses those sessions.
-5. `python -m bench.load` runs the phases (locust, headless) from a second process.
+4. Sign every bench user in over HTTP (CSRF included, a few at a time); the load process uses those
+   sessions round-robin, one request after another over all of them.
+5. `python -m bench.load` runs the phases from a second process: wrk for GET-only throughput
+   phases, locust (headless) for scripted ones. `--only room,search,…` runs some (PHASE_GROUPS).
 6. Worker memory; then the table, docs/benchmarks.md and docs/benchmarks.png (bench/report.py).
 """
 
@@ -29,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import data
+from bench import data, wrk
 
 ROOT = Path(__file__).resolve().parents[1]
 # The post phase sends far more than a person could, so the rate limit is lifted (the guard's
@@ -65,20 +67,31 @@ class Config:
     stream_duration: float
     stream_idle: float  # longer than CHAT_LIVE_HEARTBEAT_SECONDS, so every stream beats once
     poll_idle: float  # the same idle window for the largest poll phase
+    # The many-rooms phase: this many public rooms in all (the 200 of the sidebar included), each
+    # page opened in turn for warm_duration s over warm_users connections, then worker RSS.
+    warm_rooms: int
+    warm_room_messages: int
+    warm_users: int
+    warm_duration: float
 
 
-FULL = Config(users=40, small_messages=100, big_messages=1_000_000, concurrency=16, warmup=3, duration=15,
+FULL = Config(users=240, small_messages=100, big_messages=1_000_000, concurrency=16, warmup=3, duration=15,
               sweep=[1, 4, 32, 64], sweep_warmup=2, sweep_duration=8, watchers=[1, 50, 200], watch_warmup=6,
               watch_duration=15, watch_tail=3, live_post_interval=0.5, profile_requests=200,
               alternate_users=4, streams=[50, 200, 1000], stream_warmup=3, stream_duration=15, stream_idle=20,
-              poll_idle=10)
+              poll_idle=10, warm_rooms=1000, warm_room_messages=50, warm_users=8, warm_duration=60)
 SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, warmup=1.5, duration=1.5,
                sweep=[], sweep_warmup=0, sweep_duration=0, watchers=[1, 10], watch_warmup=1,
                watch_duration=1.2, watch_tail=2, live_post_interval=0.5, profile_requests=30,
                alternate_users=2, streams=[10, 30], stream_warmup=0.5, stream_duration=1.2, stream_idle=1.5,
-               poll_idle=1.5)
+               poll_idle=1.5, warm_rooms=220, warm_room_messages=5, warm_users=4, warm_duration=2)
 SEARCH_USERS = 4  # concurrent searchers in each search phase
 STREAMS_SIGNED_IN_MAX = 200  # more streams than this are anonymous tabs (one public room, say so)
+# --only: which phases run. "room": the room pages, the sidebar, the room list, the floor, the
+# history A/B and the many-rooms phase (no big room unless --big-room is given, no search index);
+# "search": the big room, its search index and the searches, and the post A/B against the indexer
+# off; "post": the post phase; "live": live tick, watchers and streams.
+PHASE_GROUPS = ("room", "search", "post", "live")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -93,10 +106,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, metavar="N", help="concurrent users per endpoint phase")
     parser.add_argument("--from-json", type=Path, metavar="FILE",
                         help="no run: rewrite benchmarks.md/.png in --out (default docs/) from a benchmarks.json")
+    parser.add_argument("--only", metavar="GROUPS", default=",".join(PHASE_GROUPS),
+                        help=f"comma-separated phase groups to run, of {', '.join(PHASE_GROUPS)} (default all); "
+                             "'room' skips the big room (unless --big-room) and the search index load")
+    parser.add_argument("--compare", type=Path, metavar="BEFORE.json",
+                        help="a benchmarks.json from a run before a change (same machine, one after the other): "
+                             "the report puts its phases beside this run's (also with --from-json)")
     parser.add_argument("--gunicorn-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for gunicorn, to try a setting (e.g. GUNICORN_THREADS=4); "
                              "repeatable, and recorded in the report")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.only = {g.strip() for g in args.only.split(",") if g.strip()}
+    unknown = args.only - set(PHASE_GROUPS)
+    if unknown or not args.only:
+        parser.error(f"--only: unknown group(s) {', '.join(sorted(unknown)) or '(none)'}; use {', '.join(PHASE_GROUPS)}")
+    return args
+
+
+def reverse_room(room_id: str) -> str:
+    from django.urls import reverse
+
+    return reverse("rooms:room", args=[room_id])
 
 
 def machine() -> dict:
@@ -162,12 +192,14 @@ def bulk_loader(dynalite, table: str):
     return load
 
 
-def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
-    """A real sign-in per user (login form, CSRF token, POST): the session cookies to load with."""
+def sign_in(base_url: str, usernames: list[str], parallel: int = 4) -> list[dict[str, str]]:
+    """A real sign-in per user (login form, CSRF token, POST), ``parallel`` at a time (each is an
+    Argon2 check on the server): the session cookies to load with, in the users' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import requests
 
-    sessions = []
-    for username in usernames:
+    def one(username: str) -> dict[str, str]:
         with requests.Session() as http:
             http.headers["User-Agent"] = data.USER_AGENT
             page = http.get(f"{base_url}/accounts/login/", timeout=10)
@@ -181,12 +213,18 @@ def sign_in(base_url: str, usernames: list[str]) -> list[dict[str, str]]:
             cookies = http.cookies.get_dict()
             if answer.status_code != 302 or "sessionid" not in cookies:
                 raise RuntimeError(f"sign-in as {username} failed: HTTP {answer.status_code}")
-            sessions.append(cookies)
-    return sessions
+            return cookies
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(one, usernames))
 
 
 def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions: list[dict], pids: dict,
-               workers: int, permalink_sk: str = "", searches: dict | None = None, indexer_off_url: str = "") -> dict:
+               workers: int, permalink_sk: str = "", searches: dict | None = None, indexer_off_url: str = "",
+               only: set[str] = frozenset(PHASE_GROUPS), room_ids: list[str] = (), big_room: bool = True,
+               load: str = "wrk") -> dict:
+    """Every phase of ``only``'s groups, in order. GET-only throughput phases run on ``load`` (wrk,
+    or locust where wrk is missing)."""
     from django.conf import settings
     from django.urls import reverse
 
@@ -197,28 +235,29 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
         return reverse("rooms:room", args=[rooms[role]])
 
     c = config.concurrency
-    base = {"users": c, "warmup": config.warmup, "duration": config.duration}
+    base = {"users": c, "warmup": config.warmup, "duration": config.duration, "group": "room"}
+    page = {"kind": "page", "load": load}
     phases = [
-        {**base, "key": "room_list", "label": "room list", "kind": "page", "endpoint": "room list",
+        {**base, "key": "room_list", "label": "room list", **page, "endpoint": "room list",
          "path": reverse("rooms:list")},
         # The page that is only the session and the sidebar (the New message form): the sidebar's cost.
         {**base, "key": "sidebar", "label": f"sidebar ({data.SIDEBAR_ROOMS} rooms, {data.UNREAD_ROOMS} unread)",
-         "kind": "page", "endpoint": "sidebar", "path": reverse("rooms:direct_new")},
-        {**base, "key": "room_page", "label": f"room page ({config.small_messages} msgs)", "kind": "page",
+         **page, "endpoint": "sidebar", "path": reverse("rooms:direct_new")},
+        {**base, "key": "room_page", "label": f"room page ({config.small_messages} msgs)", **page,
          "endpoint": "room page", "path": room("small")},
-        {**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", "kind": "page",
-         "endpoint": "room page", "path": room("big")},
+        *([{**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", **page,
+            "endpoint": "room page", "path": room("big")}] if big_room else []),
         *([{**base, "key": "permalink_big",
              "label": f"permalink ({permalink_back(config.big_messages):,} back of {config.big_messages:,} msgs)",
-             "kind": "page", "endpoint": "room page",
-             "path": message_url(rooms["big"], permalink_sk).split("#")[0]}] if permalink_sk else []),
+             **page, "endpoint": "room page",
+             "path": message_url(rooms["big"], permalink_sk).split("#")[0]}] if permalink_sk and big_room else []),
         {**base, "key": "room_page_private", "label": f"private room page ({config.small_messages} msgs)",
-         "kind": "page", "endpoint": "room page", "path": room("private")},
-        {**base, "key": "floor", "label": "floor (room page, no DynamoDB)", "kind": "page", "endpoint": "floor",
+         **page, "endpoint": "room page", "path": room("private")},
+        {**base, "key": "floor", "label": "floor (room page, no DynamoDB)", **page, "endpoint": "floor",
          "path": "/bench/floor/", "signed_in": False},
-        {**base, "key": "post", "label": "post message", "kind": "post", "endpoint": "post message",
+        {**base, "group": "post", "key": "post", "label": "post message", "kind": "post", "endpoint": "post message",
          "room_path": room("post"), "post_path": reverse("rooms:post", args=[rooms["post"]])},
-        {**base, "key": "live_tick", "label": "live tick", "kind": "tick", "endpoint": "live tick",
+        {**base, "group": "live", "key": "live_tick", "label": "live tick", "kind": "tick", "endpoint": "live tick",
          "room_path": room("live"), "updates_path": reverse("rooms:updates", args=[rooms["live"]]),
          "post_path": reverse("rooms:post", args=[rooms["live"]]), "post_interval": config.live_post_interval},
     ]
@@ -226,27 +265,38 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
         # The search indexer's cost to a post, A/B in one window: every poster alternates between
         # this gunicorn (CHAT_SEARCH_INDEXER=thread, production's) and a second one with it off.
         post_path = reverse("rooms:post", args=[rooms["post"]])
-        phases.append({**base, "key": "post_ab", "label": "post message A/B (search indexer on, off)",
+        phases.append({**base, "group": "search", "key": "post_ab", "label": "post message A/B (search indexer on, off)",
                        "kind": "post_ab", "endpoint": "post (indexer on)", "room_path": room("post"),
                        "post_path": post_path,
                        "post_urls": [["post (indexer on)", base_url + post_path],
                                      ["post (indexer off)", indexer_off_url + post_path]]})
     for kind, search in (searches or {}).items():
-        phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration,
+        phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration, "group": "search",
                        "key": "search_" + kind.replace(" ", "_"), "label": f"search: {kind} ({search['q']})",
-                       "kind": "page", "endpoint": "search",
+                       **page, "endpoint": "search",
                        "path": reverse("rooms:search") + "?" + urlencode({"q": search["q"]})})
-    phases.append({"users": config.alternate_users, "warmup": config.warmup, "duration": config.duration,
-                   "key": "history_ab", "label": "room pages A/B (small, big)", "kind": "alternate",
-                   "endpoint": "room page (small)",
-                   "paths": [["room page (small)", room("small")], ["room page (big)", room("big")]]})
+    if big_room:
+        phases.append({"users": config.alternate_users, "warmup": config.warmup, "duration": config.duration,
+                       "group": "room", "key": "history_ab", "label": "room pages A/B (small, big)",
+                       "kind": "alternate", "endpoint": "room page (small)",
+                       "paths": [["room page (small)", room("small")], ["room page (big)", room("big")]]})
+    if room_ids and load == "wrk":
+        # Many rooms' pages, each in turn, none opened before on either worker: the first view of
+        # each on a worker is "cold", the ones after it "steady" (wrk_phase.lua tells them apart by
+        # the worker and the path), then each worker's RSS with that many rooms warm.
+        measured = set(rooms.values())
+        paths = [reverse("rooms:room", args=[r]) for r in room_ids if r not in measured]
+        phases.append({"users": config.warm_users, "warmup": 0, "duration": config.warm_duration, "group": "room",
+                       "key": "rooms_warm", "label": f"room pages of {len(paths):,} rooms in turn", "kind": "rooms",
+                       "load": "wrk", "endpoint": "room page", "paths": paths})
     for users in config.sweep:
         phases.append({"users": users, "warmup": config.sweep_warmup, "duration": config.sweep_duration,
+                       "group": "room", "load": load,
                        "key": f"sweep_{users}", "label": f"room page at {users} users", "kind": "page",
                        "endpoint": "room page", "path": room("small")})
     for watchers in config.watchers:
         phases.append({"users": watchers, "warmup": config.watch_warmup, "duration": config.watch_duration,
-                       "tail": config.watch_tail, "spawn_rate": max(20, watchers / 3),
+                       "group": "live", "tail": config.watch_tail, "spawn_rate": max(20, watchers / 3),
                        "idle": config.poll_idle if watchers == max(config.watchers) else 0,
                        "key": f"watch_{watchers}", "label": f"live delivery, {watchers} watchers", "kind": "watch",
                        "endpoint": "live tick", "room_path": room("live"),
@@ -256,7 +306,7 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
                        "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
     for tabs in config.streams:
         phases.append({"users": tabs, "warmup": config.stream_warmup, "duration": config.stream_duration,
-                       "tail": config.watch_tail, "idle": config.stream_idle, "settle": 2.0,
+                       "group": "live", "tail": config.watch_tail, "idle": config.stream_idle, "settle": 2.0,
                        "open_rate": 200, "signed_in": tabs <= STREAMS_SIGNED_IN_MAX,
                        "key": f"stream_{tabs}", "label": f"live streams, {tabs} tabs", "kind": "stream",
                        "endpoint": "post (live poster)", "room_path": room("live"),
@@ -266,17 +316,22 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
                        "heartbeat_seconds": settings.CHAT_LIVE_HEARTBEAT_SECONDS,
                        "push_refresh_seconds": settings.CHAT_LIVE_PUSH_REFRESH_SECONDS,
                        "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
+    phases = [phase for phase in phases if phase["group"] in only]
     return {"host": base_url, "cookie_domain": "127.0.0.1", "user_agent": data.USER_AGENT,
             "sessions": sessions, "pids": pids, "phases": phases, "workers": workers}
 
 
 def check_sidebar(plan: dict, expected: int) -> None:
-    """The measured page is the one with the full sidebar: every signed-in user sees ``expected``
-    rooms in it, the measured one marked current (fails the run otherwise)."""
+    """The measured page is the one with the full sidebar: signed-in users (a dozen of them, spread
+    over the seeded ones) see ``expected`` rooms in it, the measured one marked current (fails the
+    run otherwise)."""
     import requests
 
-    path = next(p["path"] for p in plan["phases"] if p["key"] == "room_page")
-    for cookies in plan["sessions"]:
+    path = next((p["path"] for p in plan["phases"] if p["key"] == "room_page"), None)
+    if path is None:
+        return
+    sessions = plan["sessions"]
+    for cookies in sessions[::max(1, len(sessions) // 12)] + sessions[-1:]:  # a dozen, spread over the users
         page = requests.get(plan["host"] + path, cookies=cookies, headers={"User-Agent": data.USER_AGENT}, timeout=10)
         page.raise_for_status()
         entries = page.text.count('<li class="sidebar-entry')
@@ -344,27 +399,32 @@ def prime(plan: dict, rounds: int) -> None:
 
     phases = plan["phases"]
     pages = sorted({p["path"] for p in phases if "path" in p} | {p["room_path"] for p in phases if "room_path" in p})
-    posting = next(p for p in phases if p["kind"] == "post")
-    ticking = next(p for p in phases if p["kind"] == "tick")
+    posting = next((p for p in phases if p["kind"] in ("post", "post_ab")), None)
+    ticking = next((p for p in phases if p["kind"] in ("tick", "watch", "stream")), None)
     cookies = plan["sessions"][0]
     headers = {"User-Agent": data.USER_AGENT}
-    page = requests.get(plan["host"] + posting["room_path"], cookies=cookies, headers=headers, timeout=10)
-    csrf = re.search(r'"X-CSRFToken":\s*"([^"]+)"', page.text).group(1)
-    tick_page = requests.get(plan["host"] + ticking["room_path"], headers=headers, timeout=10)
-    watermark = re.search(r'data-watermark="([^"]+)"', tick_page.text).group(1)  # signed by the server
+    csrf = watermark = ""
+    if posting:
+        page = requests.get(plan["host"] + posting["room_path"], cookies=cookies, headers=headers, timeout=10)
+        csrf = re.search(r'"X-CSRFToken":\s*"([^"]+)"', page.text).group(1)
+    if ticking:
+        tick_page = requests.get(plan["host"] + ticking["room_path"], headers=headers, timeout=10)
+        watermark = re.search(r'data-watermark="([^"]+)"', tick_page.text).group(1)  # signed by the server
     for _ in range(rounds):
         for path in pages:
             response = requests.get(plan["host"] + path, timeout=10, headers=headers,
                                     cookies=None if path.startswith("/bench/") else cookies)
             response.raise_for_status()
-        requests.post(plan["host"] + posting["post_path"], cookies=cookies, timeout=10,
-                      data={"comment": "warming up", "idempotency_key": new_token()},
-                      headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
+        if posting:
+            requests.post(plan["host"] + posting["post_path"], cookies=cookies, timeout=10,
+                          data={"comment": "warming up", "idempotency_key": new_token()},
+                          headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
         for _, url in next((p["post_urls"] for p in phases if p["kind"] == "post_ab"), []):
             requests.post(url, cookies=cookies, timeout=10, data={"comment": "warming up", "idempotency_key": new_token()},
                           headers={**headers, "HX-Request": "true", "X-CSRFToken": csrf}).raise_for_status()
-        requests.get(f"{plan['host']}{ticking['updates_path']}", params={"w": watermark, "seen": ""},
-                     headers=headers, timeout=10).raise_for_status()
+        if ticking:
+            requests.get(f"{plan['host']}{ticking['updates_path']}", params={"w": watermark, "seen": ""},
+                         headers=headers, timeout=10).raise_for_status()
 
 
 def worker_memory(master_pid: int) -> list[dict]:
@@ -384,15 +444,25 @@ def worker_memory(master_pid: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    baseline = None
+    if args.compare:
+        before = json.loads(args.compare.read_text())
+        baseline = {k: before.get(k) for k in ("started_at", "command", "phases", "config", "seeded", "machine")}
     if args.from_json:
         from bench import report
 
-        for path in report.write(json.loads(args.from_json.read_text()), args.out or ROOT / "docs"):
+        results = json.loads(args.from_json.read_text())
+        if baseline:
+            results["baseline"] = baseline
+        for path in report.write(results, args.out or ROOT / "docs"):
             print(f"wrote {path}")
         return 0
     config = SMOKE if args.smoke else FULL
     if args.big_room is not None:
         config.big_messages = args.big_room
+    elif "search" not in args.only:
+        config.big_messages = 0  # --only room (or post, live): no big room unless asked for
+    searching = "search" in args.only
     if args.duration is not None:
         config.duration = args.duration
     if args.concurrency is not None:
@@ -422,7 +492,10 @@ def main(argv: list[str] | None = None) -> int:
 
         seeded = seed.seed(users=config.users, small_messages=config.small_messages,
                            big_messages=config.big_messages,
-                           bulk_load=bulk_loader(dynalite, dynamodb.table_name(dynamodb.CHAT)))
+                           # The index load is the longest step (~16 min at 1,000,000): only for searches.
+                           bulk_load=bulk_loader(dynalite, dynamodb.table_name(dynamodb.CHAT)) if searching else None,
+                           warm_rooms=config.warm_rooms if "room" in args.only else 0,
+                           warm_room_messages=config.warm_room_messages)
         waited = settle(dynalite.proc.pid)
         seeded.timings["dynalite settling after the bulk write (CPU < 5%)"] = waited
         print(f"  dynalite settled after {waited:.0f} s", flush=True)
@@ -444,16 +517,24 @@ def main(argv: list[str] | None = None) -> int:
         gunicorn = GunicornServer(port=free_port(), env=gunicorn_env, log_path=work / "gunicorn.log")
         print(f"gunicorn on {gunicorn.url}", flush=True)
         gunicorn.start()
-        indexer_off = GunicornServer(port=free_port(), env={**gunicorn_env, "CHAT_SEARCH_INDEXER": "off"},
-                                     log_path=work / "gunicorn-indexer-off.log")
-        print(f"gunicorn with the search indexer off (the post A/B) on {indexer_off.url}", flush=True)
-        indexer_off.start()
+        if searching:
+            indexer_off = GunicornServer(port=free_port(), env={**gunicorn_env, "CHAT_SEARCH_INDEXER": "off"},
+                                         log_path=work / "gunicorn-indexer-off.log")
+            print(f"gunicorn with the search indexer off (the post A/B) on {indexer_off.url}", flush=True)
+            indexer_off.start()
+        started = time.monotonic()
         sessions = sign_in(gunicorn.url, seeded.users)
+        seeded.timings[f"sign in over HTTP ({len(sessions)} sessions, 4 at a time)"] = time.monotonic() - started
+        print(f"  {len(sessions)} users signed in in {time.monotonic() - started:.1f} s", flush=True)
+        load = "wrk" if wrk.available() else "locust"
+        if load != "wrk":
+            print("  wrk not found (`make bench` installs it): GET phases on locust instead", flush=True)
         plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
-                          permalink_sk=seeded.big_permalink_sk, searches=seeded.searches,
-                          indexer_off_url=indexer_off.url,
+                          permalink_sk=seeded.big_permalink_sk, searches=seeded.searches if searching else None,
+                          indexer_off_url=indexer_off.url if indexer_off else "",
                           pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
-                          workers=int(gunicorn_env["GUNICORN_WORKERS"]))
+                          workers=int(gunicorn_env["GUNICORN_WORKERS"]), only=args.only,
+                          room_ids=seeded.room_ids, big_room=config.big_messages > 0, load=load)
         check_sidebar(plan, seeded.sidebar_rooms)
         check_permalink(plan, seeded.big_permalink_sk)
         check_searches(plan)
@@ -471,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         phases = json.loads(results_path.read_text())
         memory = worker_memory(gunicorn.proc.pid)
         gunicorn.stop()  # the profile runs alone on the machine
-        indexer_off.stop()
+        if indexer_off:
+            indexer_off.stop()
 
         print("profiling the room page (pyinstrument)", flush=True)
         profile_path = work / "profile.json"
@@ -480,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
                            **os.environ, **gunicorn_env,
                            "BENCH_PROFILE_SESSION": "; ".join(f"{k}={v}" for k, v in sessions[0].items()),
                            "BENCH_PROFILE_USER_AGENT": data.USER_AGENT,
-                           "BENCH_PROFILE_PATHS": f"room page={plan['phases'][1]['path']};floor=/bench/floor/",
+                           # The small room's page (a fixed index here once profiled the sidebar page).
+                           "BENCH_PROFILE_PATHS": f"room page={reverse_room(seeded.rooms['small'])};floor=/bench/floor/",
                            "BENCH_PROFILE_REQUESTS": str(config.profile_requests)})
         profile = json.loads(profile_path.read_text())
     finally:
@@ -496,6 +579,9 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": started_at.isoformat(timespec="seconds"),
         "smoke": args.smoke,
         "command": command,
+        "only": sorted(args.only),
+        "baseline": baseline,
+        "load_generator": load,
         "config": asdict(config),
         "machine": machine(),
         "seeded": asdict(seeded),
@@ -510,7 +596,11 @@ def main(argv: list[str] | None = None) -> int:
             "gunicorn": " ".join(f"{k}={'<generated>' if k == 'DJANGO_SECRET_KEY' else v}"
                                  for k, v in gunicorn_env.items() if k != "DYNAMODB_ENDPOINT_URL")
                         + " GUNICORN_BIND=127.0.0.1:<free> GUNICORN_ACCESSLOG= gunicorn --config gunicorn.conf.py",
-            "load": "python -m bench.load <plan.json> <results.json>  (locust as a library, FastHttpUser; "
+            "load": "python -m bench.load <plan.json> <results.json>  (GET-only phases: wrk "
+                    "-t2 -c<users> -s bench/wrk_phase.lua; scripted phases: locust as a library, FastHttpUser; "
+                    "streams: a greenlet and a raw socket per tab, bench/streams.py)"
+                    if load == "wrk" else
+                    "python -m bench.load <plan.json> <results.json>  (locust as a library, FastHttpUser; "
                     "streams: a greenlet and a raw socket per tab, bench/streams.py)",
             "worker_class": gunicorn_env.get("GUNICORN_WORKER_CLASS", "gevent")
                             + " workers (GUNICORN_WORKER_CLASS), worker_connections 4000",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bench import data
@@ -27,25 +26,26 @@ class Seeded:
     big_permalink_sk: str = ""  # the SK of the big room's message permalink_back(big_messages) back
     index_items: int = 0  # search index items bulk-loaded for the big room
     searches: dict = field(default_factory=dict)  # kind -> {"q": query, "share": share of big-room messages matching}
+    room_ids: list[str] = field(default_factory=list)  # every room made: the sidebar's, then the many-rooms phase's
 
 
-def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, log=print) -> Seeded:
+def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, warm_rooms: int = 0,
+         warm_room_messages: int = 0, log=print) -> Seeded:
     """``bulk_load(lines, count)``: loads the big room's search index items (one DynamoDB-JSON item
-    per line) into the stopped dynalite and starts it again (bench.run); None: the index is left out."""
-    from accounts import services as accounts_services
+    per line) into the stopped dynalite and starts it again (bench.run); None: the index is left out.
+    ``warm_rooms``: public rooms in all (the sidebar's included) for the many-rooms phase; the ones
+    beyond the sidebar's are made by another user (data.ROOMS_OWNER) with ``warm_room_messages``
+    messages each, so no bench user's sidebar grows."""
     from accounts.auth import session_user
     from rooms import services as room_services
 
     timings: dict[str, float] = {}
 
     started = time.monotonic()
-    authors = []
-    for i in range(users):
-        record = accounts_services.user_create(username=data.username(i), display_name=data.display_name(i),
-                                               password=data.PASSWORD)
-        authors.append(session_user(record))
-    timings["users (user_create, Argon2 hashing)"] = time.monotonic() - started
-    log(f"  {users} users in {timings['users (user_create, Argon2 hashing)']:.1f} s")
+    authors = [session_user(record) for record in seed_users(users)]
+    step = f"users ({users}: 2 with user_create, Argon2; the rest BatchWriteItem of the same items)"
+    timings[step] = time.monotonic() - started
+    log(f"  {users} users in {timings[step]:.1f} s")
 
     started = time.monotonic()
     creator = authors[0]
@@ -57,23 +57,17 @@ def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, 
                                          created_by_name=creator.display_name) for i in range(data.FILLER_ROOMS)]
     timings["rooms (room_create)"] = time.monotonic() - started
 
-    # Every user in every room (their sidebar lists data.SIDEBAR_ROOMS rooms): public rooms through
-    # room_join, the private one through membership_add (what an invite does), from a few threads.
+    # Every user in every room (their sidebar lists data.SIDEBAR_ROOMS rooms): the first member
+    # through the services (room_join for public rooms, membership_add for the private one, what an
+    # invite does), everyone else with BatchWriteItem of the same two items per membership, copied
+    # from the first member's (so hundreds of users take seconds, not minutes). Before any post:
+    # every read cursor starts at 0, as the services' would.
     started = time.monotonic()
-    memberships = [(room, author) for author in authors[1:] for room in [*rooms.values(), *fillers]]
-
-    def join(pair) -> None:
-        room, author = pair
-        if room.is_public:
-            room_services.room_join(room=room, user=author)
-        else:
-            room_services.membership_add(room=room, user_id=author.id, display_name=author.display_name)
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(join, memberships))
-    step = f"memberships ({len(authors)} users × {data.SIDEBAR_ROOMS} rooms, room_join / membership_add)"
+    every_room = [*rooms.values(), *fillers]
+    seed_memberships(every_room, authors[1:])
+    step = f"memberships ({len(authors)} users × {data.SIDEBAR_ROOMS} rooms: room_join / membership_add, then BatchWriteItem)"
     timings[step] = time.monotonic() - started
-    log(f"  {len(memberships) + len(rooms) + len(fillers)} memberships in {timings[step]:.1f} s")
+    log(f"  {(len(authors) - 1) * len(every_room) + len(every_room)} memberships in {timings[step]:.1f} s")
 
     started = time.monotonic()
     from rooms.validators import new_token
@@ -96,6 +90,15 @@ def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, 
         room_services.message_post(room=filler, author=creator, comment=data.comment_text(i), idempotency_key=new_token())
     timings[f"unread fillers ({len(unread_fillers)} × message_post)"] = time.monotonic() - started
 
+    extra: list[str] = []
+    if warm_rooms > len(rooms) + len(fillers):
+        started = time.monotonic()
+        extra = seed_warm_rooms(warm_rooms - len(rooms) - len(fillers), warm_room_messages, authors)
+        step = (f"more rooms for the many-rooms phase ({len(extra)} × room_create, {warm_room_messages} messages "
+                "each by BatchWriteItem)")
+        timings[step] = time.monotonic() - started
+        log(f"  {len(extra)} more rooms in {timings[step]:.1f} s")
+
     started = time.monotonic()
     written: list[tuple[int, str]] = []
     permalink_sk = write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages, written=written)
@@ -116,7 +119,99 @@ def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, 
     return Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
                   room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS, small_messages=small_messages,
                   big_messages=big_messages, timings=timings, big_permalink_sk=permalink_sk,
-                  index_items=index_items, searches=search_queries(big_messages))
+                  index_items=index_items, searches=search_queries(big_messages),
+                  room_ids=[room.room_id for room in [*rooms.values(), *fillers]] + extra)
+
+
+def seed_users(count: int) -> list:
+    """``count`` bench users. The first two through accounts.services.user_create (Argon2 hashing,
+    the uniqueness check, the directory entry); the others are the second one's two items with the
+    name changed, put with BatchWriteItem (the same password hash: one password for every bench
+    user). Returns their UserRecords."""
+    from accounts import services as accounts_services
+    from accounts.models import UserDirectoryEntry, UserRecord
+    from chatsite import keys
+    from chatsite.batch import batch_put_items
+
+    made = [accounts_services.user_create(username=data.username(i), display_name=data.display_name(i),
+                                          password=data.PASSWORD) for i in range(min(count, 2))]
+    if count <= 2:
+        return made
+    template = made[1]
+    entry = UserDirectoryEntry.get(keys.USER_DIRECTORY_PK, keys.user_directory_sk(template.user_id))
+
+    def user(i: int):
+        return UserRecord(keys.user_pk(data.username(i)), keys.META, username=data.username(i),
+                          display_name=data.display_name(i), password=template.password,
+                          created_at=template.created_at, is_active=True, is_staff=False)
+
+    def directory(i: int):
+        return UserDirectoryEntry(keys.USER_DIRECTORY_PK, keys.user_directory_sk(data.username(i)),
+                                  username=data.username(i), display_name=data.display_name(i),
+                                  created_at=entry.created_at)
+
+    stored = UserRecord.get(keys.user_pk(template.user_id), keys.META)
+    if user(1).serialize() != stored.serialize() or directory(1).serialize() != entry.serialize():
+        raise RuntimeError("bench users no longer match accounts.services.user_create's items")
+    records = [user(i) for i in range(2, count)]
+    batch_put_items([r.serialize() for r in records] + [directory(i).serialize() for i in range(2, count)])
+    return made + records
+
+
+def seed_memberships(rooms: list, users: list) -> None:
+    """Every user in ``users`` a member of every room: the first through the services, the rest by
+    BatchWriteItem of copies of the first one's two items per room (checked to be what the services
+    wrote: only the user's key and display name differ)."""
+    from chatsite import keys
+    from chatsite.batch import batch_put_items
+    from rooms import services as room_services
+    from rooms.models import MemberRecord, UserRoomRecord
+
+    if not users:
+        return
+    first = users[0]
+    for room in rooms:
+        if room.is_public:
+            room_services.room_join(room=room, user=first)
+        else:
+            room_services.membership_add(room=room, user_id=first.id, display_name=first.display_name)
+    items = []
+    for room in rooms:
+        member = MemberRecord.get(keys.room_pk(room.room_id), keys.member_sk(first.id)).serialize()
+        mine = UserRoomRecord.get(keys.user_pk(first.id), keys.user_room_sk(room.room_id)).serialize()
+        if mine.get("ReadSeq") != {"N": "0"} or member["display_name"] != {"S": first.display_name}:
+            raise RuntimeError(f"membership items changed shape: {member} {mine}")
+        for user in users[1:]:
+            items.append({**member, "SK": {"S": keys.member_sk(user.id)}, "display_name": {"S": user.display_name}})
+            items.append({**mine, "PK": {"S": keys.user_pk(user.id)}})
+    batch_put_items(items)
+
+
+def seed_warm_rooms(count: int, messages: int, authors: list) -> list[str]:
+    """``count`` public rooms owned by data.ROOMS_OWNER (room_create from a few threads), each with
+    ``messages`` messages written as the big room's are. Returns their ids."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from accounts import services as accounts_services
+    from chatsite.batch import batch_put_items
+    from rooms import services as room_services
+    from rooms.timestamps import now_ms
+
+    owner = accounts_services.user_create(username=data.ROOMS_OWNER, display_name="Bench rooms owner",
+                                          password=data.PASSWORD)
+
+    def create(i: int) -> str:
+        return room_services.room_create(name=data.warm_room(i), description="one of many rooms",
+                                         created_by=owner.user_id, created_by_name=owner.display_name).room_id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(create, range(count)))
+    newest_ms = now_ms() - 7_200_000
+    if messages:
+        texts = [data.comment_text(i) for i in range(messages)]
+        batch_put_items(item for room_id in ids for item in big_room_items(
+            room_id=room_id, authors=authors, start=0, stop=messages, step=1, newest_ms=newest_ms, texts=texts))
+    return ids
 
 
 def permalink_back(count: int) -> int:
@@ -126,7 +221,7 @@ def permalink_back(count: int) -> int:
 
 
 def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: int, newest_ms: int,
-                   keep: dict | None = None, written: list | None = None):
+                   keep: dict | None = None, written: list | None = None, texts: list[str] | None = None):
     """Message items exactly as rooms.services.message_post stores them, one every 50 ms of history
     going back from ``newest_ms``. Built as raw DynamoDB JSON (PynamoDB's serialize() would be the
     bottleneck at a million items); the first one is checked against the model's own serialisation.
@@ -137,7 +232,7 @@ def big_room_items(*, room_id: str, authors: list, start: int, stop: int, step: 
     from rooms.timestamps import iso_from_ms
     from rooms.validators import new_token
 
-    texts = [data.comment_text(i) for i in range(data.DISTINCT_TEXTS)]
+    texts = texts or [data.comment_text(i) for i in range(data.DISTINCT_TEXTS)]
     pks = [keys.user_pk(author.id) for author in authors]
     names = [author.display_name for author in authors]
     for i in range(start, stop, step):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import wrk
+
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "permalink_big", "room_page_private", "floor",
                    "post", "live_tick", "search_one_word", "search_prefix", "search_two_words", "post_ab"]
@@ -36,6 +38,13 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
         assert phase["rps"] > 0 and phase["p50_ms"] is not None and phase["p99_ms"] is not None, key
         assert all(status.startswith("2") for status in phase["statuses"]), (key, phase["statuses"], phase["failures"])
     assert phases["floor"]["calls_per_request"] == {}  # the floor never touches DynamoDB
+    if wrk.available():  # GET phases on wrk: requests by worker counted; many rooms' first views cold
+        assert results["load_generator"] == "wrk" and phases["room_page"]["phase"]["load"] == "wrk"
+        assert sum(phases["room_page"]["requests_by_worker"].values()) == phases["room_page"]["requests"]
+        warm = phases["rooms_warm"]
+        assert warm["requests"] > 0 and warm["cold"]["requests"] > 0, warm
+        assert warm["cold"]["requests"] + warm["steady"]["requests"] == warm["requests"]
+        assert len(warm["rss_mb_after"]) == 2 and all(mb > 0 for mb in warm["rss_mb_after"].values())
     assert phases["room_page"]["calls_per_request"]  # the header is there and counted
     assert results["seeded"]["sidebar_rooms"] == 200  # the measured page has the 200-room sidebar (run.check_sidebar)
     # Unread counts for 200 rooms: the session, the user with their rooms, at most 2 BatchGetItems.
@@ -86,7 +95,8 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
     for target in ["streams: delivery p50", "streams: 0 missing", "HTTP requests per idle tab",
                    "DynamoDB reads/s flat", "worker RSS ≤ 150 MB each with 30 open streams",
                    "CPU per idle stream", "search, one word", "search, prefix", "search, two words",
-                   "post p95 with the search indexer"]:
+                   "post p95 with the search indexer", "room page ≥ 0.70× the floor",
+                   "room page: ≤ 1 DynamoDB call in the steady state"]:
         assert any(line.startswith(f"| {target}") for line in table.splitlines()), target
     assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
     assert "Per endpoint" in run.stdout  # the table is printed too
