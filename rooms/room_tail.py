@@ -208,14 +208,17 @@ class RoomTail:
                     feed.refresh_if_stale()
             except Exception:  # DynamoDB slow or down: the page's own Query decides what the reader sees
                 logger.warning("room %s: its feed could not refresh for the page", self.room_id, exc_info=True)
-            if self.usable(now=self.clock(), started=started, sent_ms=sent_ms):
+            # Fresh as of this request's start: a slow refresh doesn't make its own result stale.
+            if self.usable(now=started, started=started, sent_ms=sent_ms):
                 return self.view()
         if not load:
             return None
         self.load(feed)
-        if sent_ms is not None and not self.usable(now=self.clock(), started=started, sent_ms=sent_ms):
-            # The index may not show the reader's write yet: one consistent read of the recent events.
-            feed.refresh_started_after(started)
+        loaded_view = self.view()
+        if sent_ms is not None and loaded_view is not None and loaded_view.watermark_ms < sent_ms + self.overlap_ms:
+            # The index may not show the reader's write yet: a consistent read of the recent events
+            # started after the load (the feed's memory, if it has one that recent).
+            feed.refresh_started_after(loaded_view.watermark_ms)
         return self.view()
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from chatsite.dynamodb import count_calls
 from rooms import live, selectors
+from rooms.timestamps import now_ms
 from tests.rooms.test_views import composer_key
 from tests.support.seeding import messages_posted
 from tests.support.sessions import request_user, sign_in
@@ -80,3 +81,16 @@ def test_a_time_from_the_future_is_ignored(client, room):
     with count_calls() as calls:
         assert client.get("/rooms/art/?sent=99999999999999").status_code == 200
     assert calls["Query"] <= 2, calls
+
+
+def test_a_cold_process_reads_the_recent_events_consistently_after_the_index(client, room):
+    """The index may lag behind the write: after loading the tail from it, a page after the
+    reader's own write also reads the room's recent events, consistently (the feed's Query)."""
+    sign_in(client, "alice")
+    with count_calls() as calls:
+        page = client.get(f"/rooms/art/?sent={now_ms()}")
+    assert page.status_code == 200
+    feed = live.existing_feed("art")
+    assert feed.watermark_ms is not None  # the feed has read the room's events
+    assert feed.follower.view().watermark_ms == feed.watermark_ms  # and the tail took them in
+    assert calls["Query"] <= 4, calls  # the session, the sidebar, the index, the recent events
