@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -567,13 +568,27 @@ class SearchHitsPage:
     resume_below: str | None  # more entries may sort below this SK (LastEvaluatedKey); None: none left
 
 
+_wire = threading.local()  # set by search_hits around its Query: its items are read off the wire
+
+
+def _items_off_the_wire(response_dict, customized_response_dict, **kwargs) -> None:
+    """botocore's before-parse hook: for a successful Query this thread marked (search_hits), the
+    answer is the body as decoded JSON, and botocore's parser gets an empty one. Its walk of the
+    output shape costs ~12 µs an item (~6 ms for a Query of 500 entries); an index entry's
+    attributes are all strings, which the wire and botocore spell the same ({"S": "..."})."""
+    if getattr(_wire, "active", False) and response_dict.get("status_code") == 200:
+        customized_response_dict.update(json.loads(response_dict["body"]))
+        response_dict["body"] = b"{}"
+
+
 def search_hits(*, scope: str, term: str, lowest: str, below: str, limit: int, room_id: str | None = None,
                 author_id: str | None = None) -> SearchHitsPage:
     """One page of a term's index entries in one scope, newest first: ONE Query `PK =
     Search:<scope>#<term> AND SK BETWEEN <lowest> AND <below>`, descending, ``Limit``, the entry equal
     to ``below`` dropped (the bound is exclusive: the previous page ended there), FilterExpression
     `SRoom = <room>` (in: a public room) and `SAuthor = <user>` (from:) when given: they shrink the
-    answer, not what is read. Never a Scan."""
+    answer, not what is read. Never a Scan. Its items are read off the wire (JSON as sent), not
+    through botocore's per-item walk of the answer's shape: the bulk of a search's own CPU."""
     if lowest > below:
         return SearchHitsPage([], None)
     values = {":pk": {"S": keys.search_pk(scope, term)}, ":lo": {"S": lowest}, ":hi": {"S": below}}
@@ -589,7 +604,14 @@ def search_hits(*, scope: str, term: str, lowest: str, below: str, limit: int, r
                "ProjectionExpression": "SK, SRoom, SAuthor", "ExpressionAttributeValues": values}
     if filters:
         request["FilterExpression"] = " AND ".join(filters)
-    answer = dynamodb.client().query(**request)
+    client = dynamodb.client()
+    client.meta.events.register("before-parse.dynamodb.Query", _items_off_the_wire,
+                                unique_id="rooms.selectors.items-off-the-wire")
+    _wire.active = True
+    try:
+        answer = client.query(**request)
+    finally:
+        _wire.active = False
     hits = [SearchHit(sk=item["SK"]["S"], room_id=item["SRoom"]["S"], author_id=item["SAuthor"]["S"])
             for item in answer.get("Items", []) if item["SK"]["S"] != below]
     last = answer.get("LastEvaluatedKey")
