@@ -13,7 +13,8 @@ import pytest
 
 from bench import wrk
 
-pytestmark = pytest.mark.skipif(not wrk.available(), reason="wrk is not installed (make wrk)")
+pytestmark = [pytest.mark.integration,  # starts wrk
+              pytest.mark.skipif(not wrk.available(), reason="wrk is not installed (make wrk)")]
 
 
 class FakeWorkers(BaseHTTPRequestHandler):
