@@ -6,6 +6,8 @@ records in accounts.models. Cost rules (docs/data-model.md, "Sessions: consisten
 
 - A request whose session is unchanged: one consistent Query, no write. `last_seen` (and the
   expiry) is refreshed by at most one UpdateItem per LAST_SEEN_REFRESH per session.
+- None at all when this process read or wrote the session in the last
+  ACCOUNTS_SESSION_CACHE_SECONDS (accounts.session_cache: the bound on revocation is there).
 - Every write is conditional, so a session deleted elsewhere is never written back.
 
 Session keys are bearer credentials: nothing here stores or logs them or puts them in exception
@@ -26,6 +28,7 @@ from pynamodb import exceptions as pynamodb_errors
 
 from accounts import session_patterns
 from accounts.models import ACTIVE, SessionRecord
+from accounts.session_cache import session_cache
 from accounts.session_keys import (CHILD_KEY_LENGTH, KEY_CHARS, SESSION_KEY_LENGTH, StoredKey, is_digest,
                                    is_valid_key, key_digest)
 from chatsite import keys
@@ -108,18 +111,24 @@ class SessionStore(SessionBase):
         return session_patterns.own_record(key.digest) is not None
 
     def load(self):
-        record = session_patterns.get_session_by_session_id(
-            StoredKey.of(self.session_key), wait_for_index=self._expect_new_link,
-        ) if self.session_key else None
-        if record is None:
-            self._session_key = None  # an unknown, expired or ended key is never reused
-            self._forget()
-            return {}
-        data = self.decode(record.session_data)
-        self._remember(self.session_key, record, data)
+        key = StoredKey.of(self.session_key) if self.session_key else None
+        cached = session_cache.get(key) if key is not None else None
+        if cached is not None:
+            record, snapshot = cached.record, cached.data
+        else:
+            started, generation = session_cache.now(), session_cache.begin()
+            found = session_patterns.live_session_by_session_id(key, wait_for_index=self._expect_new_link)
+            if found is None:
+                self._session_key = None  # an unknown, expired or ended key is never reused
+                self._forget()
+                return {}
+            record, live_until = found
+            snapshot = self.decode(record.session_data)
+            session_cache.put(key, record, snapshot, live_until=live_until, started=started, generation=generation)
+        self._remember(self.session_key, record, snapshot, copied=True)
         if timezone.now() - record.last_seen >= LAST_SEEN_REFRESH:
             self.modified = True  # the response will save(): one UpdateItem of last_seen/expiry
-        return data
+        return copy.deepcopy(snapshot)  # the request's own copy: the cached one is never changed
 
     def create(self):
         while True:
@@ -151,6 +160,7 @@ class SessionStore(SessionBase):
         else:
             user_agent, ip = (previous.user_agent, previous.ip) if previous else (None, None)
 
+        started, generation = session_cache.now(), session_cache.begin()
         if must_create:
             if self.session_key != self._generated_key and self.exists(self.session_key):
                 raise CreateError  # a key we didn't generate may be stored under another user
@@ -162,6 +172,7 @@ class SessionStore(SessionBase):
             if self._parent_digest:
                 self._confirm_parent_lives(record)
             self._remember(self.session_key, record, data)
+            self._cache_written(record, started, generation)
             return
 
         if self._stored_key != self.session_key:  # e.g. clear() then save(), without a load
@@ -186,9 +197,11 @@ class SessionStore(SessionBase):
                 record.save(condition=session_patterns.still_active())
             except pynamodb_errors.PutError as exc:
                 if is_conditional_check_failed(exc):
+                    session_cache.forget(StoredKey.of(self.session_key))
                     raise UpdateError from None
                 raise
         self._remember(self.session_key, record, data)
+        self._cache_written(record, started, generation)
 
     def delete(self, session_key=None):
         own = session_key is None or session_key == self.session_key
@@ -225,14 +238,24 @@ class SessionStore(SessionBase):
 
     # --- internals ---
 
-    def _remember(self, session_key: str, record: SessionRecord, data: dict | None) -> None:
+    def _remember(self, session_key: str, record: SessionRecord, data: dict | None, *, copied: bool = False) -> None:
         self._stored_key, self._stored = session_key, record
-        self._stored_data = copy.deepcopy(data) if data is not None else None
+        self._stored_data = data if copied or data is None else copy.deepcopy(data)
         self._parent_digest = record.partition_digest if record.is_child else None
         self._login_at = None
 
     def _forget(self) -> None:
         self._stored_key = self._stored = self._stored_data = None
+
+    def _cache_written(self, record: SessionRecord, started: float, generation: int) -> None:
+        """Read-your-writes on this process: the session cache holds what was just written. A linked
+        device's entry is dropped instead (its parent's expiry, which bounds it, wasn't read)."""
+        key = StoredKey.of(self.session_key)
+        if record.is_child:
+            session_cache.forget(key)
+        else:
+            session_cache.put(key, record, self._stored_data, live_until=float(record.expires_at),
+                              started=started, generation=generation)
 
     def _delete_stored(self, session_key: str) -> None:
         stored = self._stored if self._stored_key == session_key else None
@@ -253,6 +276,7 @@ class SessionStore(SessionBase):
             target.update(actions=actions, condition=session_patterns.still_active())
         except pynamodb_errors.UpdateError as exc:
             if is_conditional_check_failed(exc):
+                session_cache.forget(StoredKey.of(self.session_key))
                 raise UpdateError from None
             raise
 

@@ -6,6 +6,8 @@ engine (accounts.session_engine), the services and the selectors read and write 
 through these functions and the building blocks just below them.
 
 - Every write is conditional, so a session deleted elsewhere is never written back.
+- Everything that deletes a session record forgets its partition in this process's session cache
+  (accounts.session_cache) once written, so this process never serves an ended session again.
 - No transactions (dynalite has none) and no reliance on TTL (it can lag by days): a record is
   live only while `session_state` is active and `expires_at` is in the future.
 
@@ -25,6 +27,7 @@ from pynamodb import exceptions as pynamodb_errors
 from pynamodb.expressions.condition import size
 
 from accounts.models import ACTIVE, CLOSING, SessionRecord
+from accounts.session_cache import session_cache
 from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
 from chatsite import keys
 from chatsite.dynamodb import is_conditional_check_failed
@@ -72,7 +75,10 @@ def child_from_index(child_digest: str) -> SessionRecord | None:
 
 
 def delete_record(pk: str, sk: str) -> None:
-    SessionRecord(pk, sk).delete()
+    try:
+        SessionRecord(pk, sk).delete()
+    finally:
+        session_cache.forget_partition(pk)  # after the write: this process never serves it again
 
 
 # --- the eight seed access patterns -----------------------------------------------------------
@@ -113,11 +119,19 @@ def get_session_by_session_id(key: StoredKey | None, *, wait_for_index: bool = F
     then one consistent Query of the parent's partition, which must still hold the child and a live
     parent (expireSession deletes children before the parent, so a child outliving it is an orphan).
     """
+    found = live_session_by_session_id(key, wait_for_index=wait_for_index)
+    return found[0] if found is not None else None
+
+
+def live_session_by_session_id(key: StoredKey | None, *,
+                               wait_for_index: bool = False) -> tuple[SessionRecord, float] | None:
+    """getSessionBySessionId, with the epoch second until which the answer holds by time alone:
+    the record's expiry, for a device also its parent's (what the session cache may serve until)."""
     if key is None or not is_digest(key.digest):
         return None
     if not key.is_child:
         record = own_record(key.digest)
-        return record if record is not None and record.is_live() else None
+        return (record, float(record.expires_at)) if record is not None and record.is_live() else None
     hint = child_from_index(key.digest)  # getSessionByChildSessionId, before the liveness check
     if hint is None:
         # The index may not have a device linked a moment ago yet. Only then is a second look worth
@@ -135,7 +149,7 @@ def get_session_by_session_id(key: StoredKey | None, *, wait_for_index: bool = F
     now = time.time()
     if child is None or parent is None or not (child.is_live(now) and parent.is_live(now)):
         return None
-    return child
+    return child, float(min(child.expires_at, parent.expires_at))
 
 
 def expire_session(key: StoredKey | None) -> None:
@@ -151,19 +165,23 @@ def expire_session(key: StoredKey | None) -> None:
         child = child_from_index(key.digest)
         if child is not None:
             delete_record(child.PK, child.SK)
+        session_cache.forget(key)  # also when the index has no entry yet
         return
-    family = list(SessionRecord.query(keys.session_pk(key.digest), consistent_read=True))
-    children = [r for r in family if r.is_child]
-    own = [r for r in family if not r.is_child]
-    if children:
-        for record in own:
-            try:
-                record.update(actions=[SessionRecord.session_state.set(CLOSING)], condition=still_active())
-            except pynamodb_errors.UpdateError as exc:
-                if not is_conditional_check_failed(exc):
-                    raise
-    for record in children + own:
-        delete_record(record.PK, record.SK)
+    try:
+        family = list(SessionRecord.query(keys.session_pk(key.digest), consistent_read=True))
+        children = [r for r in family if r.is_child]
+        own = [r for r in family if not r.is_child]
+        if children:
+            for record in own:
+                try:
+                    record.update(actions=[SessionRecord.session_state.set(CLOSING)], condition=still_active())
+                except pynamodb_errors.UpdateError as exc:
+                    if not is_conditional_check_failed(exc):
+                        raise
+        for record in children + own:
+            delete_record(record.PK, record.SK)
+    finally:
+        session_cache.forget_partition(keys.session_pk(key.digest))  # even if a write failed half-way
 
 
 def get_child_sessions_by_session_id(session_digest: str) -> list[SessionRecord]:
@@ -284,6 +302,8 @@ def clear_expired(*, page_size: int = 100,
                 if is_conditional_check_failed(exc):
                     continue  # refreshed, or already deleted (e.g. as a dead parent's child)
                 raise
+            finally:
+                session_cache.forget_partition(record.PK)
             outcome.deleted += 1
             if not record.is_child:
                 for child in SessionRecord.query(record.PK, SessionRecord.SK.startswith(keys.CHILD_PREFIX),

@@ -161,6 +161,10 @@ ACCOUNTS_TRUSTED_PROXIES = int(os.environ.get("ACCOUNTS_TRUSTED_PROXIES", "0"))
 # name) before reading it again: the longest a change made on another process takes to reach a
 # session there. The process making the change drops its copy at once.
 ACCOUNTS_USER_RECHECK_SECONDS = float(os.environ.get("ACCOUNTS_USER_RECHECK_SECONDS", "3"))
+# How long a process serves a session it read (or wrote) without reading it again: the longest a
+# session ended on another process keeps working here. The process ending it forgets it at once;
+# 0 reads the session on every request (accounts/session_cache.py).
+ACCOUNTS_SESSION_CACHE_SECONDS = float(os.environ.get("ACCOUNTS_SESSION_CACHE_SECONDS", "3"))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -20,6 +20,8 @@ os.environ["AWS_SESSION_TOKEN"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("DYNAMODB_MAX_ATTEMPTS", "2")
+# Gunicorn servers that tests start read every session from DynamoDB (see _session_cache_off).
+os.environ["ACCOUNTS_SESSION_CACHE_SECONDS"] = "0"
 
 import uuid  # noqa: E402
 
@@ -82,6 +84,13 @@ def _search_indexer_off(settings):
     a test of search sets settings.CHAT_SEARCH_INDEXER = "inline" (or "thread"). gunicorn servers
     run the production default, "thread"."""
     settings.CHAT_SEARCH_INDEXER = "off"
+
+
+@pytest.fixture(autouse=True)
+def _session_cache_off(settings):
+    """Every session read reaches DynamoDB, as the call budgets and the session contract count them;
+    tests of the session cache (tests/accounts/test_session_cache.py) turn it on themselves."""
+    settings.ACCOUNTS_SESSION_CACHE_SECONDS = 0
 
 
 @pytest.fixture
