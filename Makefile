@@ -54,9 +54,10 @@ test: setup chromium wrk
 	scripts/test.sh
 
 ## The unit tests only (moto, in-process): no dynalite, gunicorn or browser, no benchmark stack.
-## Tests marked `integration` or `browser` are left out. Extra pytest arguments: ARGS="-k room -x".
+## Tests marked `integration`, `browser` or `subprocess` (they start a Python or a tool) are left out.
+## Extra pytest arguments: ARGS="-k room -x".
 test-fast: $(VENV)/.installed-dev
-	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser" -n auto $(ARGS)
+	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser and not subprocess" -n auto $(ARGS)
 
 ## Start only the local dynalite (persisted under var/dynalite) in the foreground.
 dynalite: node_modules/.installed

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess  # each test starts a Python or a tool: `make test`, not `make test-fast`
+
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "chatsite.yaml"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"  # the venv's, at the pinned version
 

@@ -217,6 +217,7 @@ def test_a_missing_table_is_drift(capsys):
     assert "none_chat: 1 difference from the code\n  - table missing" in capsys.readouterr().out
 
 
+@pytest.mark.subprocess
 def test_unreachable_dynamodb_is_a_clear_error_and_exit_status_1():
     """As a deploy pipeline runs it: a process whose exit status gates the deploy."""
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there

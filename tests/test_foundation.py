@@ -26,6 +26,7 @@ def _django_setup(env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("secret", ["", "change-me", "django-insecure-abc"])
 def test_refuses_to_start_without_real_secret_key_when_debug_off(secret):
     result = _django_setup({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secret})
@@ -34,6 +35,7 @@ def test_refuses_to_start_without_real_secret_key_when_debug_off(secret):
     assert "started" not in result.stdout
 
 
+@pytest.mark.subprocess
 def test_starts_with_real_secret_key_when_debug_off():
     result = _django_setup({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "a-real-secret-" + "k" * 40})
     assert result.returncode == 0, result.stderr

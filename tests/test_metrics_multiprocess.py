@@ -60,6 +60,7 @@ def test_the_scrape_port_is_loopback_by_default(monkeypatch):
     assert gunicorn_conf_loader.load().metrics_bind == ""  # off
 
 
+@pytest.mark.subprocess
 def test_values_from_two_workers_add_up_and_a_dead_workers_gauge_leaves(tmp_path):
     first, second = run_worker(tmp_path), run_worker(tmp_path)
     values = summed(tmp_path)
@@ -76,6 +77,7 @@ def test_values_from_two_workers_add_up_and_a_dead_workers_gauge_leaves(tmp_path
     assert second != first
 
 
+@pytest.mark.subprocess
 def test_gunicorn_hooks_make_a_fresh_directory_serve_it_and_remove_it(monkeypatch, tmp_path):
     port = free_port()
     monkeypatch.setenv("GUNICORN_METRICS_BIND", f"127.0.0.1:{port}")
@@ -102,6 +104,7 @@ def test_gunicorn_hooks_make_a_fresh_directory_serve_it_and_remove_it(monkeypatc
     assert not directory.exists()  # it was ours: removed at exit
 
 
+@pytest.mark.subprocess
 def test_a_directory_the_operator_names_is_emptied_at_start_and_kept(monkeypatch, tmp_path):
     run_worker(tmp_path)  # an earlier run's values
     assert list(tmp_path.glob("*.db"))
@@ -128,6 +131,7 @@ def test_a_taken_scrape_port_is_logged_and_the_site_starts_anyway(monkeypatch, t
     assert errors and "cannot listen" in errors[0][0]
 
 
+@pytest.mark.subprocess
 def test_a_directory_inherited_from_another_master_is_not_reused(monkeypatch, tmp_path):
     """A binary upgrade (USR2) starts a new master with the old one's environment: the old
     master's workers still write to its directory, and it removes it when it exits."""

@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess  # each test starts a Python or a tool: `make test`, not `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # One request through the whole middleware stack (a static file: no DynamoDB needed) and lines

@@ -12,6 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.subprocess  # each test starts a Python or a tool: `make test`, not `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = textwrap.dedent('''

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.servers import ROOT
 
+pytestmark = pytest.mark.subprocess  # each test starts a Python or a tool: `make test`, not `make test-fast`
+
 
 def _start(secret: str) -> subprocess.CompletedProcess:
     return subprocess.run(

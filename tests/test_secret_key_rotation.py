@@ -30,6 +30,7 @@ def _settings_in_production(**env) -> subprocess.CompletedProcess:
              "DJANGO_SECRET_KEY": NEW, **env})
 
 
+@pytest.mark.subprocess
 def test_fallback_keys_come_from_the_environment_comma_separated():
     result = _settings_in_production(DJANGO_SECRET_KEY_FALLBACKS=f" {OLD} , {OLD}2 ")
     assert result.returncode == 0, result.stderr
@@ -37,6 +38,7 @@ def test_fallback_keys_come_from_the_environment_comma_separated():
     assert _settings_in_production().stdout.strip() == "[]"
 
 
+@pytest.mark.subprocess
 def test_a_weak_fallback_key_is_refused_in_production():
     result = _settings_in_production(DJANGO_SECRET_KEY_FALLBACKS=f"{OLD},short")
     assert result.returncode != 0

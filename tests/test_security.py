@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
 }
 
 
+@pytest.mark.subprocess
 def test_check_deploy_is_clean_with_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -28,6 +29,7 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.subprocess
 def test_production_settings_values():
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
