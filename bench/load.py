@@ -811,6 +811,8 @@ def run_wrk_phase(phase: dict, cpu: CpuWatch) -> dict:
     result["cpu_seconds"]["other processes"] = max(0.0, result["cpu_seconds"].pop("machine") - ours)
     n = result["requests"]
     result["cpu_ms_per_request"] = {g: 1000 * s / n for g, s in result["cpu_seconds"].items()} if n else {}
+    # Of the load generator's: wrk's own (the rest is this process waiting for it).
+    result["wrk_cpu_ms_per_request"] = 1000 * raw["cpu_seconds"] / n if n else None
     result["process_call_rates"] = {}
     result["other_requests"] = {}
     result["failures"] = summary["failures"]

@@ -104,6 +104,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="where benchmarks.md/.png/.json go (default docs/, or a temp dir with --smoke)")
     parser.add_argument("--duration", type=float, metavar="S", help="seconds measured per endpoint phase")
     parser.add_argument("--concurrency", type=int, metavar="N", help="concurrent users per endpoint phase")
+    parser.add_argument("--users", type=int, metavar="N",
+                        help=f"signed-in users, one session each (default {FULL.users}; smoke {SMOKE.users})")
     parser.add_argument("--from-json", type=Path, metavar="FILE",
                         help="no run: rewrite benchmarks.md/.png in --out (default docs/) from a benchmarks.json")
     parser.add_argument("--only", metavar="GROUPS", default=",".join(PHASE_GROUPS),
@@ -467,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
         config.duration = args.duration
     if args.concurrency is not None:
         config.concurrency = args.concurrency
+    if args.users is not None:
+        config.users = max(2, args.users)
     out_dir = args.out or (Path(tempfile.mkdtemp(prefix="chatsite-bench-out-")) if args.smoke else ROOT / "docs")
     out_dir.mkdir(parents=True, exist_ok=True)
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
