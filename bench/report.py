@@ -242,7 +242,7 @@ def rooms_warm_rss(warm: dict) -> list[str]:
         if rooms >= RSS_TARGET_ROOMS or not rooms:
             estimate = mb
         else:
-            estimate = mb + (mb - before) / rooms * (RSS_TARGET_ROOMS - rooms)
+            estimate = mb + max(0.0, mb - before) / rooms * (RSS_TARGET_ROOMS - rooms)  # RSS noise: never down
             projected = True
         worst = max(worst, estimate)
         parts.append(f"{mb:.0f} MB after {rooms:,} rooms (from {before:.0f})"
