@@ -66,6 +66,7 @@ class RoomTail:
         self.loaded_at_ms: int | None = None
         self.deleted: dict[str, int] = {}  # message id -> deletion time: a late post event can't revive it
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()  # single flight: a crowd opening a cold room loads it once
 
     @property
     def overlap_ms(self) -> int:
@@ -213,7 +214,15 @@ class RoomTail:
                 return self.view()
         if not load:
             return None
-        self.load(feed)
+        # Wait for another request's load only as long as a healthy one takes (as feeds do).
+        got = self._load_lock.acquire(timeout=live.STALL_PATIENCE_SECONDS)
+        try:
+            if got and self.usable(now=started, started=started, sent_ms=sent_ms):
+                return self.view()  # loaded meanwhile, by the request we waited for
+            self.load(feed)
+        finally:
+            if got:
+                self._load_lock.release()
         loaded_view = self.view()
         if sent_ms is not None and loaded_view is not None and loaded_view.watermark_ms < sent_ms + self.overlap_ms:
             # The index may not show the reader's write yet: a consistent read of the recent events

@@ -7,6 +7,7 @@ own watermark; the access check is the same as ever; memory is bounded (docs/liv
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -209,3 +210,26 @@ def test_a_member_with_a_few_unread_opens_at_them_from_memory(client, room, hist
     from_dynamodb = client.get("/rooms/art/").content.decode()
     assert listing(first) == listing(second) == listing(from_dynamodb)
     assert shown(second) == [m.message_id for m in messages[50:60]]
+
+
+def test_a_crowd_opening_a_cold_room_loads_its_tail_once(room, history_reads):
+    post(room, "hello")
+    tail, feed = room_tail.tail_for(room)
+    real_loader, started = tail.loader, threading.Event()
+
+    def slow_loader(**kwargs):
+        started.set()
+        time.sleep(0.3)  # the others arrive while this load runs
+        return real_loader(**kwargs)
+    tail.loader = slow_loader
+    views = []
+    first = threading.Thread(target=lambda: views.append(tail.fresh_view(feed)))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=lambda: views.append(tail.fresh_view(feed))) for _ in range(5)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert len(views) == 6 and all(v is not None and [m.comment for m in v.items] == ["hello"] for v in views)
+    assert history_reads["index"] == 1
