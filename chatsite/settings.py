@@ -220,7 +220,8 @@ CONTENT_SECURITY_POLICY = (
 CHAT_HISTORY_PAGE_SIZE = 50
 # The room page's newest messages from memory (rooms/room_tail.py): a tail of the newest
 # CHAT_HISTORY_PAGE_SIZE + 1 messages for at most this many rooms per process, the least recently
-# viewed dropped first; a tail is loaded again from DynamoDB at least this often.
+# viewed dropped first (0: no tails, every room page reads its history); a tail is loaded again
+# from DynamoDB at least this often.
 CHAT_ROOM_TAILS_MAX = int(os.environ.get("CHAT_ROOM_TAILS_MAX", "1000"))
 CHAT_ROOM_TAIL_MAX_AGE_SECONDS = float(os.environ.get("CHAT_ROOM_TAIL_MAX_AGE_SECONDS", "300"))
 CHAT_MESSAGE_MAX_LENGTH = 4000

@@ -294,7 +294,7 @@ def tail_for(room: Room) -> tuple[RoomTail, live.RoomFeed]:
                 evicted.append(tail)
             tail = _tails[room.room_id] = RoomTail(room.room_id, room.created_at)
         _tails.move_to_end(room.room_id)
-        while len(_tails) > max(1, settings.CHAT_ROOM_TAILS_MAX):
+        while len(_tails) > settings.CHAT_ROOM_TAILS_MAX:
             evicted.append(_tails.popitem(last=False)[1])
     for old in evicted:
         _detach(old)
@@ -313,7 +313,10 @@ def tails_held() -> int:
 def room_newest_page(room: Room, *, sent_ms: int | None = None) -> tuple[Page, int]:
     """The room page's newest messages and the page's watermark, from memory when the tail is
     fresh (0 DynamoDB calls), else after the feed's refresh (1 consistent Query) or a load (room
-    history's Query)."""
+    history's Query). CHAT_ROOM_TAILS_MAX = 0: no tails, every page reads room history's Query."""
+    if settings.CHAT_ROOM_TAILS_MAX <= 0:
+        watermark = now_ms()  # before the Query: the page holds everything visible at this time
+        return selectors.room_history(room_id=room.room_id), watermark
     tail, feed = tail_for(room)
     view = tail.fresh_view(feed, sent_ms=sent_ms)
     if view is None:  # the tail gave up while loading (a deletion in between): as before, from the index
@@ -330,7 +333,7 @@ def room_page_around(room: Room, read_pos: str, unread: int, *, sent_ms: int | N
     with _tails_lock:
         held = room.room_id in _tails and _tails[room.room_id].created_at == room.created_at
     may_load = unread + selectors.HISTORY_CONTEXT < settings.CHAT_HISTORY_PAGE_SIZE
-    if not held and not may_load:
+    if settings.CHAT_ROOM_TAILS_MAX <= 0 or (not held and not may_load):
         return None
     tail, feed = tail_for(room)
     view = tail.fresh_view(feed, sent_ms=sent_ms, load=may_load)

@@ -233,3 +233,11 @@ def test_a_crowd_opening_a_cold_room_loads_its_tail_once(room, history_reads):
         thread.join(10)
     assert len(views) == 6 and all(v is not None and [m.comment for m in v.items] == ["hello"] for v in views)
     assert history_reads["index"] == 1
+
+
+def test_no_tails_at_all_reads_every_page_from_dynamodb(client, room, history_reads, settings):
+    settings.CHAT_ROOM_TAILS_MAX = 0
+    post(room, "hello")
+    for _ in range(2):
+        assert "hello" in client.get("/rooms/art/").content.decode()
+    assert history_reads["index"] == 2 and room_tail.tails_held() == 0
