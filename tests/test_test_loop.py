@@ -27,8 +27,8 @@ def test_tests_marked_argon2_hash_with_argon2():
 
 
 def test_no_selected_unit_test_starts_dynalite(request):
-    """Under `make test-fast` (-m "not integration and not browser") no selected test may use the
-    dynalite fixture: the conftest marks every such test `integration`."""
+    """Under `make test-fast` (-m "not integration and not browser and not subprocess") no selected
+    test may use the dynalite fixture: the conftest marks every such test `integration`."""
     unmarked = [item.nodeid for item in request.session.items
                 if "dynalite" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("integration")]
     assert unmarked == []
