@@ -150,6 +150,9 @@ def test_htmx_post_with_an_out_of_date_key_gets_the_error_and_a_fresh_key_out_of
 
 def test_htmx_post_over_the_rate_limit_is_a_retargeted_429_with_retry_after(client, room, settings):
     settings.CHAT_POST_RATE_LIMIT = 1
+    # A day-long window: the posts below can't straddle a window's end (a minute's window did, now
+    # and then, and the second post was then let through).
+    settings.CHAT_POST_RATE_WINDOW_SECONDS = 86_400
     sign_in(client, "alice")
     assert post(client, "one", validators.new_token(), **HX).status_code == 200
     response = post(client, "two", validators.new_token(), **HX)
