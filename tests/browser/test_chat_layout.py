@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import expect
 
 from chatsite import keys
@@ -20,6 +21,14 @@ from tests.support.browser import create_room, save_screenshot, sign_up
 DESKTOP = {"width": 960, "height": 720}
 PHONE = {"width": 360, "height": 740}
 GROUP_WITHIN_MS = 5 * 60 * 1000
+
+
+
+@pytest.fixture
+def site(gunicorn_server):
+    """Room tails off: these tests write history straight into the table, back-dated, as an import
+    would, and a warm tail sees such writes only when it reloads (docs/live-updates.md)."""
+    return gunicorn_server(CHAT_ROOM_TAILS_MAX="0")
 
 
 def seed(room_id: str, messages: list[tuple[int, str, str]]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from chatsite.batch import batch_put_items
@@ -20,6 +21,13 @@ from tests.support.browser import create_room, sign_up
 DESKTOP = {"width": 1000, "height": 720}
 COUNT = 5_200
 BACK = 5_000
+
+
+@pytest.fixture
+def site(gunicorn_server):
+    """Room tails off: these tests write history straight into the table, back-dated, as an import
+    would, and a warm tail sees such writes only when it reloads (docs/live-updates.md)."""
+    return gunicorn_server(CHAT_ROOM_TAILS_MAX="0")
 
 
 def seed(room_id: str, count: int) -> list[ChatMessage]:

@@ -97,7 +97,9 @@ def test_the_master_sums_both_workers_on_its_own_port_and_the_public_port_serves
 
     # DynamoDB: the pages' calls are counted by operation, every call made at least one attempt.
     calls = {dict(ls)["operation"]: v for (n, ls), v in samples.items() if n == "chatsite_dynamodb_calls_total"}
-    assert calls.get("GetItem", 0) + calls.get("Query", 0) + calls.get("BatchGetItem", 0) >= ROOM_PAGES, calls
+    # A signed-out page of a room this worker holds a fresh tail of reads nothing (rooms/room_tail.py),
+    # but each worker's first page loads the tail: a Query on each of the two.
+    assert calls.get("Query", 0) >= 2, calls
     for operation, count in calls.items():
         attempts = value(samples, "chatsite_dynamodb_attempt_duration_seconds_count", operation=operation)
         assert attempts >= count, (operation, attempts, count)
