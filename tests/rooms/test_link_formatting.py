@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings as hypothesis_settings, strategie
 from rooms.templatetags import chat_text
 from rooms.templatetags.chat_text import linkify
 from tests.support.examples import examples
+from tests.support.linear_work import assert_linear
 
 CRAFTED = "http://a.b/(" + ")" * 3985  # one message that made the old trimming quadratic
 
@@ -40,11 +41,7 @@ def test_crafted_message_keeps_its_balanced_link_and_the_rest_as_text():
 
 
 def test_work_grows_linearly_with_the_length_of_the_closing_run():
-    # Quadratic work shows as ~4x per doubling; allow plenty for noise, but not 4x.
-    short = "http://a.b/(" + ")" * 20_000
-    long = "http://a.b/(" + ")" * 40_000
-    ratio = _cpu_seconds(lambda: linkify(long)) / max(_cpu_seconds(lambda: linkify(short)), 1e-6)
-    assert ratio < 3.2, ratio
+    assert_linear(linkify, lambda n: "http://a.b/(" + ")" * n, 5_000, "closing run")
 
 
 def test_a_url_longer_than_the_limit_stays_plain_escaped_text():
