@@ -3,9 +3,8 @@ e-mail addresses, each person once, at most 10 people, in time linear in the tex
 
 from __future__ import annotations
 
-import time
-
 from rooms import mentions
+from tests.support.linear_work import growth
 
 
 def names(text: str, **kwargs) -> tuple[str, ...]:
@@ -46,15 +45,6 @@ def test_at_most_ten_people_the_rest_are_named_as_over_the_cap():
     assert parsed.over_cap == ("user10", "user11", "user12", "user13")
 
 
-def _seconds(function, text: str) -> float:
-    best = float("inf")
-    for _ in range(5):  # the best of a few runs: the host is shared and noisy
-        started = time.perf_counter()
-        function(text)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def test_parsing_time_grows_linearly_with_the_text():
     # Adversarial shapes for a backtracking pattern: long runs of name characters, many "@", URLs
     # full of "@", names just past the length limit. 10x the text must cost about 10x, not 100x.
@@ -62,5 +52,5 @@ def test_parsing_time_grows_linearly_with_the_text():
               "@" + "b" * 40 + " ", "@user.name-" * 20]
     for shape in shapes:
         small, large = shape * 20, shape * 200
-        ratio = _seconds(lambda t: mentions.parse(t), large) / max(_seconds(lambda t: mentions.parse(t), small), 1e-6)
+        ratio = growth(mentions.parse, small, large)
         assert ratio < 40, (shape[:20], ratio)  # linear: ~10; quadratic would be ~100
