@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
-from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRefresh, push_url, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from accounts import selectors as user_selectors
@@ -65,18 +66,24 @@ def _room_or_404(room_id: str) -> Room:
 
 
 def _signed_in_sidebar(request) -> list[UserRoom] | None:
-    """The signed-in user's rooms (the sidebar) with their unread counts, or None. Call before
-    request.user is first used: the user item comes in the same Query (selectors.user_with_rooms)
-    and request.user is built from it (user_cache.read_through), checked as always, so the user
-    costs no read of its own. The counts: selectors.with_unread (1 BatchGetItem per 100 rooms whose
-    Seq this process has not read in the last CHAT_ROOM_SEQ_CACHE_SECONDS)."""
+    """The signed-in user's rooms (the sidebar) with their unread counts, or None: _signed_in_rooms,
+    then the counts: selectors.with_unread (1 BatchGetItem per 100 rooms whose Seq this process has
+    not read in the last CHAT_ROOM_SEQ_CACHE_SECONDS)."""
+    your_rooms = _signed_in_rooms(request)
+    return None if your_rooms is None else selectors.with_unread(your_rooms)
+
+
+def _signed_in_rooms(request) -> list[UserRoom] | None:
+    """The signed-in user's rooms without unread counts, or None. Call before request.user is first
+    used: the user item comes in the same Query (selectors.user_with_rooms) and request.user is
+    built from it (user_cache.read_through), checked as always, so the user costs no read of its own."""
     user_id = request.session.get(SESSION_KEY)
     your_rooms = None
     if user_id:
         your_rooms = user_cache.read_through(str(user_id), lambda: selectors.user_with_rooms(user_id=str(user_id)))
     if not request.user.is_authenticated:
         return None
-    return selectors.with_unread(your_rooms)
+    return your_rooms
 
 
 def _sidebar_of(user) -> list[UserRoom]:
@@ -1255,6 +1262,7 @@ def mentions_page(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @never_cache  # personal: what a user may read, as of now
+@vary_on_headers("HX-Request")  # the results alone or the whole page: never one for the other
 @require_safe
 def search_page(request: HtmxHttpRequest) -> HttpResponse:
     """**Search messages** (the header's search field on every page): ``q`` in the query language of
@@ -1262,25 +1270,34 @@ def search_page(request: HtmxHttpRequest) -> HttpResponse:
     session and the sidebar (which also says which non-public rooms the user may read now), then
     rooms.search (1 Query per scope a round + the candidates' BatchGetItem; docs/data-model.md,
     "Search"). Signed out: public rooms only. Bad input: the page says why (400, or 200 when there
-    is simply nothing to look for), having read nothing for the search."""
-    your_rooms = _signed_in_sidebar(request)
+    is simply nothing to look for), having read nothing for the search.
+
+    With JavaScript the header's field and "Older results" ask through htmx: the answer is the
+    search section alone (rooms/search_fragment.html) for the page's <main>, and the address it
+    pushes. The user's rooms are read as for the page (they decide which rooms they may read now),
+    but not their unread counts, and no sidebar or layout is drawn. A history restore asks for the
+    whole page."""
+    fragment = bool(request.htmx) and not request.htmx.history_restore_request
+    your_rooms = _signed_in_rooms(request) if fragment else _signed_in_sidebar(request)
     text = str(request.GET.get("q", ""))
     context = {"your_rooms": your_rooms, "search_q": text, "results": None, "error": None}
-    if not text.strip():
-        return render(request, "rooms/search.html", context)
-    try:
-        query = search.parse_query(text)
-        context["results"] = search.search(query, your_rooms=your_rooms,
-                                           user_id=request.user.id if request.user.is_authenticated else None,
-                                           cursor=request.GET.get("after") or None)
-    except search.QueryError as exc:
-        context["error"] = exc.message
-        return render(request, "rooms/search.html", context, status=exc.status)
-    except InvalidCursor:
-        context["error"] = "That “Older results” link is broken or out of date. Search again from the first page."
-        return render(request, "rooms/search.html", context, status=400)
-    context["older"] = bool(request.GET.get("after"))
-    return render(request, "rooms/search.html", context)
+    status = 200
+    if text.strip():
+        try:
+            query = search.parse_query(text)
+            context["results"] = search.search(query, your_rooms=your_rooms,
+                                               user_id=request.user.id if request.user.is_authenticated else None,
+                                               cursor=request.GET.get("after") or None)
+        except search.QueryError as exc:
+            context["error"], status = exc.message, exc.status
+        except InvalidCursor:
+            context["error"] = "That “Older results” link is broken or out of date. Search again from the first page."
+            status = 400
+        else:
+            context["older"] = bool(request.GET.get("after"))
+    if not fragment:
+        return render(request, "rooms/search.html", context, status=status)
+    return push_url(render(request, "rooms/search_fragment.html", context, status=status), request.get_full_path())
 
 
 SUGGEST_QUERY_MAX = 50
