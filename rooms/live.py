@@ -36,6 +36,10 @@ DELETION_REF_PREFIX = "d-"
 UPDATE_REF_PREFIX = "u-"  # `u-<message id>.<Version>`: a message's state after an edit, a reaction, a reply
 PRESENCE_REF_PREFIX = "p-"
 TYPING_REF_PREFIX = "t-"
+# `h-<token>`: a room's history changed behind the live path (a bulk writer: purge_messages,
+# import_room, delete_room, seed_demo). No tab is sent it; a room tail that may have been loaded
+# without the change loads again (rooms.room_tail, docs/live-updates.md "Bulk writers").
+HISTORY_REF_PREFIX = "h-"
 SIGNAL_PREFIXES = (PRESENCE_REF_PREFIX, TYPING_REF_PREFIX)
 DIRECT_QUERY_LIMIT = 500  # a resuming client owed more than this reloads the page instead
 
@@ -258,14 +262,26 @@ def query_events(room_id: str, since_ms: int, limit: int | None = None) -> tuple
     return messages, deletions
 
 
-def query_room_events(room_id: str, since_ms: int, limit: int | None = None
-                      ) -> tuple[list[ChatMessage], list[Deletion], list[Signal], list[tuple[int, ChatMessage]]]:
+class RoomEvents(tuple):
+    """(messages, deletions, signals, updates), as callers unpack it, plus ``history_marks``: the
+    times of the `h-` events read (the room's history changed behind the live path)."""
+
+    history_marks: list[int]
+
+    def __new__(cls, parts, history_marks=()):
+        events = super().__new__(cls, parts)
+        events.history_marks = list(history_marks)
+        return events
+
+
+def query_room_events(room_id: str, since_ms: int, limit: int | None = None) -> RoomEvents:
     """What the Query finds: messages, deletions, presence/typing signals, and updates (the
-    change's time, the message's state after it)."""
+    change's time, the message's state after it); and the history marks (``history_marks``)."""
     messages: list[ChatMessage] = []
     deletions: list[Deletion] = []
     signals: list[Signal] = []
     updates: list[tuple[int, ChatMessage]] = []  # (the change's time, the message after it)
+    marks: list[int] = []
     for record in selectors.live_events_since(room_id=room_id, since=iso_from_ms(since_ms), limit=limit):
         at, ref = keys.live_event_sk_parts(record.SK)
         kind, subject = ref[:2], ref[2:]
@@ -286,7 +302,9 @@ def query_room_events(room_id: str, since_ms: int, limit: int | None = None
             user_id, _, tab = subject.partition("#")
             signals.append(Signal(at_ms=ms_from_iso(at), kind=kind, user_id=user_id, tab=tab,
                                   name=record.author_name or "", state=record.state or ""))
-    return messages, deletions, signals, updates
+        elif kind == HISTORY_REF_PREFIX:
+            marks.append(ms_from_iso(at))
+    return RoomEvents((messages, deletions, signals, updates), marks)
 
 
 def _events(messages: list[ChatMessage], deletions: list[Deletion],
@@ -337,6 +355,9 @@ class RoomFeed:
         # The room's tail (rooms.room_tail.RoomTail), told of every successful refresh and local
         # event, so the room page's newest messages come from memory.
         self.follower = None
+        # `h-` events read, ref -> time, kept as long as events: a tail loading beside the feed
+        # learns of a bulk write its load may have missed (RoomTail._absorb).
+        self.history_marks: dict[str, int] = {}
 
     def touch(self) -> None:
         """Someone uses the feed (a room page too): not dropped as idle."""
@@ -346,6 +367,11 @@ class RoomFeed:
         """(watermark, coverage, events) as of the last refresh, for a tail loading beside it."""
         with self._state_lock:
             return self.watermark_ms, self.covered_from_ms, list(self.events.values())
+
+    def marks(self) -> list[int]:
+        """The times of the history marks (`h-` events) in memory."""
+        with self._state_lock:
+            return list(self.history_marks.values())
 
     def _tell_follower(self, method: str, **kwargs) -> None:
         follower = self.follower
@@ -467,9 +493,11 @@ class RoomFeed:
         # A restart reads back far enough for the presence window too: who is here shows at once.
         since = (started - max(self.span_ms, signal_window_ms(PRESENCE_REF_PREFIX)) if restart
                  else watermark - self.overlap_ms)
-        messages, deletions, *more = self.source(self.room_id, since)
+        found = self.source(self.room_id, since)
+        messages, deletions, *more = found
         signals = more[0] if more else []
         changes = more[1] if len(more) > 1 else []
+        marks = list(getattr(found, "history_marks", ()))
         events = {} if restart else dict(current)
         for ref, event in _events(messages, deletions, changes).items():
             if event.is_deletion:
@@ -488,12 +516,14 @@ class RoomFeed:
             if kept.keys() != self.events.keys():
                 self.revision += 1
             self.events = kept
+            self.history_marks = {ref: at for ref, at in self.history_marks.items() if at > horizon}
+            self.history_marks.update((f"{HISTORY_REF_PREFIX}{at}", at) for at in marks if at > horizon)
             self._merge_signals(signals)
             self._drop_expired(self.clock())  # polled feeds too: memory stays bounded
             self.covered_from_ms = horizon if restart else max(covered_from, horizon)
             self.watermark_ms = started
         self._tell_follower("refreshed", since_ms=since, watermark_ms=started, messages=messages,
-                            deletions=deletions, changes=changes)
+                            deletions=deletions, changes=changes, history_marks=marks)
 
     def refresh_started_after(self, ms: int) -> None:
         """Unless a successful refresh started at or after ``ms`` (server clock), one now: a page

@@ -65,6 +65,10 @@ class RoomTail:
         self.watermark_ms: int | None = None
         self.loaded_at_ms: int | None = None
         self.deleted: dict[str, int] = {}  # message id -> deletion time: a late post event can't revive it
+        # A bulk writer's history mark at T (an `h-` live event, rooms.services.room_history_changed):
+        # a load started before T + overlap may not show its writes (index lag), so such a load
+        # serves the page that made it and no other (docs/live-updates.md, "Bulk writers").
+        self.unsure_until_ms = 0
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()  # single flight: a crowd opening a cold room loads it once
 
@@ -75,9 +79,11 @@ class RoomTail:
     # --- kept current by the feed (rooms.live.RoomFeed.follower) --------------------------------
 
     def refreshed(self, *, since_ms: int, watermark_ms: int, messages: list[ChatMessage],
-                  deletions: list[Deletion], changes: list[tuple[int, ChatMessage]]) -> None:
+                  deletions: list[Deletion], changes: list[tuple[int, ChatMessage]],
+                  history_marks: list[int] = ()) -> None:
         """A feed refresh that started at ``watermark_ms`` read every event later than ``since_ms``."""
         with self._lock:
+            self._note_marks(history_marks)
             if self.messages is None or self.watermark_ms is None:
                 return
             if watermark_ms < self.watermark_ms:
@@ -134,6 +140,10 @@ class RoomTail:
         self.messages = None
         self.watermark_ms = None
 
+    def _note_marks(self, marks) -> None:
+        for at_ms in marks:
+            self.unsure_until_ms = max(self.unsure_until_ms, at_ms + self.overlap_ms)
+
     # --- loading and serving -------------------------------------------------------------------
 
     def load(self, feed: live.RoomFeed | None = None) -> None:
@@ -150,6 +160,7 @@ class RoomTail:
                 self._absorb(feed)
 
     def _absorb(self, feed: live.RoomFeed) -> None:
+        self._note_marks(feed.marks())
         watermark, covered_from, events = feed.memory()
         if watermark is None or covered_from is None or watermark < self.watermark_ms:
             return  # the feed's memory is older than the load: its next refresh brings what is new
@@ -182,13 +193,15 @@ class RoomTail:
         than CHAT_ROOM_TAIL_MAX_AGE_SECONDS ago, and after the reader's own write (``sent_ms``,
         their clock): refreshed since this request started, or an overlap after the write."""
         with self._lock:
-            watermark, loaded_at = self.watermark_ms, self.loaded_at_ms
+            watermark, loaded_at, unsure_until = self.watermark_ms, self.loaded_at_ms, self.unsure_until_ms
             if self.messages is None or watermark is None or loaded_at is None:
                 return False
         if now - watermark >= settings.CHAT_LIVE_REFRESH_SECONDS * 1000:
             return False
         if now - loaded_at >= settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000:
             return False
+        if loaded_at < unsure_until:
+            return False  # loaded before a bulk write was surely in the index
         return sent_ms is None or watermark >= started or watermark >= sent_ms + self.overlap_ms
 
     def fresh_view(self, feed: live.RoomFeed, *, sent_ms: int | None = None, load: bool = True) -> TailView | None:
@@ -200,7 +213,8 @@ class RoomTail:
             return self.view()
         with self._lock:
             loaded = self.messages is not None and self.loaded_at_ms is not None and (
-                started - self.loaded_at_ms < settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000)
+                started - self.loaded_at_ms < settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000) and (
+                self.loaded_at_ms >= self.unsure_until_ms)
         if loaded:
             try:
                 if sent_ms is not None:

@@ -1249,6 +1249,68 @@ def write_tombstone(*, room_id: str, message_id: str) -> int:
     return now
 
 
+# --- bulk writers tell every host's room tail --------------------------------------------------
+#
+# A bulk writer (purge_messages, import_room, delete_room, seed_demo) writes messages without their
+# live events, so no feed would see the change and a warm room tail (rooms.room_tail) would keep
+# showing the room as it was until its reload. So it writes a history mark, an `h-` live event:
+# every host's feed reads it with its next refresh (at most CHAT_LIVE_REFRESH_SECONDS before any
+# page its tail serves), and a tail loaded before mark + overlap is not served again (a load may
+# miss writes the index doesn't show yet). docs/live-updates.md, "Bulk writers".
+
+
+def room_history_changed(*, room_id: str, deleted_message_ids: Iterable[str] = ()) -> int:
+    """The history mark `Room:<id>` / `ev#<now>#h-<token>` (TTL CHAT_LIVE_EVENT_TTL_SECONDS), and
+    the `d-` deletion event of each of ``deleted_message_ids`` (TTL CHAT_TOMBSTONE_TTL_SECONDS, as
+    message_delete's), so open tabs drop them too: BatchWriteItem puts, 25 a call, the mark last.
+    Returns the mark's time (ms)."""
+    now = now_ms()
+    at = iso_from_ms(now)
+    tombstones = [LiveEventRecord(keys.room_pk(room_id), keys.live_event_sk(at, f"{live.DELETION_REF_PREFIX}{m}"),
+                                  expires_at=now // 1000 + settings.CHAT_TOMBSTONE_TTL_SECONDS).serialize()
+                  for m in dict.fromkeys(deleted_message_ids)]
+    mark = LiveEventRecord(keys.room_pk(room_id),
+                           keys.live_event_sk(at, f"{live.HISTORY_REF_PREFIX}{validators.new_token()}"),
+                           expires_at=now // 1000 + settings.CHAT_LIVE_EVENT_TTL_SECONDS).serialize()
+    batch_put_items([*tombstones, mark])
+    return now
+
+
+def deletions_to_announce(message_keys: list[tuple[str, str]]) -> list[str]:
+    """Of the messages deleted in bulk (``message_keys`` oldest first, as room_message_keys yields
+    them), the ids whose deletion events must be written: the newest CHAT_HISTORY_PAGE_SIZE + 1
+    (what a room tail or a tab's newest page can hold), and every one posted within
+    CHAT_LIVE_RESUME_MAX_SECONDS + overlap (its post event can still be read by a feed or a resuming
+    tab, and only a deletion event outranks it)."""
+    found = [keys.message_sk_parts(sk) for pk, sk in message_keys if is_message_key((pk, sk))]
+    recent = iso_from_ms(now_ms() - int((settings.CHAT_LIVE_RESUME_MAX_SECONDS
+                                         + settings.CHAT_LIVE_OVERLAP_SECONDS) * 1000))
+    newest = found[-(settings.CHAT_HISTORY_PAGE_SIZE + 1):]
+    return list(dict.fromkeys([*(m for at, m in found if at >= recent), *(m for _, m in newest)]))
+
+
+class HistoryMarks:
+    """A bulk write's marks: one now (pages stop coming from tails loaded before the write), one at
+    most every CHAT_LIVE_OVERLAP_SECONDS / 2 while it runs (called as its progress: so no tail is
+    served mid-write), and ``done`` after it (the final state; ``deleted_message_ids`` as for
+    room_history_changed). Each is room_history_changed's BatchWriteItem."""
+
+    def __init__(self, room_id: str, progress: Progress = lambda n: None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.room_id, self.progress, self.clock = room_id, progress, clock
+        room_history_changed(room_id=room_id)
+        self.last = clock()
+
+    def __call__(self, n: int) -> None:
+        self.progress(n)
+        if self.clock() - self.last >= settings.CHAT_LIVE_OVERLAP_SECONDS / 2:
+            room_history_changed(room_id=self.room_id)
+            self.last = self.clock()
+
+    def done(self, *, deleted_message_ids: Iterable[str] = ()) -> int:
+        return room_history_changed(room_id=self.room_id, deleted_message_ids=deleted_message_ids)
+
+
 # --- bulk operations (management commands) ----------------------------------------------------
 
 
@@ -1355,7 +1417,11 @@ def room_delete(*, room_id: str, progress: Progress = lambda n: None,
 
     if search_index.bulk_enabled():  # before the messages: an interrupted delete still finds their texts
         search_index.room_index_remove(room=room)
-    batch_delete_keys(message_keys(), progress=progress)
+    # Marked for the room tails: a member's page still opens the room until their sidebar entry
+    # goes (below); meanwhile it reads the index, as the sweep goes, not a tail of the room as it was.
+    marks = HistoryMarks(room_id, progress)
+    batch_delete_keys(message_keys(), progress=marks)
+    marks.done()
     # The members' sidebar entries, found through the member list, which goes with the partition
     # below: an interrupted delete finds them again on its next run.
     batch_delete_keys((keys.user_pk(m.user_id), keys.user_room_sk(room_id))

@@ -68,6 +68,8 @@ class Command(BaseCommand):
                     if indexing:  # demo rooms are public; a search finds the demo messages at once
                         search_index.reindex_entries(map(search_index.message_entry_from_raw, chunk),
                                                      scope=keys.SEARCH_PUBLIC_SCOPE)
+                if messages:  # a running site's room tails load the room again (docs/live-updates.md)
+                    services.room_history_changed(room_id=room_id)
         created = len(people) - len(reused)
         shown = "from stdin" if password_stdin else repr(password)
         summary = f"{created} new users (password {shown})" if created else "no new users"

@@ -65,10 +65,13 @@ class Command(BaseCommand):
             self._ensure_room(target)
             source.seek(0)
             with command_progress(f"importing into {target.room_id}", items, stream=self.stderr) as bar:
+                # Marks for every host's room tail (docs/live-updates.md, "Bulk writers").
+                marks = services.HistoryMarks(target.room_id, bar)
                 written = batch_put_items(
                     (item for number, row in _rows(source) if number > 1
                      for item in _message_items(number, row, target, ids)),
-                    progress=bar)
+                    progress=marks)
+                marks.done()
             if search_index.bulk_enabled():
                 self._index(source, target, ids)
         versions = written - count

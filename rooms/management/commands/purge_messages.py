@@ -44,5 +44,9 @@ class Command(BaseCommand):
         with command_progress(f"purging {room.room_id}", len(keys), stream=self.stderr) as bar:
             if search_index.bulk_enabled():  # before the messages: a re-run still finds their texts
                 search_index.room_index_remove(room=room, before=before)
-            batch_delete_keys(keys, progress=bar)
+            # Every host's room tail learns of it from the marks (docs/live-updates.md, "Bulk
+            # writers"); the purged messages a tab may show or be sent get deletion events.
+            marks = services.HistoryMarks(room.room_id, bar)
+            batch_delete_keys(keys, progress=marks)
+            marks.done(deleted_message_ids=services.deletions_to_announce(keys))
         self.stdout.write(f"deleted {messages} messages in {room.room_id} created before {before}")
