@@ -335,7 +335,7 @@ class PageReader(BrowserTab):
 
     @locust.task
     def read(self) -> None:
-        self.client.get(PHASE["path"], name=PHASE["endpoint"], headers=self.headers())
+        self.client.get(PHASE["path"], name=PHASE["endpoint"], headers=self.headers(**PHASE.get("headers", {})))
 
 
 class Alternator(BrowserTab):
@@ -797,7 +797,8 @@ def run_wrk_phase(phase: dict, cpu: CpuWatch) -> dict:
     cookies = ["; ".join(f"{k}={v}" for k, v in s.items()) for s in sessions]
     paths = phase.get("paths") or [phase["path"]]
     args = {"host": PLAN["host"], "paths": paths, "cookies": cookies, "user_agent": PLAN["user_agent"],
-            "connections": phase["users"], "threads": 1 if phase["kind"] == "rooms" else None}
+            "connections": phase["users"], "threads": 1 if phase["kind"] == "rooms" else None,
+            "headers": phase.get("headers")}
     rss_before = worker_rss(cpu)
     snapshots = []
     raw = wrk.run(**args, warmup=phase["warmup"], seconds=phase["duration"], sleep=gevent.sleep,

@@ -86,6 +86,7 @@ SMOKE = Config(users=6, small_messages=100, big_messages=2_000, concurrency=4, w
                alternate_users=2, streams=[10, 30], stream_warmup=0.5, stream_duration=1.2, stream_idle=1.5,
                poll_idle=1.5, warm_rooms=220, warm_room_messages=5, warm_users=4, warm_duration=2)
 SEARCH_USERS = 4  # concurrent searchers in each search phase
+SEARCH_HEADERS = {"HX-Request": "true"}  # the headline searches: the results alone, as htmx asks for them
 STREAMS_SIGNED_IN_MAX = 200  # more streams than this are anonymous tabs (one public room, say so)
 # --only: which phases run. "room": the room pages, the sidebar, the room list, the floor, the
 # history A/B and the many-rooms phase (no big room unless --big-room is given, no search index);
@@ -273,10 +274,16 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
                        "post_urls": [["post (indexer on)", base_url + post_path],
                                      ["post (indexer off)", indexer_off_url + post_path]]})
     for kind, search in (searches or {}).items():
+        # What a search costs a JavaScript user (the header's field asks htmx for the results alone,
+        # rooms.views.search_page), then the whole page (a link, a reload, no JavaScript) beside it.
+        path = reverse("rooms:search") + "?" + urlencode({"q": search["q"]})
+        key = "search_" + kind.replace(" ", "_")
         phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration, "group": "search",
-                       "key": "search_" + kind.replace(" ", "_"), "label": f"search: {kind} ({search['q']})",
-                       **page, "endpoint": "search",
-                       "path": reverse("rooms:search") + "?" + urlencode({"q": search["q"]})})
+                       "key": key, "label": f"search: {kind} ({search['q']})", **page, "endpoint": "search",
+                       "path": path, "headers": SEARCH_HEADERS})
+        phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration, "group": "search",
+                       "key": key + "_page", "label": f"search page: {kind} ({search['q']})", **page,
+                       "endpoint": "search page", "path": path})
     if big_room:
         phases.append({"users": config.alternate_users, "warmup": config.warmup, "duration": config.duration,
                        "group": "room", "key": "history_ab", "label": "room pages A/B (small, big)",
@@ -363,17 +370,22 @@ def check_permalink(plan: dict, sk: str) -> None:
 
 def check_searches(plan: dict) -> None:
     """Each measured search finds messages (highlighted) for a signed-in bench user: the phases
-    measure searches that work, not empty answers."""
+    measure searches that work, not empty answers; the htmx ones get the results alone (no
+    sidebar), the page ones the whole page."""
     import requests
 
     for phase in plan["phases"]:
-        if phase.get("endpoint") != "search":
+        if phase.get("endpoint") not in ("search", "search page"):
             continue
         page = requests.get(plan["host"] + phase["path"], cookies=plan["sessions"][0],
-                            headers={"User-Agent": plan["user_agent"]}, timeout=60)
+                            headers={"User-Agent": plan["user_agent"], **phase.get("headers", {})}, timeout=60)
         if page.status_code != 200 or "<mark>" not in page.text:
             raise RuntimeError(f"{phase['label']}: {page.status_code}, no highlighted result; the search index "
                                f"or the query is wrong")
+        sidebar = 'id="sidebar"' in page.text
+        if sidebar != (phase["endpoint"] == "search page"):
+            raise RuntimeError(f"{phase['label']}: the answer {'has' if sidebar else 'lacks'} the sidebar: "
+                               "has rooms.views.search_page changed?")
 
 
 def settle(pid: int, *, quiet_cpu: float = 0.05, timeout: float = 600) -> float:

@@ -35,16 +35,18 @@ def _children_cpu() -> float:
 
 def run(*, host: str, paths: list[str], cookies: list[str], user_agent: str, connections: int, warmup: float,
         seconds: float, threads: int | None = None, at_start=lambda: None, at_end=lambda: None,
-        timeout: float = 30.0, sleep=time.sleep) -> dict:
+        timeout: float = 30.0, sleep=time.sleep, headers: dict[str, str] | None = None) -> dict:
     """One wrk run: ``connections`` closed-loop connections; every request takes the next path and
     the next cookie (round-robin). Answers are counted from ``warmup`` s after the start for
     ``seconds`` s; ``at_start`` and ``at_end`` are called at the window's ends (CPU snapshots).
+    ``headers``: sent with every request (the search's HX-Request: what a JavaScript user sends).
     Returns the Lua script's counts (latencies in ms) and the CPU seconds wrk used."""
     threads = max(1, min(threads or 2, connections))
     with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="bench-wrk-", delete=False) as config:
         config.write(f"agent\t{user_agent}\n")
         config.writelines(f"path\t{p}\n" for p in paths)
         config.writelines(f"cookie\t{c}\n" for c in cookies)
+        config.writelines(f"header\t{name}\t{value}\n" for name, value in (headers or {}).items())
     try:
         cpu_before = _children_cpu()
         # wrk runs whole seconds: the warm-up gets what rounding leaves (at least half a second), then

@@ -7,7 +7,8 @@
 -- cold views runs one thread (bench/wrk.py, threads=1).
 --
 --   wrk -t T -c C -d S -s bench/wrk_phase.lua URL -- CONFIG_FILE T WINDOW_START WINDOW_END
--- CONFIG_FILE: lines "path<TAB>/x/", "cookie<TAB>sessionid=..; csrftoken=..", "agent<TAB>...".
+-- CONFIG_FILE: lines "path<TAB>/x/", "cookie<TAB>sessionid=..; csrftoken=..", "agent<TAB>...",
+-- "header<TAB>Name<TAB>value" (sent with every request: a search's HX-Request).
 -- Only answers that arrive inside the window (CLOCK_MONOTONIC seconds, Python's time.monotonic())
 -- are counted: the seconds before it are the warm-up, and requests still in flight when wrk stops
 -- fall after it. Each request carries the time it was sent (X-Bench-Sent, echoed by
@@ -42,12 +43,16 @@ function setup(thread)
 end
 
 function init(args)
-  paths, cookies, agent = {}, {}, ""
+  paths, cookies, agent, extra = {}, {}, "", {}
   for line in io.lines(args[1]) do
     local kind, value = line:match("^(%a+)\t(.*)$")
     if kind == "path" then table.insert(paths, value)
     elseif kind == "cookie" then table.insert(cookies, value)
-    elseif kind == "agent" then agent = value end
+    elseif kind == "agent" then agent = value
+    elseif kind == "header" then
+      local name, text = value:match("^([^\t]+)\t(.*)$")
+      extra[name] = text
+    end
   end
   count = 0
   statuses, calls, cold_calls, steady_calls, by_worker, seen, distinct_by_worker = {}, {}, {}, {}, {}, {}, {}
@@ -62,6 +67,7 @@ function request()
   count = count + 1
   local path = paths[(n + id - 1) % #paths + 1]
   local headers = {["User-Agent"] = agent, ["X-Bench-Sent"] = string.format("%.6f", now())}
+  for name, text in pairs(extra) do headers[name] = text end
   if n % RECONNECT_EVERY == RECONNECT_EVERY - 1 then headers["Connection"] = "close" end
   if #cookies > 0 then
     headers["Cookie"] = cookies[(n * step + id - 1) % #cookies + 1]

@@ -32,7 +32,7 @@ def test_only_room_runs_the_room_pages_the_floor_and_the_many_rooms_phase():
 def test_only_search_runs_the_searches_and_the_post_ab():
     found = keys(plan({"search"}))
 
-    assert found == ["post_ab", "search_one_word"]
+    assert found == ["post_ab", "search_one_word", "search_one_word_page"]
 
 
 def test_every_group_by_default_and_get_phases_on_wrk():
