@@ -19,9 +19,42 @@ SIDEBAR_ROOMS = 200  # every bench user is a member of this many rooms, the meas
 # Rooms each bench user has unread messages in when the phases start: the small and private rooms
 # (their 100 messages came after the joins) and one post in each of the first fillers.
 UNREAD_ROOMS = 20
+# The measured rooms' readers (the small and the private room), like the readers of a busy room:
+# most are caught up (they read as messages arrive), so their page is the newest; a minority has a
+# few unread, within what the room tail holds (CHAT_HISTORY_PAGE_SIZE + 1 newest messages, less the
+# page's 5 read ones above the first unread); a few have more unread than the tail holds (the page
+# around their read cursor comes from DynamoDB). (name, share, unread range) each; seed.seed sets
+# the read cursors with rooms.services.read_cursor_advance, as a reading tab does.
+READER_MIX = (("caught-up", 0.80, (0, 0)), ("few-unread", 0.15, (1, 30)), ("many-unread", 0.05, (60, 100)))
+READER_COOKIE = "benchreader"  # the reader's group, beside the session cookie (bench/middleware.py echoes it)
 ROLE_ROOMS = {"small": SMALL_ROOM, "big": BIG_ROOM, "post": POST_ROOM, "live": LIVE_ROOM, "private": PRIVATE_ROOM}
 FILLER_ROOMS = SIDEBAR_ROOMS - len(ROLE_ROOMS)  # public rooms, so the sidebar and the room list are full
 ROOMS_OWNER = "benchrooms"  # owns the many-rooms phase's rooms beyond the sidebar's (never signed in)
+
+
+def reader_groups(count: int) -> list[str]:
+    """The READER_MIX group of each of ``count`` users, in order: the first caught up (the profiled
+    and checked session), the others spread evenly, so any run of consecutive sessions (wrk takes
+    them round-robin) has the mix. With 3 or more users every group has at least one."""
+    shares = [(name, share) for name, share, _ in READER_MIX]
+    minority = {name: (max(1, round(share * count)) if count >= 3 else 0) for name, share in shares[1:]}
+    sizes = {shares[0][0]: count - sum(minority.values()), **minority}
+    # Each group's members at evenly spaced points of [0, 1); the first group wins ties.
+    points = sorted(((j + 0.5) / size, k, name) for k, (name, size) in enumerate(sizes.items()) for j in range(size))
+    return [name for _, _, name in points]
+
+
+def reader_unread(groups: list[str], messages: int) -> list[int]:
+    """Unread messages of each user in a measured room of ``messages`` messages: spread over their
+    group's range (at most ``messages``)."""
+    ranges = {name: span for name, _, span in READER_MIX}
+    members = {name: [i for i, g in enumerate(groups) if g == name] for name in ranges}
+    unread = [0] * len(groups)
+    for name, (lo, hi) in ranges.items():
+        found = members[name]
+        for j, i in enumerate(found):
+            unread[i] = min(messages, lo + (round(j * (hi - lo) / (len(found) - 1)) if len(found) > 1 else (hi - lo) // 2))
+    return unread
 
 
 def filler_room(i: int) -> str:

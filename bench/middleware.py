@@ -13,6 +13,8 @@ also sees the session middleware's calls). `bench/` reads two headers:
   connections open (wrk) can tell which page an answer is for (a page's first view on a worker).
 - ``X-Bench-Sent``: the request's own header of that name, echoed (wrk's script times each answer
   with it, bench/wrk_phase.lua).
+- ``X-Bench-Reader: caught-up``: the request's reader group cookie (bench.data.READER_COOKIE, set
+  beside each bench session), echoed, so the load generator counts calls per page by reader group.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import os
 import threading
 from collections import Counter
 
+from bench.data import READER_COOKIE
 from chatsite import dynamodb
 
 CALLS_HEADER = "X-DynamoDB-Calls"
 PROCESS_HEADER = "X-Bench-Process"
 PATH_HEADER = "X-Bench-Path"
 SENT_HEADER = "X-Bench-Sent"
+READER_HEADER = "X-Bench-Reader"
 
 _process_calls: Counter = Counter()
 _process_lock = threading.Lock()
@@ -59,4 +63,7 @@ class BenchMiddleware:
         sent = request.headers.get(SENT_HEADER)
         if sent:
             response.headers[SENT_HEADER] = sent[:32]
+        reader = request.COOKIES.get(READER_COOKIE)
+        if reader:
+            response.headers[READER_HEADER] = reader[:32]
         return response

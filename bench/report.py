@@ -10,8 +10,8 @@ from pathlib import Path
 # tests/rooms/test_unread_budgets.py). The sidebar page: the session, the user with their rooms,
 # the rooms' Seq for the unread counts (1 BatchGetItem per 100 rooms, so 2 for the bench's 200;
 # none while this process read them in the last CHAT_ROOM_SEQ_CACHE_SECONDS). The room page: that,
-# and the history (2 Queries when it opens at the first unread message: the bench's users never
-# report reading, so theirs do). A post: the session, the post guard, the room's Seq (the
+# and the history (none from the room tail; 2 Queries when it opens at a first unread message older
+# than the tail holds: the bench's readers with many unread, data.READER_MIX). A post: the session, the post guard, the room's Seq (the
 # message's number: unread counts without a write per member), the batch.
 BUDGETS = {"sidebar": 4, "room page": 6, "post message": 4, "live tick": 1}
 # The room page against the floor, both by throughput and by CPU per request (gunicorn + dynalite),
@@ -164,7 +164,7 @@ def targets(results: dict) -> list[list[str]]:
         add(f"room page ≥ {FLOOR_RATIO_TARGET:.2f}× the floor by throughput and by CPU per request "
             f"(gunicorn + dynalite), one run, {results['seeded'].get('sidebar_rooms', '–')}-room sidebar",
             f"throughput {ratio:.2f}× ({page['rps']:.1f} vs {floor['rps']:.1f} req/s); CPU per request "
-            f"{_num(cpu_ratio, 2)}× ({_server_cpu(floor)} vs {_server_cpu(page)} ms)",
+            f"{_num(cpu_ratio, 2)}× ({_server_cpu(page)} vs {_server_cpu(floor)} ms)",
             ratio >= FLOOR_RATIO_TARGET and cpu_ratio is not None and cpu_ratio >= FLOOR_RATIO_TARGET)
         add(f"room page p95 under {page['phase']['users']} concurrent readers no worse than before",
             f"p95 {_num(page['p95_ms'], 0)} ms (p50 {_num(page['p50_ms'], 0)} ms)"
@@ -282,6 +282,7 @@ def room_call_targets(results: dict) -> list[list[str]]:
         rows.append([f"room page: ≤ {ROOM_CALLS_STEADY} DynamoDB call in the steady state (a room this worker "
                      "served in the last seconds; the session and sidebar included)",
                      f"mean {page['calls_per_request_total']:.2f} ({_calls(page)}) on the small room"
+                     + (f", its readers' mix: {_by_reader_text(results, page)}" if page.get("by_reader") else "")
                      + (f"; {warm['steady']['calls_per_request_total']:.2f} on the many rooms' later views "
                         f"({warm['steady']['requests']:,})" if len(steady) > 1 else ""),
                      "met" if round(mean, 2) <= ROOM_CALLS_STEADY else "**not met**"])
@@ -291,6 +292,57 @@ def room_call_targets(results: dict) -> list[list[str]]:
                      f"mean {cold['calls_per_request_total']:.2f}, max {cold['calls_max']} over {cold['requests']:,} "
                      f"first views ({_calls({**cold, 'requests': cold['requests']})})",
                      "met" if cold["calls_max"] <= ROOM_CALLS_COLD else "**not met**"])
+    return rows
+
+
+def reader_mix(seeded: dict) -> str:
+    """The measured rooms' readers as seeded (data.READER_MIX), e.g. "192 caught up, 36 with 1–30
+    unread, 12 with 60–100 unread"; runs from before the mix had every reader with every message unread."""
+    from bench.seed import reader_mix_text
+
+    if not seeded.get("reader_groups"):
+        return f"every reader with all {seeded.get('small_messages', '–')} messages unread (before the reader mix)"
+    return reader_mix_text(seeded["reader_groups"], seeded["reader_unread"])
+
+
+def _reader_span(seeded: dict, group: str) -> str:
+    counts = [u for g, u in zip(seeded.get("reader_groups") or (), seeded.get("reader_unread") or ()) if g == group]
+    if not counts:
+        return group
+    lo, hi = min(counts), max(counts)
+    return (f"{group} ({len(counts)} users, " + ("0 unread" if hi == 0 else f"{lo} unread" if lo == hi
+                                                   else f"{lo}–{hi} unread") + ")")
+
+
+def _by_reader_text(results: dict, phase: dict) -> str:
+    return "; ".join(f"{group} {r['calls_per_request_total']:.2f} (max {r['calls_max']}, {r['requests']:,} pages)"
+                     for group, r in _readers_in_order(phase))
+
+
+def _readers_in_order(phase: dict) -> list[tuple[str, dict]]:
+    from bench.data import READER_MIX
+
+    order = [name for name, _, _ in READER_MIX]
+    found = phase.get("by_reader") or {}
+    return sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+
+
+READER_HEADER = ["phase", "reader group", "share of pages", "DynamoDB calls / page", "max"]
+
+
+def reader_rows(results: dict) -> list[list[str]]:
+    """Calls per room page by the session's reader group (X-Bench-Reader), for every wrk phase of a
+    measured room that has them."""
+    rows = []
+    for phase in results["phases"]:
+        key = phase["phase"]["key"]
+        if key not in ("room_page", "room_page_private") and not key.startswith("sweep_"):
+            continue  # pages the read cursor doesn't choose (the big room's readers have nothing unread)
+        readers = _readers_in_order(phase)
+        total = sum(r["requests"] for _, r in readers)
+        for group, r in readers:
+            rows.append([phase["phase"]["label"], _reader_span(results["seeded"], group),
+                         f"{r['requests'] / total:.0%}", f"{r['calls_per_request_total']:.2f}", str(r["calls_max"])])
     return rows
 
 
@@ -583,6 +635,9 @@ def table(results: dict) -> str:
     if stream_phases(results):
         parts += ["", "Live streams:", _text_table(STREAM_HEADER, stream_rows(results)),
                   "", "Polls beside them:", _text_table(POLL_COMPARE_HEADER, poll_compare_rows(results))]
+    if reader_rows(results):
+        parts += ["", f"Room pages by reader ({reader_mix(results['seeded'])}):",
+                  _text_table(READER_HEADER, reader_rows(results))]
     parts += ["", "Targets:", _text_table(["target", "measured", ""], targets(results))]
     profile = results.get("profile") or {}
     for label, prof in profile.items():
@@ -703,7 +758,9 @@ def markdown(results: dict, png_name: str) -> str:
         _md_table(["target", "measured", ""], targets(results)),
         *(["", "## Before and after", "",
            f"Before: `{(results['baseline'].get('command') or '').strip()}` on {results['baseline'].get('started_at')}; "
-           f"after: this run. Each cell is before → after, the same phase on the same machine.", "",
+           f"after: this run. Each cell is before → after, the same phase on the same machine. The measured rooms' "
+           f"readers: before, {reader_mix(results['baseline'].get('seeded') or {})}; after, "
+           f"{reader_mix(results['seeded'])}.", "",
            _md_table(COMPARE_HEADER, compare_rows(results))] if compare_rows(results) else []),
         "",
         "## Per endpoint",
@@ -725,11 +782,16 @@ def markdown(results: dict, png_name: str) -> str:
         "",
         "- *room list*: GET `/` (the first page of rooms). *sidebar*: GET `/direct/new/` (the New message "
         "form: the session and the sidebar, nothing else), the sidebar with every room's unread count; "
-        "20 of the rooms have unread messages when the run starts. *room page*: GET a room, the newest "
-        f"{50} messages, as a signed-in member, with the 'Your rooms' sidebar listing the "
+        "18 to 20 of the rooms have unread messages when the run starts (the small and private rooms' "
+        "depending on the reader). *room page*: GET a room as a signed-in member: the newest "
+        f"{50} messages for a reader who is caught up, else the page around their first unread message, "
+        f"with the 'Your rooms' sidebar listing the "
         f"{results['seeded'].get('sidebar_rooms', '–')} rooms every benchmark user is in (memberships made "
         "with room_join / membership_add). *private room page*: the same for a private room they were "
-        "added to. *permalink*: the big room's page at the permanent link of a message far back "
+        "added to. The two rooms' readers are like a busy room's, most caught up (they read as messages "
+        f"arrive): {reader_mix(results['seeded'])} (bench/data.py READER_MIX; read cursors set with "
+        "read_cursor_advance, as a reading tab does; wrk takes the sessions in turn, so every window has the "
+        "mix). *permalink*: the big room's page at the permanent link of a message far back "
         "(`?at=<message SK>`, Copy link): the page around it, two Queries keyed on its time. "
         "*floor*: the same template, context builder and middleware "
         "(bench/floor.py) with the room, its messages and the same sidebar in memory and no session cookie: "
@@ -752,8 +814,14 @@ def markdown(results: dict, png_name: str) -> str:
                     f"throughput ({page['rps']:.0f} vs {floor['rps']:.0f} req/s). Other processes on the machine "
                     f"used {_other_cpu(results, page)} of it during the room-page window and "
                     f"{_other_cpu(results, floor)} during the floor's, which moves that ratio; from CPU per request "
-                    "(all of gunicorn, dynalite and the load generator, which is what bounds throughput when "
-                    f"the benchmark has the cores to itself) it is **{_num(None if cpu_ratio is None else 100 * cpu_ratio, 0)}%**."]
+                    "(gunicorn and dynalite, the server side, which is what bounds throughput when the benchmark "
+                    f"has the cores to itself; wrk's own is tens of µs) it is "
+                    f"**{_num(None if cpu_ratio is None else 100 * cpu_ratio, 0)}%**."]
+    readers = reader_rows(results)
+    if readers:
+        out += ["", f"Room pages by reader: DynamoDB calls per page for each reader group ({reader_mix(results['seeded'])}), "
+                    "from the `X-Bench-Reader` header bench/middleware.py echoes from the session's group cookie.", "",
+                _md_table(READER_HEADER, readers)]
     spread = [p for p in results["phases"] if p.get("requests_by_worker")]
     if spread:
         out += ["", "### Load over the workers", "",
@@ -863,6 +931,12 @@ def markdown(results: dict, png_name: str) -> str:
             f"- gunicorn: `{results['servers']['gunicorn']}` (the checked-in gunicorn.conf.py: "
             f"{results['servers'].get('worker_class', 'gthread, 8 threads per worker')}; access log off)",
             f"- load: `{results['servers']['load']}`, a separate process on 127.0.0.1",
+            "- the room page with and without its caches, one after the other on the same machine and shape: "
+            "`.venv/bin/python -m bench --only room --gunicorn-env CHAT_ROOM_TAILS_MAX=0 --gunicorn-env "
+            "ACCOUNTS_SESSION_CACHE_SECONDS=0 --out /tmp/bench-before`, then `.venv/bin/python -m bench --only room "
+            "--compare /tmp/bench-before/benchmarks.json --out /tmp/bench-after` (*Before and after* in "
+            "/tmp/bench-after/benchmarks.md; `--from-json /tmp/bench-after/benchmarks.json --compare "
+            "/tmp/bench-before/benchmarks.json --out DIR` writes it again).",
             f"- data: {len(seeded['users'])} users (signed in over HTTP, one session each; wrk phases take them "
             f"round-robin request by request, locust's virtual users one each), {seeded['room_count']} rooms "
             f"(each user a member of "

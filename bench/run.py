@@ -244,7 +244,7 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
         {**base, "key": "room_list", "label": "room list", **page, "endpoint": "room list",
          "path": reverse("rooms:list")},
         # The page that is only the session and the sidebar (the New message form): the sidebar's cost.
-        {**base, "key": "sidebar", "label": f"sidebar ({data.SIDEBAR_ROOMS} rooms, {data.UNREAD_ROOMS} unread)",
+        {**base, "key": "sidebar", "label": f"sidebar ({data.SIDEBAR_ROOMS} rooms, {data.UNREAD_ROOMS - 2}–{data.UNREAD_ROOMS} unread)",
          **page, "endpoint": "sidebar", "path": reverse("rooms:direct_new")},
         {**base, "key": "room_page", "label": f"room page ({config.small_messages} msgs)", **page,
          "endpoint": "room page", "path": room("small")},
@@ -330,26 +330,30 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
             "sessions": sessions, "pids": pids, "phases": phases, "workers": workers}
 
 
-def check_sidebar(plan: dict, expected: int) -> None:
+def check_sidebar(plan: dict, expected: int, unread: list[int] = ()) -> None:
     """The measured page is the one with the full sidebar: signed-in users (a dozen of them, spread
-    over the seeded ones) see ``expected`` rooms in it, the measured one marked current (fails the
-    run otherwise)."""
+    over the seeded ones) see ``expected`` rooms in it, the measured one marked current, and their
+    unread rooms: the fillers', plus the small and private rooms when ``unread`` (each session's
+    unread messages there, seed.Seeded.reader_unread) says so (fails the run otherwise)."""
     import requests
 
     path = next((p["path"] for p in plan["phases"] if p["key"] == "room_page"), None)
     if path is None:
         return
     sessions = plan["sessions"]
-    for cookies in sessions[::max(1, len(sessions) // 12)] + sessions[-1:]:  # a dozen, spread over the users
+    every = max(1, len(sessions) // 12)
+    for i in [*range(0, len(sessions), every), len(sessions) - 1]:  # a dozen, spread over the users
+        cookies = sessions[i]
         page = requests.get(plan["host"] + path, cookies=cookies, headers={"User-Agent": data.USER_AGENT}, timeout=10)
         page.raise_for_status()
         entries = page.text.count('<li class="sidebar-entry')
         if entries != expected or f'href="{path}" aria-current="page"' not in page.text:
             raise RuntimeError(f"the room page's sidebar lists {entries} rooms, not {expected} with {path} current: "
                                "has templates/rooms/_sidebar.html changed?")
-        unread = page.text.count('<span class="unread">')
-        if unread != data.UNREAD_ROOMS:
-            raise RuntimeError(f"the sidebar shows {unread} unread rooms, not the {data.UNREAD_ROOMS} seeded")
+        shown = page.text.count('<span class="unread">')
+        seeded = data.UNREAD_ROOMS - (0 if i >= len(unread) or unread[i] else 2)  # the small and private rooms
+        if shown != seeded:
+            raise RuntimeError(f"the sidebar of session {i} shows {shown} unread rooms, not the {seeded} seeded")
 
 
 def check_permalink(plan: dict, sk: str) -> None:
@@ -540,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
             indexer_off.start()
         started = time.monotonic()
         sessions = sign_in(gunicorn.url, seeded.users)
+        for cookies, group in zip(sessions, seeded.reader_groups):
+            cookies[data.READER_COOKIE] = group  # echoed by bench/middleware.py: calls per page by reader group
         seeded.timings[f"sign in over HTTP ({len(sessions)} sessions, 4 at a time)"] = time.monotonic() - started
         print(f"  {len(sessions)} users signed in in {time.monotonic() - started:.1f} s", flush=True)
         load = "wrk" if wrk.available() else "locust"
@@ -551,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
                           pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
                           workers=int(gunicorn_env["GUNICORN_WORKERS"]), only=args.only,
                           room_ids=seeded.room_ids, big_room=config.big_messages > 0, load=load)
-        check_sidebar(plan, seeded.sidebar_rooms)
+        check_sidebar(plan, seeded.sidebar_rooms, seeded.reader_unread)
         check_permalink(plan, seeded.big_permalink_sk)
         check_searches(plan)
         prime(plan, rounds=8)

@@ -27,6 +27,10 @@ class Seeded:
     index_items: int = 0  # search index items bulk-loaded for the big room
     searches: dict = field(default_factory=dict)  # kind -> {"q": query, "share": share of big-room messages matching}
     room_ids: list[str] = field(default_factory=list)  # every room made: the sidebar's, then the many-rooms phase's
+    # The measured rooms' readers (data.READER_MIX): each user's group, in the users' order, and their
+    # unread messages in the small and the private room when the phases start (read cursors set).
+    reader_groups: list[str] = field(default_factory=list)
+    reader_unread: list[int] = field(default_factory=list)
 
 
 def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, warm_rooms: int = 0,
@@ -72,17 +76,28 @@ def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, 
     started = time.monotonic()
     from rooms.validators import new_token
 
+    posted: dict[str, list] = {"small": [], "private": []}  # the measured rooms' messages, oldest first
     for i in range(small_messages):
-        room_services.message_post(room=rooms["small"], author=authors[i % len(authors)],
-                                   comment=data.comment_text(i), idempotency_key=new_token())
+        posted["small"].append(room_services.message_post(
+            room=rooms["small"], author=authors[i % len(authors)], comment=data.comment_text(i),
+            idempotency_key=new_token()).message)
     timings[f"small room ({small_messages} × message_post)"] = time.monotonic() - started
     log(f"  {small_messages} messages posted in {timings[f'small room ({small_messages} × message_post)']:.1f} s")
 
     started = time.monotonic()
     for i in range(small_messages):
-        room_services.message_post(room=rooms["private"], author=authors[i % len(authors)],
-                                   comment=data.comment_text(i), idempotency_key=new_token())
+        posted["private"].append(room_services.message_post(
+            room=rooms["private"], author=authors[i % len(authors)], comment=data.comment_text(i),
+            idempotency_key=new_token()).message)
     timings[f"private room ({small_messages} × message_post)"] = time.monotonic() - started
+
+    started = time.monotonic()
+    groups = data.reader_groups(len(authors))
+    unread = data.reader_unread(groups, small_messages)
+    moved = seed_read_cursors(authors, unread, [posted["small"], posted["private"]])
+    step = f"read cursors ({moved} × read_cursor_advance: {reader_mix_text(groups, unread)})"
+    timings[step] = time.monotonic() - started
+    log(f"  {moved} read cursors in {timings[step]:.1f} s")
 
     started = time.monotonic()
     unread_fillers = fillers[:data.UNREAD_ROOMS - 2]  # + the small and private rooms
@@ -120,7 +135,50 @@ def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, 
                   room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS, small_messages=small_messages,
                   big_messages=big_messages, timings=timings, big_permalink_sk=permalink_sk,
                   index_items=index_items, searches=search_queries(big_messages),
-                  room_ids=[room.room_id for room in [*rooms.values(), *fillers]] + extra)
+                  room_ids=[room.room_id for room in [*rooms.values(), *fillers]] + extra,
+                  reader_groups=groups, reader_unread=unread)
+
+
+def seed_read_cursors(authors: list, unread: list[int], rooms: list[list]) -> int:
+    """Each user's read cursor in each of ``rooms`` (its messages, oldest first, with their Seq)
+    at the message that leaves them ``unread[i]`` unread, with rooms.services.read_cursor_advance
+    (what a tab reporting its reading calls: the UpdateItem and its `r-` activity event), from a
+    few threads. A user with every message unread keeps the cursor their join set. Returns the
+    moves made."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rooms import services as room_services
+
+    moves = []
+    for messages in rooms:
+        for author, count in zip(authors, unread):
+            if count < len(messages):
+                last_read = messages[len(messages) - count - 1]
+                moves.append((author.id, last_read))
+
+    def move(item) -> bool:
+        user_id, message = item
+        return room_services.read_cursor_advance(user_id=user_id, room_id=message.room_id, seq=message.seq,
+                                                 pos=message.sk)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        done = list(pool.map(move, moves))
+    if not all(done):
+        raise RuntimeError(f"{done.count(False)} read cursors did not move: has read_cursor_advance changed?")
+    return len(done)
+
+
+def reader_mix_text(groups: list[str], unread: list[int]) -> str:
+    """The mix as seeded, e.g. "192 caught up, 36 with 1–30 unread, 12 with 60–100 unread"."""
+    parts = []
+    for name, _, _ in data.READER_MIX:
+        counts = [u for g, u in zip(groups, unread) if g == name]
+        if not counts:
+            continue
+        lo, hi = min(counts), max(counts)
+        span = "caught up" if hi == 0 else f"with {lo} unread" if lo == hi else f"with {lo}–{hi} unread"
+        parts.append(f"{len(counts)} {span}")
+    return ", ".join(parts)
 
 
 def seed_users(count: int) -> list:

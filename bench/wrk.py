@@ -101,6 +101,7 @@ def summary(raw: dict) -> dict:
     steady_calls: Counter = Counter()
     answered = cold = steady = 0
     calls_max = cold_max = steady_max = 0
+    readers: dict[str, dict] = {}  # reader group -> requests, calls, calls_max (bench.data.READER_MIX)
     threads = raw["threads"]
     for thread in threads.values() if isinstance(threads, dict) else threads:  # Lua tables come as objects
         answered += int(thread.get("answered") or 0)
@@ -117,6 +118,11 @@ def summary(raw: dict) -> dict:
         calls_max = max(calls_max, int(thread.get("calls_max") or 0))
         cold_max = max(cold_max, int(thread.get("cold_max") or 0))
         steady_max = max(steady_max, int(thread.get("steady_max") or 0))
+        for group, count in (thread.get("reader_requests") or {}).items():
+            seen = readers.setdefault(group, {"requests": 0, "calls": 0, "calls_max": 0})
+            seen["requests"] += int(count)
+            seen["calls"] += int((thread.get("reader_calls") or {}).get(group) or 0)
+            seen["calls_max"] = max(seen["calls_max"], int((thread.get("reader_max") or {}).get(group) or 0))
     n = answered
     errors = raw.get("errors") or {}
     failures = {f"wrk {k} errors": int(v) for k, v in errors.items() if k != "status" and v}
@@ -146,6 +152,9 @@ def summary(raw: dict) -> dict:
         "steady": {"requests": steady,
                    "calls_per_request_total": sum(steady_calls.values()) / steady if steady else None,
                    "calls_per_request": per(steady_calls, steady), "calls_max": steady_max},
+        # Calls per page by the session's reader group (the measured rooms' read cursors, seed.py).
+        "by_reader": {group: {"requests": r["requests"], "calls_per_request_total": r["calls"] / r["requests"],
+                              "calls_max": r["calls_max"]} for group, r in sorted(readers.items()) if r["requests"]},
         "failures": failures,
         "load_generator": "wrk",
     }

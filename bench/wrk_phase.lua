@@ -4,7 +4,8 @@
 -- see in wrk's own summary: statuses, DynamoDB calls per request (X-DynamoDB-Calls), which worker
 -- answered (X-Bench-Process), and the calls of each page's first view on a worker (cold) apart
 -- from the later ones (steady). Each wrk thread keeps its own view of "first": a phase that judges
--- cold views runs one thread (bench/wrk.py, threads=1).
+-- cold views runs one thread (bench/wrk.py, threads=1). Answers that name the session's reader
+-- group (X-Bench-Reader, echoed from its cookie) are also counted by group: requests, calls, max.
 --
 --   wrk -t T -c C -d S -s bench/wrk_phase.lua URL -- CONFIG_FILE T WINDOW_START WINDOW_END
 -- CONFIG_FILE: lines "path<TAB>/x/", "cookie<TAB>sessionid=..; csrftoken=..", "agent<TAB>...",
@@ -19,6 +20,12 @@
 -- measure one core, not the server. New connections one at a time spread the load over the
 -- workers the way independent clients do (bench/wrk.py reports requests by worker).
 -- done() prints one line "BENCH-JSON <json>" that bench/wrk.py reads.
+-- Each thread keeps every count in ONE flat table (`flat`; the named tables below are views of
+-- it) because done() can take only one table from a thread safely: wrk 4.1's thread:get pops one
+-- slot too many from the thread's Lua stack for every table it copies (script_copy_value pops the
+-- table, then script_thread_get pops again). The first extra pop lands in the stack's reserved
+-- bottom slot; more write outside the stack (seen as "PANIC: unprotected error in call to Lua API
+-- (stack overflow)" once a thread had ten tables). Nested tables don't copy either; scalars do.
 
 local ffi = require("ffi")
 ffi.cdef[[
@@ -42,6 +49,18 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local SEP = "\t"
+local VIEWS = {"statuses", "calls", "cold_calls", "steady_calls", "by_worker", "distinct_by_worker",
+               "reader_requests", "reader_calls", "reader_max"}
+
+-- A table whose entries live in `flat` under "<name>\t<key>" (the thread's one table for done()).
+function view(name)
+  return setmetatable({}, {
+    __index = function(_, key) return flat[name .. SEP .. tostring(key)] end,
+    __newindex = function(_, key, value) flat[name .. SEP .. tostring(key)] = value end,
+  })
+end
+
 function init(args)
   paths, cookies, agent, extra = {}, {}, "", {}
   for line in io.lines(args[1]) do
@@ -55,11 +74,14 @@ function init(args)
     end
   end
   count = 0
-  statuses, calls, cold_calls, steady_calls, by_worker, seen, distinct_by_worker = {}, {}, {}, {}, {}, {}, {}
+  flat, latency_count, seen = {}, 0, {}
+  statuses, calls, cold_calls, steady_calls = view("statuses"), view("calls"), view("cold_calls"), view("steady_calls")
+  by_worker, distinct_by_worker = view("by_worker"), view("distinct_by_worker")
   calls_max, cold_requests, cold_max, steady_requests, steady_max, answered = 0, 0, 0, 0, 0, 0
   step = tonumber(args[2] or "1")  -- threads: session k goes to thread k mod step
   window_start, window_end = tonumber(args[3] or "0"), tonumber(args[4] or "1e18")
-  latencies, in_window = {}, 0
+  in_window = 0
+  reader_requests, reader_calls, reader_max = view("reader_requests"), view("reader_calls"), view("reader_max")
 end
 
 function request()
@@ -103,12 +125,21 @@ function response(status, headers, body)
   if at < window_start or at > window_end then return end
   in_window = in_window + 1
   local sent = tonumber(header(headers, "X-Bench-Sent") or "")
-  if sent then latencies[#latencies + 1] = (at - sent) * 1000 end
+  if sent then
+    latency_count = latency_count + 1
+    flat[latency_count] = (at - sent) * 1000  -- the latencies: flat's integer keys
+  end
   statuses[status] = (statuses[status] or 0) + 1
   local text = header(headers, "X-DynamoDB-Calls")
   local total = add(calls, text)
   if total > calls_max then calls_max = total end
   by_worker[pid] = (by_worker[pid] or 0) + 1
+  local reader = header(headers, "X-Bench-Reader")
+  if reader then
+    reader_requests[reader] = (reader_requests[reader] or 0) + 1
+    reader_calls[reader] = (reader_calls[reader] or 0) + total
+    if total > (reader_max[reader] or 0) then reader_max[reader] = total end
+  end
   -- The path comes from bench/middleware.py: answers on different connections come back in any order.
   if not first then
     steady_requests = steady_requests + 1
@@ -137,14 +168,22 @@ end
 function done(summary, latency, requests)
   local per_thread = {}
   for _, thread in ipairs(threads) do
-    table.insert(per_thread, {
-      answered = thread:get("in_window"), latencies = thread:get("latencies"), statuses = thread:get("statuses"), calls = thread:get("calls"),
-      calls_max = thread:get("calls_max"), by_worker = thread:get("by_worker"),
-      cold_requests = thread:get("cold_requests"), cold_calls = thread:get("cold_calls"),
-      cold_max = thread:get("cold_max"), steady_requests = thread:get("steady_requests"),
-      steady_calls = thread:get("steady_calls"), steady_max = thread:get("steady_max"),
-      distinct_by_worker = thread:get("distinct_by_worker"),
-    })
+    local one = {
+      answered = thread:get("in_window"), calls_max = thread:get("calls_max"),
+      cold_requests = thread:get("cold_requests"), cold_max = thread:get("cold_max"),
+      steady_requests = thread:get("steady_requests"), steady_max = thread:get("steady_max"),
+      latencies = {},
+    }
+    for _, name in ipairs(VIEWS) do one[name] = {} end
+    for key, value in pairs(thread:get("flat") or {}) do  -- the thread's only table
+      if type(key) == "number" then
+        one.latencies[key] = value
+      else
+        local name, inner = key:match("^([^\t]+)\t(.*)$")
+        one[name][inner] = value
+      end
+    end
+    table.insert(per_thread, one)
   end
   local out = {
     duration_us = summary.duration, requests = summary.requests,
