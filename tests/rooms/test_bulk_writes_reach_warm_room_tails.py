@@ -207,3 +207,12 @@ def test_a_long_bulk_write_marks_the_room_when_it_starts_every_half_overlap_and_
     written = live.query_room_events("art", now_ms() - 60_000).history_marks
     # start, after 5 and 10 s (CHAT_LIVE_OVERLAP_SECONDS / 2 = 5), done
     assert settings.CHAT_LIVE_OVERLAP_SECONDS == 10 and len(written) == 4
+
+
+def test_a_mark_costs_one_batch_write_and_its_deletion_events_one_more_per_25(room):
+    with count_calls() as alone:
+        services.room_history_changed(room_id="art")
+    assert dict(alone) == {"BatchWriteItem": 1}
+    with count_calls() as with_deletions:
+        services.room_history_changed(room_id="art", deleted_message_ids=[validators.new_token() for _ in range(51)])
+    assert dict(with_deletions) == {"BatchWriteItem": 3}  # 51 deletion events and the mark: 52 items
