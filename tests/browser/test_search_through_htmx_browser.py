@@ -124,3 +124,30 @@ def test_without_javascript_the_header_search_is_a_plain_form(site, new_context)
         time.sleep(0.3)
     expect(reader.locator(".search-result")).to_contain_text("Coconut water arrived")
     expect(reader).to_have_title(re.compile(r"coconut · Search · Chatsite$"))
+
+
+def test_when_htmx_cannot_show_an_answer_the_search_page_opens(site, new_context):
+    """A server error (which htmx does not swap) or no connection: static/js/search.js opens the
+    search page itself, so the user sees the answer (here the page works again) instead of nothing."""
+    alice = new_context().new_page()
+    sign_up(alice, site.url, "alice", "Alice")
+    create_room(alice, site.url, "General")
+    say(alice, "Mango season starts")
+    failed = []
+
+    def fail_htmx(route):
+        if route.request.headers.get("hx-request") == "true":
+            failed.append(route.request.url)
+            route.fulfill(status=500, body="<p>boom</p>")
+        else:
+            route.continue_()
+
+    alice.goto(site.url + "/mentions/")
+    alice.route("**/search/**", fail_htmx)
+    search_box(alice).fill("mango")
+    search_box(alice).press("Enter")
+    alice.wait_for_url("**/search/?q=mango")
+    expect(alice.locator("main h1")).to_have_text(re.compile("Results for “mango”|Search messages"))
+    expect(alice.locator("#sidebar")).to_have_count(1)  # the whole page, loaded by the browser
+    assert len(failed) == 1
+    expect(alice.locator("main")).not_to_contain_text("boom")
