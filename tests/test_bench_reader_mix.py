@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from bench import data, report, wrk
 from bench.seed import reader_mix_text, seed_read_cursors
+from chatsite import dynamodb
 from rooms import selectors
 from rooms import services as room_services
 from rooms.validators import new_token
@@ -51,6 +52,7 @@ def test_unread_counts_fall_inside_and_beyond_what_the_room_tail_holds():
 
 def test_seeded_read_cursors_open_each_reader_where_they_stopped_reading(moto_tables, client, settings):
     settings.CHAT_POST_RATE_LIMIT = 1000  # the seed posts as fast as it can, as bench/run.py allows
+    settings.CHAT_LIVE_REFRESH_SECONDS = 60  # a slow host: the warm tail stays fresh, no refresh Query
     owner = sign_in(client, "benchowner")
     room = room_services.room_create(name="Busy room", description="", created_by=owner.id,
                                      created_by_name=owner.display_name)
@@ -73,6 +75,15 @@ def test_seeded_read_cursors_open_each_reader_where_they_stopped_reading(moto_ta
     marker = pages["few"].index('id="new-messages"')
     assert pages["few"].index(">message 49<") < marker < pages["few"].index(">message 50<")
     assert pages["many"].index('id="new-messages"') < pages["many"].index(">message 0<")
+    # The caught-up and few-unread readers' pages come from the room tail (warm now); the
+    # many-unread reader's from DynamoDB: room_history_around's two Queries more.
+    calls = {}
+    for reader in readers:
+        sign_in(client, reader.id)
+        with dynamodb.count_calls() as counted:
+            client.get(reverse("rooms:room", args=[room.room_id]))
+        calls[reader.id] = counted["Query"]
+    assert calls["caught"] == calls["few"] and calls["many"] == calls["caught"] + 2, calls
 
 
 class ReaderEcho(BaseHTTPRequestHandler):
