@@ -788,10 +788,13 @@ def markdown(results: dict, png_name: str) -> str:
         f"with the 'Your rooms' sidebar listing the "
         f"{results['seeded'].get('sidebar_rooms', '–')} rooms every benchmark user is in (memberships made "
         "with room_join / membership_add). *private room page*: the same for a private room they were "
-        "added to. The two rooms' readers are like a busy room's, most caught up (they read as messages "
-        f"arrive): {reader_mix(results['seeded'])} (bench/data.py READER_MIX; read cursors set with "
-        "read_cursor_advance, as a reading tab does; wrk takes the sessions in turn, so every window has the "
-        "mix). *permalink*: the big room's page at the permanent link of a message far back "
+        "added to. "
+        + ("The two rooms' readers are like a busy room's, most caught up (they read as messages "
+           f"arrive): {reader_mix(results['seeded'])} (bench/data.py READER_MIX; read cursors set with "
+           "read_cursor_advance, as a reading tab does; wrk takes the sessions in turn, so every window has the "
+           "mix). " if results["seeded"].get("reader_groups") else
+           f"The two rooms' readers: {reader_mix(results['seeded'])}. ")
+        + "*permalink*: the big room's page at the permanent link of a message far back "
         "(`?at=<message SK>`, Copy link): the page around it, two Queries keyed on its time. "
         "*floor*: the same template, context builder and middleware "
         "(bench/floor.py) with the room, its messages and the same sidebar in memory and no session cookie: "

@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.from_json.read_text())
         if baseline:
             results["baseline"] = baseline
+        (args.out or ROOT / "docs").mkdir(parents=True, exist_ok=True)
         for path in report.write(results, args.out or ROOT / "docs"):
             print(f"wrote {path}")
         return 0
