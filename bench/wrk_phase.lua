@@ -24,8 +24,9 @@
 -- it) because done() can take only one table from a thread safely: wrk 4.1's thread:get pops one
 -- slot too many from the thread's Lua stack for every table it copies (script_copy_value pops the
 -- table, then script_thread_get pops again). The first extra pop lands in the stack's reserved
--- bottom slot; more write outside the stack (seen as "PANIC: unprotected error in call to Lua API
--- (stack overflow)" once a thread had ten tables). Nested tables don't copy either; scalars do.
+-- bottom slot; more write outside the stack (the likely cause of a "PANIC: unprotected error in
+-- call to Lua API (stack overflow)" after a phase, seen once with ten tables a thread). Nested
+-- tables don't copy either; scalars do.
 
 local ffi = require("ffi")
 ffi.cdef[[
