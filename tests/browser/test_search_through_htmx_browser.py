@@ -151,3 +151,20 @@ def test_when_htmx_cannot_show_an_answer_the_search_page_opens(site, new_context
     expect(alice.locator("#sidebar")).to_have_count(1)  # the whole page, loaded by the browser
     assert len(failed) == 1
     expect(alice.locator("main")).not_to_contain_text("boom")
+
+
+def test_the_titles_unread_count_stays_on_the_results_title(site, new_context, page_errors):
+    alice = page_errors(new_context().new_page())
+    bob = page_errors(new_context().new_page())
+    sign_up(alice, site.url, "alice", "Alice")
+    sign_up(bob, site.url, "bob", "Bob")
+    general = create_room(alice, site.url, "General")
+    alice.goto(site.url + "/mentions/")  # away from the room: what bob says stays unread
+    bob.goto(general)
+    bob.get_by_role("button", name="Join room").click()
+    say(bob, "Papaya for everyone")
+
+    expect(alice).to_have_title(re.compile(r"^\(1\) Mentions · Chatsite$"))
+    search_in_place(alice, "papaya", 1)
+    expect(alice).to_have_title(re.compile(r"^\(1\) papaya · Search · Chatsite$"))
+    assert not page_errors.errors, page_errors.errors
