@@ -200,9 +200,7 @@ def answers_off_the_wire():
     attribute value as botocore would ({"S": "..."}, {"N": "12"}, {"NS": [...]}) except binary
     ones (base64 on the wire, bytes from botocore), which the chat table's items do not have. For
     hot reads of many items only: Query answers with hundreds of items on every page."""
-    dynamodb = client()
-    dynamodb.meta.events.register("before-parse.dynamodb", _answer_off_the_wire,
-                                  unique_id="chatsite.dynamodb.answers-off-the-wire")
+    dynamodb = client()  # its before-parse hook is registered with the other events (_instrument)
     _wire.active = True
     try:
         yield dynamodb
@@ -712,6 +710,7 @@ def _instrument(dynamodb) -> None:
         events.register("before-call.dynamodb", _before_call, unique_id="chatsite.dynamodb.calls")
         events.register("before-send.dynamodb", _attempt_started, unique_id="chatsite.dynamodb.attempt-started")
         events.register("response-received.dynamodb", _attempt_ended, unique_id="chatsite.dynamodb.attempt-ended")
+        events.register("before-parse.dynamodb", _answer_off_the_wire, unique_id="chatsite.dynamodb.answers-off-the-wire")
         _instrumented_client = dynamodb
 
 

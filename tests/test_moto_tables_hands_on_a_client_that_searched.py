@@ -1,6 +1,6 @@
-"""The site's own unique-id hook on the shared client (search's before-parse hook, which a server's
-client keeps from its first search on) leaves the client clean for the next test; a unique-id
-handler a test registers still means a new client."""
+"""The site's own unique-id hooks on the shared client (the before-parse hook that reads answers
+off the wire, which a server's client has from its first call on) leave the client clean for the
+next test; a unique-id handler a test registers still means a new client."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _search(client):
 
 def test_a_client_that_ran_a_search_is_handed_on(shared):
     first = _test(shared, _search)
-    assert "rooms.selectors.items-off-the-wire" in first.meta.events._emitter._unique_id_handlers
+    assert "chatsite.dynamodb.answers-off-the-wire" in first.meta.events._emitter._unique_id_handlers
     second = _test(shared, _search)
     assert second is first and shared.clients_built == 1
 
