@@ -1,6 +1,6 @@
-"""The site's own unique-id hooks on the shared client (the before-parse hook that reads answers
-off the wire, which a server's client has from its first call on) leave the client clean for the
-next test; a unique-id handler a test registers still means a new client."""
+"""A client that ran a search is handed to the next test (the site's own hooks, such as the
+before-parse hook that reads answers off the wire, are registered when the client is built, so a
+search leaves it as built); a client that lost one of them, or kept a handler a test left, is not."""
 
 from __future__ import annotations
 
@@ -50,3 +50,11 @@ def test_a_unique_id_handler_a_test_left_means_a_new_client(shared):
     second = _test(shared, lambda client: client.list_tables())
     assert second is not first and shared.clients_built == 2
     assert calls == []
+
+
+def test_a_client_a_test_took_the_sites_own_hook_off_is_not_handed_on(shared):
+    first = _test(shared, lambda client: client.meta.events.unregister(
+        "before-parse.dynamodb", unique_id="chatsite.dynamodb.answers-off-the-wire"))
+    second = _test(shared, _search)
+    assert second is not first and shared.clients_built == 2
+    assert "chatsite.dynamodb.answers-off-the-wire" in second.meta.events._emitter._unique_id_handlers

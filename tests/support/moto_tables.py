@@ -27,41 +27,24 @@ from __future__ import annotations
 PREFIX = "test_"
 
 
-_APPS = ("accounts", "chatsite", "rooms")
-
-
-def _apps_own(unique_id, entry) -> bool:
-    """A handler the site's own code registers on the shared client under a unique id (search's
-    before-parse hook): registering it again is a no-op, so a production client keeps it from its
-    first use on; it leaves the client as clean as a server's, not dirty for the next test."""
-    module = getattr(entry.get("handler"), "__module__", None) or ""
-    return "count" not in entry and module.split(".")[0] in _APPS and unique_id.split(".")[0] in _APPS
-
-
 def _client_state(client) -> tuple:
     """What one test could leave on the shared botocore client for the next: the event handlers it
     registered and kept (botocore leaves emptied nodes behind on unregister, so only handlers
-    count), the attributes it set, and the retries it spent from the standard mode's quota. The
-    site's own unique-id handlers are left out (``_apps_own``)."""
+    count), the attributes it set, and the retries it spent from the standard mode's quota."""
     handlers, quotas = [], []
     emitter = client.meta.events._emitter
-    own = {id(entry["handler"]) for unique_id, entry in emitter._unique_id_handlers.items()
-           if _apps_own(unique_id, entry)}
     nodes = [((), emitter._handlers._root)]
     while nodes:
         path, node = nodes.pop()
         values = node["values"]
-        chain = tuple(handler for handler in (*values.first, *values.middle, *values.last)
-                      if id(handler) not in own) if values else ()
+        chain = (*values.first, *values.middle, *values.last) if values else ()
         if chain:
             handlers.append((path, chain))
             quotas += [getattr(handler.__self__, "_retry_quota", None) for handler in chain
                        if hasattr(handler, "__self__")]
         nodes += [((*path, chunk), child) for chunk, child in node["children"].items()]
     capacity = [quota._quota.available_capacity for quota in quotas if quota is not None]
-    unique_ids = {unique_id: entry for unique_id, entry in emitter._unique_id_handlers.items()
-                  if not _apps_own(unique_id, entry)}
-    return (sorted(handlers, key=lambda entry: entry[0]), unique_ids,
+    return (sorted(handlers, key=lambda entry: entry[0]), dict(emitter._unique_id_handlers),
             dict(vars(client)), capacity)
 
 
