@@ -56,8 +56,12 @@ test: setup chromium wrk
 ## The unit tests only (moto, in-process): no dynalite, gunicorn or browser, no benchmark stack.
 ## Tests marked `integration`, `browser` or `subprocess` (they start a Python or a tool) are left out.
 ## Extra pytest arguments: ARGS="-k room -x".
+## One worker more than cores: some tests wait on purpose (sleeps, threads), and a third worker on 2
+## cores runs in that time. Two back-to-back pairs, load ~2: 85 and 82 s wall with 3 workers (156 and
+## 155 s CPU), 98 and 88 s with 2 (159 and 139 s CPU). TEST_FAST_WORKERS=2 for the old count.
+TEST_FAST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test-fast: $(VENV)/.installed-dev
-	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser and not subprocess" -n auto $(ARGS)
+	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser and not subprocess" -n $(TEST_FAST_WORKERS) $(ARGS)
 
 ## Start only the local dynalite (persisted under var/dynalite) in the foreground.
 dynalite: node_modules/.installed
