@@ -24,6 +24,13 @@ PHONE = {"width": 360, "height": 740}
 GROUP_WITHIN_MS = 5 * 60 * 1000
 
 
+def sent(page) -> None:
+    """The composer's post has been answered: its text cleared and no send in flight. Enter while
+    a post is on its way is dropped (hx-sync), so the next message must wait for this; seeing the
+    message on another page (through its live stream) can come first."""
+    expect(page.locator("#id_comment")).to_have_value("", timeout=15_000)
+    expect(page.locator("#composer")).not_to_have_class(re.compile("is-sending"), timeout=15_000)
+
 
 @pytest.fixture
 def site(gunicorn_server):
@@ -127,6 +134,7 @@ def test_scrolled_up_new_messages_do_not_move_the_view_and_jump_to_latest_counts
     for number, text in enumerate(("one new", "two new", "three new"), start=1):
         bob.locator("#id_comment").fill(text)
         bob.locator("#id_comment").press("Enter")
+        sent(bob)
         expect(messages(alice)).to_have_count(50 + number, timeout=15_000)
     expect(jump).to_have_text("Jump to latest (3 new)")
     expect(jump).to_be_visible()
@@ -223,6 +231,7 @@ def test_day_dividers_and_author_groups_in_the_readers_zone_also_for_live_and_ol
         page.locator("#id_comment").fill(text)
         page.locator("#id_comment").press("Enter")
         # The composer drops a send while the previous one is in flight (hx-sync): wait for each.
+        sent(page)
         expect(messages(page)).to_have_count(count)
     assert _shown_layout(page)[-2:] == [(None, False), (None, True)]
     expect(messages(page).nth(-2).locator(".author")).to_have_text("Alice")

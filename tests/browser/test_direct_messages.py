@@ -16,6 +16,8 @@ def say(page, text: str) -> None:
     page.get_by_label("Message", exact=True).fill(text)
     page.get_by_label("Message", exact=True).press("Enter")
     expect(page.locator("#messages")).to_contain_text(text)
+    # the post answered (its own stream can show the message first): Enter while one is on its way is dropped
+    expect(page.locator("#composer")).not_to_have_class(re.compile("is-sending"))
 
 
 def test_two_people_start_a_direct_conversation_and_talk_live(site, new_context, page_errors):

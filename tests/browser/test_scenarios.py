@@ -51,6 +51,8 @@ def send(page, text: str) -> None:
     composer = page.locator("#id_comment")
     composer.fill(text)
     composer.press("Enter")
+    # answered, sent or refused: Enter while a post is on its way is dropped, so the next send waits
+    expect(page.locator("#composer")).not_to_have_class(re.compile("is-sending"))
 
 
 def reload_until(page, locator, count: int, attempts: int = 10) -> None:
