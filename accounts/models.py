@@ -97,6 +97,20 @@ class UserIndex(GlobalSecondaryIndex):
     PK = UnicodeAttribute(range_key=True)
 
 
+@bind_to(CHAT)
+class SessionFeedRecord(Model):
+    """One session partition ended or rewritten (accounts.session_feed): `SessionFeed:<bucket>` /
+    `<ms>#<token>` in the chat table, expiring after an hour. No RoomID/CreatedAt: not indexed."""
+
+    class Meta:
+        table_name = "chat"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    partition = UnicodeAttribute(attr_name="SessionPK")  # the session partition to forget
+    expires_at = NumberAttribute(attr_name=CHAT_TTL_ATTRIBUTE)
+
+
 @bind_to(SESSIONS)
 class SessionRecord(Model):
     class Meta:

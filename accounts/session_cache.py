@@ -1,5 +1,5 @@
-"""Sessions as this process last read or wrote them, for ACCOUNTS_SESSION_CACHE_SECONDS, so a page
-whose session was loaded here a moment ago costs no session Query (accounts.session_engine.load).
+"""Sessions as this process last read or wrote them, so a page whose session was loaded here
+recently costs no session Query (accounts.session_engine.load).
 
 The bound on revocation (docs/data-model.md, "Sessions: consistency and cost"):
 
@@ -7,8 +7,11 @@ The bound on revocation (docs/data-model.md, "Sessions: consistency and cost"):
   which forgets the session's whole partition (the session and its linked devices) after its
   write, and a read under way meanwhile is not cached (the generation below), since it may predate
   the write. The engine's own writes replace the entry with what they wrote (read-your-writes).
-- On another process: a session ended there keeps working here for at most
-  ACCOUNTS_SESSION_CACHE_SECONDS after this process last read it from DynamoDB.
+- On another process: an entry serves for ACCOUNTS_SESSION_CACHE_SECONDS after its read began.
+  After that, only while this process reads the session feed (accounts.session_feed), which
+  every ending and rewriting of a session is announced to: then for up to
+  ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS, and a session ended elsewhere stops working here within
+  ACCOUNTS_SESSION_FEED_SECONDS of its announcement. If the feed can't be read, the short bound holds.
 - Expiry is honoured exactly: an entry serves only while the stored expiry (for a linked device,
   its own and its parent's) is in the future.
 
@@ -26,6 +29,7 @@ from typing import Callable
 
 from django.conf import settings
 
+from accounts.session_feed import SessionFeed
 from accounts.session_keys import StoredKey
 from chatsite import caches
 
@@ -34,16 +38,19 @@ from chatsite import caches
 class CachedSession:
     record: object  # accounts.models.SessionRecord: never mutated once cached
     data: dict  # the decoded session data: never mutated once cached (the engine copies it)
-    fresh_until: float  # monotonic: read again from DynamoDB after this
+    fresh_until: float  # monotonic: without the feed, read again from DynamoDB after this
     live_until: float  # epoch seconds: the stored expiry (a device: its own and its parent's)
+    read_began_ms: int  # epoch ms: when the read (or write) it holds began, for the feed's coverage
 
 
 class SessionCache:
     MAX_ENTRIES = 2048  # a few KB each; far more than the sessions one process serves in a few seconds
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time):
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 feed: SessionFeed | None = None):
         self._clock = clock
         self._wall = wall
+        self.feed = feed if feed is not None else SessionFeed.from_table(clock_ms=lambda: int(wall() * 1000))
         self._lock = threading.Lock()
         self._entries: OrderedDict[StoredKey, CachedSession] = OrderedDict()
         self._by_partition: dict[str, set[StoredKey]] = {}
@@ -53,6 +60,10 @@ class SessionCache:
     def seconds() -> float:
         return float(settings.ACCOUNTS_SESSION_CACHE_SECONDS)
 
+    @staticmethod
+    def seconds_with_feed() -> float:
+        return float(settings.ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS)
+
     def get(self, key: StoredKey) -> CachedSession | None:
         if self.seconds() <= 0:
             return None
@@ -60,7 +71,24 @@ class SessionCache:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry.fresh_until <= self._clock() or entry.live_until <= self._wall():
+            if entry.live_until <= self._wall():
+                self._drop(key)
+                return None
+            if entry.fresh_until > self._clock():
+                self._entries.move_to_end(key)
+                return entry
+            if not self.feed.enabled() or entry.read_began_ms + self.seconds_with_feed() * 1000 <= self._wall_ms():
+                self._drop(key)
+                return None
+        # Past the short bound: only what the feed says is unchanged since its read may serve.
+        changed = self.feed.refresh_if_due()
+        if changed:
+            self.forget_partitions(changed)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if changed is None or not self.feed.covers(entry.read_began_ms):
                 self._drop(key)
                 return None
             self._entries.move_to_end(key)
@@ -82,14 +110,18 @@ class SessionCache:
                 self._drop(key)
                 return
             self._drop(key)
+            read_began_ms = self._wall_ms() - int((self._clock() - started) * 1000)
             self._entries[key] = CachedSession(record=record, data=data, fresh_until=started + seconds,
-                                               live_until=live_until)
+                                               live_until=live_until, read_began_ms=read_began_ms)
             self._by_partition.setdefault(record.PK, set()).add(key)
             while len(self._entries) > self.MAX_ENTRIES:
                 self._drop(next(iter(self._entries)))
 
     def now(self) -> float:
         return self._clock()
+
+    def _wall_ms(self) -> int:
+        return int(self._wall() * 1000)
 
     def forget(self, key: StoredKey) -> None:
         with self._lock:
@@ -103,11 +135,20 @@ class SessionCache:
             for key in list(self._by_partition.get(pk, ())):
                 self._drop(key)
 
+    def forget_partitions(self, pks) -> None:
+        """Sessions changed on another process (the feed): forget each partition."""
+        with self._lock:
+            self._generation += 1
+            for pk in pks:
+                for key in list(self._by_partition.get(pk, ())):
+                    self._drop(key)
+
     def clear(self) -> None:
         with self._lock:
             self._generation += 1
             self._entries.clear()
             self._by_partition.clear()
+        self.feed.reset()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -189,8 +189,9 @@ class SessionStore(SessionBase):
 
         if target_sk != record.SK:
             self._move(previous, target_sk, session_data, record)
+            session_patterns.announce_change(record.PK)
         elif data == self._stored_data and not login_at:
-            self._touch(previous, record)
+            self._touch(previous, record)  # no announcement: data unchanged, expiry only extended
         else:
             record.session_data = session_data
             try:
@@ -200,6 +201,7 @@ class SessionStore(SessionBase):
                     session_cache.forget(StoredKey.of(self.session_key))
                     raise UpdateError from None
                 raise
+            session_patterns.announce_change(record.PK)
         self._remember(self.session_key, record, data)
         self._cache_written(record, started, generation)
 
@@ -225,7 +227,7 @@ class SessionStore(SessionBase):
         self._session_cache = data
         if old_key:
             if old_stored and old_stored[1].is_child:
-                session_patterns.delete_record(old_stored[1].PK, old_stored[1].SK)
+                session_patterns.end_record(old_stored[1].PK, old_stored[1].SK)
             else:
                 session_patterns.expire_session(StoredKey.of(old_key))
 
@@ -260,7 +262,7 @@ class SessionStore(SessionBase):
     def _delete_stored(self, session_key: str) -> None:
         stored = self._stored if self._stored_key == session_key else None
         if stored is not None and stored.is_child:
-            session_patterns.delete_record(stored.PK, stored.SK)  # known already: no GSI read
+            session_patterns.end_record(stored.PK, stored.SK)  # known already: no GSI read
         else:
             session_patterns.expire_session(StoredKey.of(session_key))
 
@@ -294,12 +296,12 @@ class SessionStore(SessionBase):
         except pynamodb_errors.DeleteError as exc:
             if not is_conditional_check_failed(exc):
                 raise
-            session_patterns.delete_record(record.PK, record.SK)
+            session_patterns.end_record(record.PK, record.SK)
             raise UpdateError from None
 
     def _confirm_parent_lives(self, child: SessionRecord) -> None:
         parent = session_patterns.own_record(child.partition_digest)
         if parent is None or not parent.is_live():
-            session_patterns.delete_record(child.PK, child.SK)
+            session_patterns.end_record(child.PK, child.SK)
             self._parent_digest = None
             raise ParentSessionEnded("the session this device was being linked to has ended")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from pynamodb import exceptions as pynamodb_errors
 from pynamodb.expressions.condition import size
 
+from accounts import session_feed
 from accounts.models import ACTIVE, CLOSING, SessionRecord
 from accounts.session_cache import session_cache
 from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
@@ -75,10 +76,23 @@ def child_from_index(child_digest: str) -> SessionRecord | None:
 
 
 def delete_record(pk: str, sk: str) -> None:
+    """Delete one record; the caller announces the partition's change once its writes are done."""
     try:
         SessionRecord(pk, sk).delete()
     finally:
         session_cache.forget_partition(pk)  # after the write: this process never serves it again
+
+
+def end_record(pk: str, sk: str) -> None:
+    """Delete one record and announce it (a linked device unlinked, an orphan swept)."""
+    delete_record(pk, sk)
+    announce_change(pk)
+
+
+def announce_change(pk: str) -> None:
+    """After a session's partition was ended or rewritten: every other process's session cache
+    drops it within ACCOUNTS_SESSION_FEED_SECONDS (accounts.session_feed). One PutItem."""
+    session_feed.announce(pk, feed=session_cache.feed)
 
 
 # --- the eight seed access patterns -----------------------------------------------------------
@@ -164,9 +178,10 @@ def expire_session(key: StoredKey | None) -> None:
     if key.is_child:
         child = child_from_index(key.digest)
         if child is not None:
-            delete_record(child.PK, child.SK)
+            end_record(child.PK, child.SK)
         session_cache.forget(key)  # also when the index has no entry yet
         return
+    family: list[SessionRecord] = []
     try:
         family = list(SessionRecord.query(keys.session_pk(key.digest), consistent_read=True))
         children = [r for r in family if r.is_child]
@@ -182,6 +197,8 @@ def expire_session(key: StoredKey | None) -> None:
             delete_record(record.PK, record.SK)
     finally:
         session_cache.forget_partition(keys.session_pk(key.digest))  # even if a write failed half-way
+        if family:  # once for the whole family; a key that found nothing changed nothing
+            announce_change(keys.session_pk(key.digest))
 
 
 def get_child_sessions_by_session_id(session_digest: str) -> list[SessionRecord]:

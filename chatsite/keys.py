@@ -280,6 +280,34 @@ def child_digest_from_sk(sk: str) -> str:
     return session_digest_from_pk(sk.removeprefix(CHILD_PREFIX))
 
 
+# The session feed (accounts.session_feed): which session partitions were ended or rewritten, so
+# every process's session cache drops them within a second. In the chat table, one partition per
+# SESSION_FEED_BUCKET_MS of the writer's clock: `SessionFeed:<bucket>` / `<ms, 13 digits>#<token>`.
+SESSION_FEED_PK_PREFIX = "SessionFeed:"
+SESSION_FEED_BUCKET_MS = 600_000
+
+
+def session_feed_bucket(at_ms: int) -> int:
+    return at_ms // SESSION_FEED_BUCKET_MS
+
+
+def session_feed_pk(bucket: int) -> str:
+    return f"{SESSION_FEED_PK_PREFIX}{bucket}"
+
+
+def session_feed_sk(at_ms: int, token: str) -> str:
+    return f"{at_ms:013d}#{token}"
+
+
+def session_feed_sk_from(at_ms: int) -> str:
+    """The smallest SK written at or after ``at_ms``."""
+    return f"{max(at_ms, 0):013d}#"
+
+
+def session_feed_at_ms(sk: str) -> int:
+    return int(sk.partition("#")[0])
+
+
 # --- posting guard (rooms.post_guard) ----------------------------------------------------------
 POST_GUARD_SK = "post-guard"  # one item per user: rate-limit counts and recent idempotency keys
 

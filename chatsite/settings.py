@@ -165,6 +165,12 @@ ACCOUNTS_USER_RECHECK_SECONDS = float(os.environ.get("ACCOUNTS_USER_RECHECK_SECO
 # session ended on another process keeps working here. The process ending it forgets it at once;
 # 0 reads the session on every request (accounts/session_cache.py).
 ACCOUNTS_SESSION_CACHE_SECONDS = float(os.environ.get("ACCOUNTS_SESSION_CACHE_SECONDS", "3"))
+# While this process reads the session feed (accounts/session_feed.py: every session ended or
+# rewritten anywhere, one consistent Query per ACCOUNTS_SESSION_FEED_SECONDS), a cached session
+# serves for up to ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS, and one ended on another process stops
+# working here within ACCOUNTS_SESSION_FEED_SECONDS. 0 turns the feed off (the bound above only).
+ACCOUNTS_SESSION_FEED_SECONDS = float(os.environ.get("ACCOUNTS_SESSION_FEED_SECONDS", "1"))
+ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS = float(os.environ.get("ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS", "60"))
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -22,6 +22,7 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("DYNAMODB_MAX_ATTEMPTS", "2")
 # Gunicorn servers that tests start read every session from DynamoDB (see _session_cache_off).
 os.environ["ACCOUNTS_SESSION_CACHE_SECONDS"] = "0"
+os.environ["ACCOUNTS_SESSION_FEED_SECONDS"] = "0"
 
 import uuid  # noqa: E402
 
@@ -89,8 +90,10 @@ def _search_indexer_off(settings):
 @pytest.fixture(autouse=True)
 def _session_cache_off(settings):
     """Every session read reaches DynamoDB, as the call budgets and the session contract count them;
-    tests of the session cache (tests/accounts/test_session_cache.py) turn it on themselves."""
+    tests of the session cache (tests/accounts/test_session_cache.py) turn it on themselves, and
+    the session feed's tests turn the feed on (its announcement is one more write per sign-out)."""
     settings.ACCOUNTS_SESSION_CACHE_SECONDS = 0
+    settings.ACCOUNTS_SESSION_FEED_SECONDS = 0
 
 
 @pytest.fixture

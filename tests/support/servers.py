@@ -13,6 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# The servers' SECRET_KEY: a test that finds a session record by its cookie needs it (key digests).
+SERVER_SECRET_KEY = "integration-tests-only-" + "x" * 40
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -89,7 +92,7 @@ class GunicornServer:
         env = {
             **os.environ,
             "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": "integration-tests-only-" + "x" * 40,
+            "DJANGO_SECRET_KEY": SERVER_SECRET_KEY,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE": "0",  # plain http on loopback
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",

@@ -1,0 +1,168 @@
+"""The session feed: every session partition ended or rewritten anywhere, so that each process's
+session cache (accounts.session_cache) can keep a session for a minute and still drop one ended on
+another process within a second.
+
+The writer of a change (sign-out, revocation, a device unlinked, sign-in) announces the session's
+partition after its write: one PutItem of `SessionFeed:<bucket>` / `<ms>#<token>` in the chat table
+(chatsite.keys). A process that wants to serve a cached session for longer than
+ACCOUNTS_SESSION_CACHE_SECONDS first brings its feed up to date: at most one consistent Query per
+ACCOUNTS_SESSION_FEED_SECONDS (two near a bucket's edge), from where the last one began minus
+OVERLAP_MS, so an event is seen if its write finished before the Query began, whatever the
+writer's clock said within OVERLAP_MS.
+
+Coverage: the feed has been read without a gap since `covered_since_ms`. A cache entry whose read
+began after that moment has had every later change to its partition seen by the last refresh, so
+it may serve while that refresh is less than ACCOUNTS_SESSION_FEED_SECONDS old. A gap longer than
+MAX_GAP_MS (an idle process, DynamoDB down) starts coverage again: older entries fall back to the
+short bound. The logic here is pure (clock and reader injected); SessionFeed.from_table() reads
+the chat table.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from django.conf import settings
+
+from accounts.models import SessionFeedRecord
+from chatsite import keys
+
+logger = logging.getLogger(__name__)
+
+# Longer than a put's latency plus the clock skew between web servers: an event stamped by a clock
+# up to this far behind ours is still read.
+OVERLAP_MS = 10_000
+# Without a refresh for this long, coverage starts again (the events stay an hour: far longer).
+MAX_GAP_MS = 120_000
+EVENT_LIFETIME_SECONDS = 3600
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    sk: str
+    partition: str
+
+    @property
+    def at_ms(self) -> int:
+        return keys.session_feed_at_ms(self.sk)
+
+
+Reader = Callable[[int, int], Iterable[FeedEvent]]  # (since_ms, until_ms) -> events written then
+
+
+def refresh_seconds() -> float:
+    return float(settings.ACCOUNTS_SESSION_FEED_SECONDS)
+
+
+class SessionFeed:
+    def __init__(self, *, read: Reader, clock_ms: Callable[[], int] = now_ms,
+                 refresh_seconds: Callable[[], float] = refresh_seconds):
+        self._read = read
+        self._clock_ms = clock_ms
+        self._refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._last_refresh_ms: int | None = None  # when the last successful Query began
+        self._covered_since_ms: int | None = None
+        self._seen: dict[str, int] = {}  # event SK -> its time: not applied twice within the overlap
+        self._own: dict[str, int] = {}  # tokens this process wrote: its cache is already right
+
+    @classmethod
+    def from_table(cls, **kwargs) -> SessionFeed:
+        return cls(read=read_events, **kwargs)
+
+    def now_ms(self) -> int:
+        return self._clock_ms()
+
+    def enabled(self) -> bool:
+        return self._refresh_seconds() > 0
+
+    def refresh_if_due(self) -> list[str] | None:
+        """Bring the feed up to date if its last refresh is older than the refresh interval.
+        Returns the session partitions changed elsewhere since (to forget), or None when the feed
+        could not be read (DynamoDB's error is logged; coverage is not extended)."""
+        with self._lock:
+            now = self._clock_ms()
+            last = self._last_refresh_ms
+            if last is not None and now - last < self._refresh_seconds() * 1000:
+                return []
+            restart = last is None or now - last > MAX_GAP_MS
+            since = (now if restart else last) - OVERLAP_MS
+            try:
+                events = list(self._read(since, now + OVERLAP_MS))
+            except Exception:  # noqa: BLE001 - any failure only means "not covered": the cache reads again
+                logger.warning("session feed: not read; cached sessions fall back to the short bound",
+                               exc_info=True)
+                return None
+            if restart:
+                self._covered_since_ms = now
+            self._last_refresh_ms = now
+            self._prune(since)
+            changed = []
+            for event in events:
+                if event.sk in self._seen:
+                    continue
+                self._seen[event.sk] = event.at_ms
+                if event.sk.partition("#")[2] not in self._own:
+                    changed.append(event.partition)
+            return changed
+
+    def covers(self, read_began_ms: int) -> bool:
+        """May an entry whose DynamoDB read began at ``read_began_ms`` (this clock) serve now?"""
+        with self._lock:
+            now = self._clock_ms()
+            return (self._last_refresh_ms is not None and self._covered_since_ms is not None
+                    and now - self._last_refresh_ms < self._refresh_seconds() * 1000
+                    and read_began_ms >= self._covered_since_ms)
+
+    def wrote(self, token: str, at_ms: int) -> None:
+        """This process announced ``token``: its own refresh need not act on it."""
+        with self._lock:
+            self._own[token] = at_ms
+
+    def reset(self) -> None:
+        with self._lock:
+            self._last_refresh_ms = self._covered_since_ms = None
+            self._seen.clear()
+            self._own.clear()
+
+    def _prune(self, since: int) -> None:
+        horizon = since - OVERLAP_MS
+        for table in (self._seen, self._own):
+            for key in [k for k, at in table.items() if at < horizon]:
+                del table[key]
+
+
+# --- the chat table ------------------------------------------------------------------------------
+
+
+def read_events(since_ms: int, until_ms: int) -> list[FeedEvent]:
+    """readSessionFeed: one consistent Query per bucket from ``since_ms`` (usually one bucket)."""
+    events: list[FeedEvent] = []
+    for bucket in range(keys.session_feed_bucket(since_ms), keys.session_feed_bucket(until_ms) + 1):
+        for record in SessionFeedRecord.query(keys.session_feed_pk(bucket),
+                                              SessionFeedRecord.SK >= keys.session_feed_sk_from(since_ms),
+                                              consistent_read=True):
+            events.append(FeedEvent(sk=record.SK, partition=record.partition))
+    return events
+
+
+def announce(partition: str, *, feed: SessionFeed | None = None, clock_ms: Callable[[], int] | None = None) -> None:
+    """announceSessionChange: a session partition was ended or rewritten here (after the write).
+    One PutItem, stamped by this process's feed clock; no-op while the feed is off."""
+    if refresh_seconds() <= 0:
+        return
+    clock_ms = clock_ms or (feed.now_ms if feed is not None else now_ms)
+    at, token = clock_ms(), secrets.token_hex(6)
+    if feed is not None:
+        feed.wrote(token, at)
+    SessionFeedRecord(keys.session_feed_pk(keys.session_feed_bucket(at)), keys.session_feed_sk(at, token),
+                      partition=partition, expires_at=int(at / 1000) + EVENT_LIFETIME_SECONDS).save()
