@@ -15,6 +15,7 @@ Times are epoch milliseconds on this server's clock (the feed's).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -40,6 +41,52 @@ class TailView:
     watermark_ms: int
 
 
+# --- what a tail holds per message: a compact tuple, a ChatMessage again for each page ----------------
+#
+# A ChatMessage kept for minutes costs ~1.5 KB: its own copies of the room id, author id and name
+# read off the wire for every message, the created_at and id that its SK already spells, and, once a
+# page has rendered it, an instance dict (``created_ms`` is a cached_property: caching it turns the
+# dataclass's compact attribute storage into a full dict, ~800 bytes). A tail of 1,000 rooms holds
+# 51,000 of them. So a tail keeps each message as one tuple of the fields that are its own (the SK,
+# the comment; the room id and author strings interned, shared by every message of that author in
+# every room; created_at only when it is not the SK's) and builds the page's ChatMessages from it
+# on each view, equal field for field to the ones it was given (tests/rooms/test_room_tail_memory.py).
+
+_SK, _COMMENT, _ROOM, _AUTHOR_ID, _AUTHOR_NAME, _SEQ, _VERSION, _CREATED_AT, _REST = range(9)
+
+
+def _packed(message: ChatMessage) -> tuple:
+    created_at = None if message.created_at == keys.message_sk_parts(message.sk)[0] else message.created_at
+    rest = (message.mentions, message.edit_version, message.edited_at, message.reactions, message.reply_count,
+            message.thread_id, message.reply_to)
+    if rest == ((), 0, None, (), 0, None, None):
+        rest = None  # most messages: never edited, reacted to, replied to, or mentioning anyone
+    return (message.sk, message.comment, _shared(message.room_id), _shared(message.author_id),
+            _shared(message.author_name), message.seq, message.version, created_at, rest)
+
+
+def _shared(value):
+    """One copy per process of a string many messages hold (sys.intern takes exact strs only)."""
+    return sys.intern(value) if type(value) is str else value
+
+
+def _unpacked(message_id: str, held: tuple) -> ChatMessage:
+    sk, comment, room_id, author_id, author_name, seq, version, created_at, rest = held
+    mentions, edit_version, edited_at, reactions, reply_count, thread_id, reply_to = rest or (
+        (), 0, None, (), 0, None, None)
+    return ChatMessage(room_id=room_id, author_id=author_id, sk=sk, message_id=message_id,
+                       created_at=keys.message_sk_parts(sk)[0] if created_at is None else created_at,
+                       author_name=author_name, comment=comment, seq=seq, mentions=mentions, version=version, edit_version=edit_version,
+                       edited_at=edited_at, reactions=reactions, reply_count=reply_count, thread_id=thread_id,
+                       reply_to=reply_to)
+
+
+def _order(message_id: str, held: tuple) -> tuple[str, str]:
+    """ChatMessage.order of a held message: (created_at, message id)."""
+    created_at = held[_CREATED_AT]
+    return keys.message_sk_parts(held[_SK])[0] if created_at is None else created_at, message_id
+
+
 def history_cursor(room_id: str, oldest: ChatMessage) -> str:
     """The "load older" cursor after ``oldest``: the LastEvaluatedKey room history's Query would
     hand back there (the index's key and the table's), signed as room_history signs it."""
@@ -60,7 +107,7 @@ class RoomTail:
         self.loader = loader or selectors.room_tail_messages
         self.clock = clock or now_ms
         self.capacity = capacity or settings.CHAT_HISTORY_PAGE_SIZE + 1
-        self.messages: dict[str, ChatMessage] | None = None
+        self.messages: dict[str, tuple] | None = None  # message id -> _packed(message)
         self.whole = False
         self.watermark_ms: int | None = None
         self.loaded_at_ms: int | None = None
@@ -122,15 +169,15 @@ class RoomTail:
                                                       and message.message_id not in held):
                 continue
             current = held.get(message.message_id)
-            if current is None or message.version > current.version:
-                held[message.message_id] = message
+            if current is None or message.version > current[_VERSION]:
+                held[message.message_id] = _packed(message)
         for _at, message in changes:
             current = held.get(message.message_id)
-            if current is not None and message.version > current.version:
-                held[message.message_id] = message
+            if current is not None and message.version > current[_VERSION]:
+                held[message.message_id] = _packed(message)
         if len(held) > self.capacity:
-            for message in sorted(held.values(), key=lambda m: m.order)[:len(held) - self.capacity]:
-                del held[message.message_id]
+            for message_id in sorted(held, key=lambda i: _order(i, held[i]))[:len(held) - self.capacity]:
+                del held[message_id]
             self.whole = False
         if self.watermark_ms is not None and len(self.deleted) > 4 * self.capacity:
             horizon = self.watermark_ms - 3 * self.overlap_ms  # as long as a feed keeps a deletion
@@ -152,7 +199,7 @@ class RoomTail:
         started = self.clock()  # before the Query, as the page's watermark always was
         newest = self.loader(room_id=self.room_id, limit=self.capacity)
         with self._lock:
-            self.messages = {m.message_id: m for m in newest}
+            self.messages = {m.message_id: _packed(m) for m in newest}
             self.whole = len(newest) < self.capacity
             self.watermark_ms = self.loaded_at_ms = started
             self.deleted = {}
@@ -185,8 +232,9 @@ class RoomTail:
         with self._lock:
             if self.messages is None or self.watermark_ms is None:
                 return None
-            return TailView(items=sorted(self.messages.values(), key=lambda m: m.order), whole=self.whole,
-                            watermark_ms=self.watermark_ms)
+            held = self.messages
+            items = [_unpacked(i, held[i]) for i in sorted(held, key=lambda i: _order(i, held[i]))]
+            return TailView(items=items, whole=self.whole, watermark_ms=self.watermark_ms)
 
     def usable(self, *, now: int, started: int, sent_ms: int | None) -> bool:
         """Recent enough to be the page: refreshed within CHAT_LIVE_REFRESH_SECONDS, loaded less
