@@ -50,7 +50,8 @@ class SessionCache:
                  feed: SessionFeed | None = None):
         self._clock = clock
         self._wall = wall
-        self.feed = feed if feed is not None else SessionFeed.from_table(clock_ms=lambda: int(wall() * 1000))
+        self.feed = feed if feed is not None else SessionFeed.from_table(clock_ms=lambda: int(wall() * 1000),
+                                                                          monotonic=clock)
         self._lock = threading.Lock()
         self._entries: OrderedDict[StoredKey, CachedSession] = OrderedDict()
         self._by_partition: dict[str, set[StoredKey]] = {}
@@ -67,6 +68,9 @@ class SessionCache:
     def get(self, key: StoredKey) -> CachedSession | None:
         if self.seconds() <= 0:
             return None
+        # While the feed is on, every hit first has the feed less than an interval old, so a
+        # session ended elsewhere is dropped within ACCOUNTS_SESSION_FEED_SECONDS whatever its age.
+        fresh_feed = self.feed.enabled() and self.feed.refresh_if_due(self.forget_partitions)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -74,21 +78,9 @@ class SessionCache:
             if entry.live_until <= self._wall():
                 self._drop(key)
                 return None
-            if entry.fresh_until > self._clock():
-                self._entries.move_to_end(key)
-                return entry
-            if not self.feed.enabled() or entry.read_began_ms + self.seconds_with_feed() * 1000 <= self._wall_ms():
-                self._drop(key)
-                return None
-        # Past the short bound: only what the feed says is unchanged since its read may serve.
-        changed = self.feed.refresh_if_due()
-        if changed:
-            self.forget_partitions(changed)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if changed is None or not self.feed.covers(entry.read_began_ms):
+            covered = (fresh_feed and self.feed.covers(entry.read_began_ms)
+                       and self._wall_ms() < entry.read_began_ms + self.seconds_with_feed() * 1000)
+            if not covered and entry.fresh_until <= self._clock():
                 self._drop(key)
                 return None
             self._entries.move_to_end(key)
@@ -99,18 +91,26 @@ class SessionCache:
         with self._lock:
             return self._generation
 
-    def put(self, key: StoredKey, record, data: dict, *, live_until: float, started: float, generation: int) -> None:
-        """Cache what a read or write begun at ``started`` (self.now()) found or wrote, unless a
-        session was forgotten since ``generation`` (it may be this one, ended meanwhile)."""
+    def put(self, key: StoredKey, record, data: dict, *, live_until: float, started: float, generation: int,
+            written: bool = False) -> None:
+        """Cache what a read or write (``written``) begun at ``started`` (self.now()) found or wrote,
+        unless a session was forgotten since ``generation`` (it may be this one, ended meanwhile).
+        A write also voids the reads under way (they may hold what it replaced): this process
+        skips its own announcements, so nothing else would correct them."""
         seconds = self.seconds()
         if seconds <= 0:
             return
         with self._lock:
             if generation != self._generation:
-                self._drop(key)
-                return
-            self._drop(key)
+                return  # what a forget dropped stays dropped; an entry put since is newer than this
             read_began_ms = self._wall_ms() - int((self._clock() - started) * 1000)
+            if written:
+                self._generation += 1
+            else:
+                current = self._entries.get(key)
+                if current is not None and current.read_began_ms > read_began_ms:
+                    return  # a later read already put what it found: keep the newer
+            self._drop(key)
             self._entries[key] = CachedSession(record=record, data=data, fresh_until=started + seconds,
                                                live_until=live_until, read_began_ms=read_began_ms)
             self._by_partition.setdefault(record.PK, set()).add(key)

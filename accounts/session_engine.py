@@ -257,7 +257,7 @@ class SessionStore(SessionBase):
             session_cache.forget(key)
         else:
             session_cache.put(key, record, self._stored_data, live_until=float(record.expires_at),
-                              started=started, generation=generation)
+                              started=started, generation=generation, written=True)
 
     def _delete_stored(self, session_key: str) -> None:
         stored = self._stored if self._stored_key == session_key else None

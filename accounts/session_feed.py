@@ -65,13 +65,18 @@ def refresh_seconds() -> float:
 
 class SessionFeed:
     def __init__(self, *, read: Reader, clock_ms: Callable[[], int] = now_ms,
+                 monotonic: Callable[[], float] = time.monotonic,
                  refresh_seconds: Callable[[], float] = refresh_seconds):
         self._read = read
-        self._clock_ms = clock_ms
+        self._clock_ms = clock_ms  # wall clock: stamps and the Query's start only
+        self._monotonic = monotonic  # every age (a stepped wall clock must not stretch coverage)
         self._refresh_seconds = refresh_seconds
-        self._lock = threading.Lock()
-        self._last_refresh_ms: int | None = None  # when the last successful Query began
-        self._covered_since_ms: int | None = None
+        self._lock = threading.Lock()  # never held during a Query
+        self._refreshing = False
+        self._last_refresh: float | None = None  # monotonic: when the last successful Query began
+        self._last_since_base_ms: int | None = None  # wall ms: the same moment, for the next Query
+        self._failed_at: float | None = None  # monotonic: the last failed Query (back off one interval)
+        self._covered_since_ms: int | None = None  # wall ms
         self._seen: dict[str, int] = {}  # event SK -> its time: not applied twice within the overlap
         self._own: dict[str, int] = {}  # tokens this process wrote: its cache is already right
 
@@ -85,26 +90,32 @@ class SessionFeed:
     def enabled(self) -> bool:
         return self._refresh_seconds() > 0
 
-    def refresh_if_due(self) -> list[str] | None:
-        """Bring the feed up to date if its last refresh is older than the refresh interval.
-        Returns the session partitions changed elsewhere since (to forget), or None when the feed
-        could not be read (DynamoDB's error is logged; coverage is not extended)."""
+    def refresh_if_due(self, apply: Callable[[list[str]], None]) -> bool:
+        """Bring the feed up to date if its last refresh is older than the refresh interval, calling
+        ``apply`` with the session partitions changed elsewhere (to forget) before anyone is told
+        the feed is fresh. Returns whether the feed is fresh now. Never waits: while another
+        request's Query is under way, or for one interval after a failed one (logged), the answer
+        is False and the caller falls back to the short bound."""
+        interval = self._refresh_seconds()
         with self._lock:
+            mono = self._monotonic()
+            if self._last_refresh is not None and mono - self._last_refresh < interval:
+                return True
+            if self._refreshing or (self._failed_at is not None and mono - self._failed_at < interval):
+                return False
+            self._refreshing = True
             now = self._clock_ms()
-            last = self._last_refresh_ms
-            if last is not None and now - last < self._refresh_seconds() * 1000:
-                return []
-            restart = last is None or now - last > MAX_GAP_MS
-            since = (now if restart else last) - OVERLAP_MS
-            try:
-                events = list(self._read(since, now + OVERLAP_MS))
-            except Exception:  # noqa: BLE001 - any failure only means "not covered": the cache reads again
-                logger.warning("session feed: not read; cached sessions fall back to the short bound",
-                               exc_info=True)
-                return None
-            if restart:
-                self._covered_since_ms = now
-            self._last_refresh_ms = now
+            restart = self._last_refresh is None or (mono - self._last_refresh) * 1000 > MAX_GAP_MS
+            since = (now if restart else self._last_since_base_ms) - OVERLAP_MS
+        try:
+            events = list(self._read(since, now + OVERLAP_MS))
+        except Exception:  # noqa: BLE001 - any failure only means "not fresh": the cache reads again
+            logger.warning("session feed: not read; cached sessions fall back to the short bound",
+                           exc_info=True)
+            with self._lock:
+                self._refreshing, self._failed_at = False, mono
+            return False
+        with self._lock:
             self._prune(since)
             changed = []
             for event in events:
@@ -113,15 +124,26 @@ class SessionFeed:
                 self._seen[event.sk] = event.at_ms
                 if event.sk.partition("#")[2] not in self._own:
                     changed.append(event.partition)
-            return changed
+        applied = False
+        try:
+            if changed:
+                apply(changed)
+            applied = True
+        finally:
+            with self._lock:
+                self._refreshing = False
+                if applied:
+                    if restart:
+                        self._covered_since_ms = now
+                    self._last_refresh, self._last_since_base_ms, self._failed_at = mono, now, None
+        return True
 
     def covers(self, read_began_ms: int) -> bool:
-        """May an entry whose DynamoDB read began at ``read_began_ms`` (this clock) serve now?"""
-        with self._lock:
-            now = self._clock_ms()
-            return (self._last_refresh_ms is not None and self._covered_since_ms is not None
-                    and now - self._last_refresh_ms < self._refresh_seconds() * 1000
-                    and read_began_ms >= self._covered_since_ms)
+        """May an entry whose DynamoDB read began at ``read_began_ms`` (wall ms) serve now? Yes if
+        the feed was read without a gap since before that read, and less than an interval ago."""
+        last, covered_since = self._last_refresh, self._covered_since_ms  # plain reads: no lock
+        return (last is not None and covered_since is not None
+                and self._monotonic() - last < self._refresh_seconds() and read_began_ms >= covered_since)
 
     def wrote(self, token: str, at_ms: int) -> None:
         """This process announced ``token``: its own refresh need not act on it."""
@@ -130,7 +152,7 @@ class SessionFeed:
 
     def reset(self) -> None:
         with self._lock:
-            self._last_refresh_ms = self._covered_since_ms = None
+            self._last_refresh = self._last_since_base_ms = self._failed_at = self._covered_since_ms = None
             self._seen.clear()
             self._own.clear()
 

@@ -16,6 +16,7 @@ Records are found by digests (accounts.session_keys), never by cookie values.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,8 @@ from accounts.session_cache import session_cache
 from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
 from chatsite import keys
 from chatsite.dynamodb import is_conditional_check_failed
+
+logger = logging.getLogger(__name__)
 
 # A child's GSI entry can lag its creation; its first request (the redirect right after linking)
 # gets one retry after this pause before the cookie is treated as unknown.
@@ -85,14 +88,25 @@ def delete_record(pk: str, sk: str) -> None:
 
 def end_record(pk: str, sk: str) -> None:
     """Delete one record and announce it (a linked device unlinked, an orphan swept)."""
-    delete_record(pk, sk)
-    announce_change(pk)
+    try:
+        delete_record(pk, sk)
+    finally:
+        announce_change(pk)  # also when the delete failed: it may have happened
 
 
 def announce_change(pk: str) -> None:
     """After a session's partition was ended or rewritten: every other process's session cache
-    drops it within ACCOUNTS_SESSION_FEED_SECONDS (accounts.session_feed). One PutItem."""
-    session_feed.announce(pk, feed=session_cache.feed)
+    drops it within ACCOUNTS_SESSION_FEED_SECONDS (accounts.session_feed). One PutItem.
+
+    Its own failure is logged, never raised: the write it follows is done (this process already
+    forgot the session), and other processes then hold it for at most
+    ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS. Raising would show the user an error for a sign-out
+    that happened, and a retry would find nothing left to announce."""
+    try:
+        session_feed.announce(pk, feed=session_cache.feed)
+    except Exception:  # noqa: BLE001 - see above; botocore has already retried
+        logger.error("session feed: announcing a session's end failed; other processes may serve it "
+                     "for up to ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS", exc_info=True)
 
 
 # --- the eight seed access patterns -----------------------------------------------------------

@@ -92,7 +92,13 @@ def _warm_and_covered(process: Process, key: str, *, reads: int = 1) -> None:
     """Read, then pass the short bound twice: the feed's first refresh starts coverage (the first
     read predates it, so it is read again), and the second read is covered. ``reads``: Queries a
     session read costs (a linked device: the index, then its parent's partition)."""
-    assert process.load(key)[0][SESSION_KEY] == "alice"
+    process.advance(0.01)  # the sign-in's write began before the feed's first refresh
+    data, calls = process.load(key)
+    if reads > 1:  # a linked device's entry is never written by its linking: read now, covered
+        assert data[SESSION_KEY] == "alice" and calls == {"Query": 1 + reads}, calls
+        process.advance(SHORT + 0.5)
+        return
+    assert data[SESSION_KEY] == "alice" and calls == {"Query": 1}, calls  # the feed; the entry: the short bound
     process.advance(SHORT + 0.5)
     data, calls = process.load(key)
     assert data[SESSION_KEY] == "alice" and calls == {"Query": 1 + reads}, calls  # the feed, the session
@@ -115,7 +121,7 @@ def test_not_past_the_longer_bound(here):
     _warm_and_covered(here, store.session_key)
     here.advance(WITH_FEED)
     data, calls = here.load(store.session_key)
-    assert data[SESSION_KEY] == "alice" and calls == {"Query": 1}, calls  # the session, read again
+    assert data[SESSION_KEY] == "alice" and calls == {"Query": 2}, calls  # the feed, and the session read again
 
 
 def test_a_session_signed_out_on_another_process_stops_here_within_the_feeds_interval(here, elsewhere):
@@ -127,6 +133,23 @@ def test_a_session_signed_out_on_another_process_stops_here_within_the_feeds_int
     here.advance(FEED / 2)
     assert here.load(store.session_key)[0][SESSION_KEY] == "alice"  # the stated bound: up to a second
     here.advance(FEED / 2 + 0.01)
+    assert here.load(store.session_key)[0] == {}
+
+
+def test_a_session_read_a_moment_ago_ends_within_the_feeds_interval_too(here, elsewhere):
+    """Within the short bound the feed still decides: 1 s, not 3 s."""
+    from accounts.session_engine import SessionStore
+
+    store = _signed_in("alice")
+    _warm_and_covered(here, store.session_key)
+    here.load(store.session_key)
+    mine = SessionStore(store.session_key)
+    mine["note"] = "written here"
+    mine.save()  # the entry is now younger than SHORT
+    with on_process(elsewhere.cache):
+        session_patterns.expire_session(StoredKey.of(store.session_key))
+    here.advance(FEED + 0.01)
+    assert FEED + 0.01 < SHORT
     assert here.load(store.session_key)[0] == {}
 
 
@@ -227,8 +250,45 @@ def test_the_tables_reader_reads_across_a_buckets_edge(moto_tables):
         events = session_feed.read_events(edge - 5000, edge + 5000)
     assert sorted(e.partition for e in events) == ["suuid#after", "suuid#before"]
     assert calls == {"Query": 2}, calls
-    first = SessionFeed.from_table(clock_ms=lambda: edge + 5000, refresh_seconds=lambda: 1).refresh_if_due()
+    first: list[str] = []
+    assert SessionFeed.from_table(clock_ms=lambda: edge + 5000, refresh_seconds=lambda: 1).refresh_if_due(first.extend)
     assert sorted(first) == ["suuid#after", "suuid#before"]  # a first refresh reads back the overlap too
+
+
+class _Record:
+    def __init__(self, pk: str):
+        self.PK = pk
+
+
+def test_a_read_under_way_when_the_feed_forgets_its_partition_is_not_cached(moto_tables):
+    process = Process()
+    key = StoredKey.of("a" * 32)
+    generation, started = process.cache.begin(), process.cache.now()
+    process.cache.forget_partitions(["suuid#x"])  # the feed: changed elsewhere, maybe before the read
+    process.cache.put(key, _Record("suuid#x"), {}, live_until=process.wall() + 600, started=started,
+                      generation=generation)
+    assert process.cache.get(key) is None
+
+
+def test_a_write_voids_the_reads_under_way_and_an_older_read_never_replaces_a_newer(moto_tables, settings):
+    settings.ACCOUNTS_SESSION_FEED_SECONDS = 0  # the short bound alone: this is about put()
+    process = Process()
+    key, live = StoredKey.of("a" * 32), process.wall() + 600
+    read_generation, read_started = process.cache.begin(), process.cache.now()
+    process.advance(0.1)
+    process.cache.put(key, _Record("suuid#a"), {"v": "written"}, live_until=live, started=process.cache.now(),
+                      generation=process.cache.begin(), written=True)
+    process.cache.put(key, _Record("suuid#a"), {"v": "read before the write"}, live_until=live,
+                      started=read_started, generation=read_generation)
+    assert process.cache.get(key).data == {"v": "written"}
+    older_generation, older = process.cache.begin(), process.cache.now()
+    process.advance(0.1)
+    newer_generation, newer = process.cache.begin(), process.cache.now()
+    process.cache.put(key, _Record("suuid#a"), {"v": "newer read"}, live_until=live, started=newer,
+                      generation=newer_generation)
+    process.cache.put(key, _Record("suuid#a"), {"v": "older read"}, live_until=live, started=older,
+                      generation=older_generation)
+    assert process.cache.get(key).data == {"v": "newer read"}
 
 
 def _events() -> list[SessionFeedRecord]:
