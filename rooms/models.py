@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from urllib.parse import urlencode
 
-from django.urls import reverse
 from pynamodb.attributes import ListAttribute, NumberAttribute, NumberSetAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chatsite import keys
 from chatsite.dynamodb import CHAT, CHAT_TTL_ATTRIBUTE, ROOM_INDEX, THREAD_INDEX, bind_to
+from chatsite.urls_fast import fast_reverse
 from rooms import mentions
 from rooms.timestamps import ms_from_iso
 
@@ -370,7 +370,7 @@ class UserRoom:
 
     @property
     def url(self) -> str:
-        return reverse("rooms:room", args=[self.room_id])
+        return fast_reverse("rooms:room", self.room_id)
 
     @property
     def unread_label(self) -> str:
@@ -507,7 +507,7 @@ class ReplyQuote:
 def message_url(room_id: str, sk: str) -> str:
     """A message's permanent link: the room page around it, scrolled to it (room_detail's ``at``)."""
     message_id = keys.message_sk_parts(sk)[1]
-    return f"{reverse('rooms:room', args=[room_id])}?{urlencode({'at': sk})}#m-{message_id}"
+    return f"{fast_reverse('rooms:room', room_id)}?{urlencode({'at': sk})}#m-{message_id}"
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from urllib.parse import urlencode
 
 from django import template
-from django.urls import reverse
 
+from chatsite.urls_fast import fast_reverse
 from rooms import services
 
 register = template.Library()
@@ -22,7 +22,7 @@ def thread_url(message) -> str:
     root, or a reply that answers the root. The index is eventually consistent: just after the
     first reply it may hold neither, and the view then shows the root from its key (GetItem)."""
     thread_id = message.thread_id or message.message_id
-    url = reverse("rooms:thread", args=[message.room_id, thread_id])
+    url = fast_reverse("rooms:thread", message.room_id, thread_id)
     if message.reply_to is None:
         author_id, sk = message.author_id, message.sk
     elif message.reply_to.message_id == thread_id:

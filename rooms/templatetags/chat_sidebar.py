@@ -13,10 +13,10 @@ import re
 from html import escape as _html_escape
 
 from django import template
-from django.urls import reverse
 from django.urls.converters import get_converters
 from django.utils.safestring import SafeString, mark_safe
 
+from chatsite.urls_fast import fast_reverse
 from rooms.models import DIRECT, PRIVATE, PUBLIC, UserRoom
 from rooms.templatetags.chat_layout import avatar_hue, initials
 from rooms.templatetags.chat_unread import badges_html
@@ -43,8 +43,8 @@ def _room_id_pattern() -> re.Pattern[str]:
 
 def entries_html(your_rooms, current_room_id) -> SafeString:
     """The <li> entries, exactly as the template loop drew them (whitespace included)."""
-    # One reverse() per list, not per room: it honours the request's script prefix like the rest.
-    before, _, after = reverse("rooms:room", args=[_PLACEHOLDER]).rpartition(_PLACEHOLDER)
+    # One URL built per list, not per room: it honours the request's script prefix like the rest.
+    before, _, after = fast_reverse("rooms:room", _PLACEHOLDER).rpartition(_PLACEHOLDER)
     before, after = _escape(before), _escape(after)
     valid = _room_id_pattern().fullmatch
     out = []
@@ -56,7 +56,7 @@ def entries_html(your_rooms, current_room_id) -> SafeString:
         id_html = room_id if plain_id else _escape(room_id)
         if type(entry) is UserRoom:  # UserRoom.url is this reverse(); other entries bring their own url
             # An id the converter refuses: reverse() raises NoReverseMatch for it, as the template did.
-            url_html = before + room_id + after if plain_id else _escape(reverse("rooms:room", args=[room_id]))
+            url_html = before + room_id + after if plain_id else _escape(fast_reverse("rooms:room", room_id))
         else:
             url_html = _escape(getattr(entry, "url", ""))
         if kind == DIRECT:

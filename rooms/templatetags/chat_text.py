@@ -7,10 +7,10 @@ import re
 from urllib.parse import urlsplit
 
 from django import template
-from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from chatsite.urls_fast import fast_reverse
 from rooms import formatting, mentions
 from rooms.timestamps import datetime_from_iso
 
@@ -61,7 +61,7 @@ def _escape_with_mentions(text: str, linked: frozenset[str], room: bool) -> str:
                 continue
             html = f'<span class="mention mention-room">@{escape(token.name)}</span>'
         elif token.user_id in linked:
-            url = reverse("rooms:user", args=[token.user_id])
+            url = fast_reverse("rooms:user", token.user_id)
             html = f'<a class="mention" href="{escape(url)}" data-user="{escape(token.user_id)}">@{escape(token.name)}</a>'
         else:
             continue
