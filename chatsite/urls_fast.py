@@ -4,7 +4,7 @@ A room page links every message to its react, edit, history, delete, unread and 
 its author's page, about 400 reverse() calls a page at ~50 us each (~80 us through {% url %}).
 Most of that is looking the name up again each time: walking the namespaces, formatting the
 pattern's regex and finding it in `re`'s cache. `fast_reverse` does that lookup once per name,
-URLconf, script prefix and language, then per call does exactly what Django's
+URLconf and script prefix (and language, where the URLconf translates its patterns), then per call does exactly what Django's
 `URLResolver._reverse_with_prefix` does with the arguments: each through its converter's
 `to_url`, the unquoted URL checked against the pattern, then quoted with the same safe
 characters and its leading slashes escaped. Anything it can't plan the same way (several
@@ -21,7 +21,8 @@ from urllib.parse import quote
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
-from django.urls.resolvers import get_ns_resolver
+from django.urls.resolvers import LocalePrefixPattern, URLResolver, get_ns_resolver
+from django.utils.functional import Promise
 from django.utils.http import RFC3986_SUBDELIMS, escape_leading_slashes
 from django.utils.translation import get_language
 
@@ -58,6 +59,7 @@ class _Plan:
 
 
 _plans: dict[tuple, _Plan | None] = {}
+_translated: dict[URLResolver, bool] = {}
 
 
 def fast_reverse(viewname: str, *args) -> str:
@@ -65,13 +67,19 @@ def fast_reverse(viewname: str, *args) -> str:
     urlconf = get_urlconf()
     resolver = get_resolver(urlconf)
     prefix = get_script_prefix()
-    key = (viewname, resolver, prefix, get_language())  # a resolver's patterns may be translated
+    try:
+        translated = _translated[resolver]
+    except KeyError:
+        translated = _translated[resolver] = _has_translated_patterns(resolver)
+    # Reading the active language costs as much as the rest: only a URLconf that varies by it pays.
+    key = (viewname, resolver, prefix, get_language() if translated else None)
     try:
         plan = _plans[key]
     except KeyError:
         plan = _plan(viewname, resolver, prefix)
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
+            _translated.clear()
         _plans[key] = plan
     if plan is not None:
         url = plan.build(args)
@@ -110,8 +118,24 @@ def _plan(viewname: str, resolver, prefix: str) -> _Plan | None:
                  re.compile("^%s%s" % (re.escape(prefix), pattern)).search)
 
 
+def _has_translated_patterns(resolver: URLResolver) -> bool:
+    """Whether a pattern under ``resolver`` reads differently per language (i18n_patterns, a lazy
+    route), or may: a kind of pattern this doesn't know counts as translated."""
+    for entry in resolver.url_patterns:
+        pattern = entry.pattern
+        if isinstance(pattern, LocalePrefixPattern):
+            return True
+        text = getattr(pattern, "_route", getattr(pattern, "_regex", None))
+        if text is None or isinstance(text, Promise):
+            return True
+        if isinstance(entry, URLResolver) and _has_translated_patterns(entry):
+            return True
+    return False
+
+
 @receiver(setting_changed)
 def _urls_changed(*, setting, **kwargs):
     # A new URLconf is a new resolver (another key) already; this just lets the old plans go.
     if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME"}:
         _plans.clear()
+        _translated.clear()

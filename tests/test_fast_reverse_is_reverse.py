@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.conf.urls.i18n import i18n_patterns
 from django.test import override_settings
+from django.http import HttpResponse
 from django.urls import NoReverseMatch, include, path, reverse, set_script_prefix
+from django.utils import translation
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from accounts.validators import validate_username
@@ -22,6 +25,11 @@ ROOM_NAMES = ["rooms:room", "rooms:react", "rooms:edit_message", "rooms:message_
 
 # A second URLconf: the same app under a prefix, as a deployment might mount it.
 urlpatterns = [path("chat/", include("rooms.urls")), path("accounts/", include("accounts.urls"))]
+
+
+class TranslatedUrls:
+    """A URLconf whose URLs differ by language (i18n_patterns puts it first in the path)."""
+    urlpatterns = i18n_patterns(path("p/<str:name>/", lambda request, name: HttpResponse(), name="page"))
 
 
 def _outcome(call):
@@ -116,3 +124,13 @@ def test_a_name_it_cannot_plan_still_answers_through_reverse(monkeypatch):
     assert fast_reverse("rooms:user", "zo\u00eb") == "/u/zo%C3%AB/"
     with pytest.raises(NoReverseMatch):
         fast_reverse("rooms:room", "Not A Slug")
+
+
+def test_a_urlconf_that_varies_by_language_gets_each_languages_urls():
+    with override_settings(ROOT_URLCONF=TranslatedUrls):
+        assert urls_fast._has_translated_patterns(urls_fast.get_resolver())
+        with translation.override("de"):
+            assert assert_same("page", "zo\u00eb") == "/de/p/zo%C3%AB/"
+        with translation.override("fr"):
+            assert assert_same("page", "x") == "/fr/p/x/"
+    assert not urls_fast._has_translated_patterns(urls_fast.get_resolver())  # this site's: no language read
