@@ -7,6 +7,7 @@ protocol: send (watermark, refs held newer than watermark − overlap), apply wh
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 import time
@@ -63,16 +64,50 @@ class World:
         return live.RoomFeed("r", source=self.source, clock=lambda: self.now + skew)
 
 
+class Held(dict):
+    """ref -> event time, also kept in time order, so the refs newer than a time are found without
+    walking every ref held: the simulations' tabs hold hundreds and ask on every poll (walking them
+    was most of the room-tail simulation's time). An entry a later write or a pop left stale is
+    skipped (the dict's own value is the truth)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self._times: list[int] = []  # sorted; one per write, _refs[i] written at _times[i]
+        self._refs: list[str] = []
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, ref: str, at: int) -> None:
+        super().__setitem__(ref, at)
+        i = bisect.bisect_right(self._times, at)
+        self._times.insert(i, at)
+        self._refs.insert(i, ref)
+
+    def update(self, *args, **kwargs) -> None:
+        for ref, at in dict(*args, **kwargs).items():
+            self[ref] = at
+
+    def setdefault(self, ref: str, at: int):
+        if ref not in self:
+            self[ref] = at
+        return self[ref]
+
+    def newer_than(self, floor: int) -> frozenset[str]:
+        i = bisect.bisect_right(self._times, floor)
+        return frozenset(ref for ref, at in zip(self._refs[i:], self._times[i:]) if self.get(ref, at - 1) == at)
+
+
 @dataclass
 class Tab:
     """What the browser (static/js/chat) does with the responses: hold messages by id, drop deleted ones."""
 
     watermark: int
-    held: dict[str, int] = field(default_factory=dict)  # ref -> event time
+    held: dict[str, int] = field(default_factory=Held)  # ref -> event time
     received: list[str] = field(default_factory=list)  # every ref ever delivered, in order
     reloads: int = 0
 
     def seen(self) -> frozenset[str]:
+        if type(self.held) is Held:
+            return self.held.newer_than(self.watermark - OVERLAP)
         return frozenset(ref for ref, at in self.held.items() if at > self.watermark - OVERLAP)
 
     def poll(self, world: World, feed: live.RoomFeed) -> None:
