@@ -25,6 +25,28 @@ function sortsBefore(a, b) {
   return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 }
 
+// Where the keyboard is inside a message that is about to be replaced: a function that finds the
+// same control in the new version (a reaction by its emoji, else the nth control of the same kind),
+// so a change arriving under a keyboard or screen-reader user doesn't throw them to the page's start.
+const CONTROLS = "a[href], button, input, textarea, select, [tabindex]";
+
+function focusedControl(current) {
+  const active = document.activeElement;
+  if (!active || active === current || !current.contains(active)) return null;
+  const form = active.closest("form.reaction-form");
+  const emoji = form && form.elements.emoji ? form.elements.emoji.value : null;
+  const kind = (node) => node.tagName === active.tagName && node.className === active.className;
+  const nth = [...current.querySelectorAll(CONTROLS)].filter(kind).indexOf(active);
+  return (li) => {
+    if (emoji !== null) {
+      const twin = [...li.querySelectorAll("form.reaction-form")]
+        .find((f) => f.elements.emoji && f.elements.emoji.value === emoji);
+      if (twin && twin.querySelector("button")) return twin.querySelector("button");
+    }
+    return nth >= 0 ? [...li.querySelectorAll(CONTROLS)].filter(kind)[nth] || null : null;
+  };
+}
+
 // ``prepare(li)`` runs on each new message before it is shown.
 export function createMessageList(list, prepare) {
   const deletions = new Map(); // message id -> deletion time (ms): never re-add a deleted message
@@ -96,10 +118,13 @@ export function createMessageList(list, prepare) {
       if (current.hasAttribute(name)) li.setAttribute(name, current.getAttribute(name));
     });
     prepare(li);
+    const twin = focusedControl(current);
     current.replaceWith(li);
     arrange(li);
     localizeTimes(li);
     window.htmx.process(li);
+    // After the list's mutation observers (reactions.js turns links into buttons): they run first.
+    if (twin) queueMicrotask(() => { const control = twin(li); if (control) control.focus(); });
     document.dispatchEvent(new CustomEvent("chat:message-changed", { detail: { li } }));
     return true;
   }

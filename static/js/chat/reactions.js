@@ -161,15 +161,18 @@ export function startReactions(list, messages, viewer) {
     if (fromPicker && popover.matches(":popover-open")) popover.hidePopover();
     if (form.matches(".reaction-typed")) form.reset();
     messages.merge(parseHtml(event.detail.xhr.responseText));
-    // The li was replaced: keep the keyboard where it was, on this emoji's button.
-    const now = li && document.getElementById(li.id);
-    if (hadFocus && now && now !== li) {
-      const chosen = sent.emoji;
+    // Keep the keyboard on this emoji's button, whether this answer or the live stream (which may
+    // come first) replaced the li. Queued after the merge's own focus keeping, which would put it
+    // back on Add reaction, where the closing picker left it.
+    if (!hadFocus || !li) return;
+    queueMicrotask(() => {
+      const now = document.getElementById(li.id);
+      if (!now) return;
       const target = [...now.querySelectorAll(".reactions form.reaction-form")]
-        .find((f) => f.elements.emoji && f.elements.emoji.value === chosen);
+        .find((f) => f.elements.emoji && f.elements.emoji.value === sent.emoji);
       const focusable = target ? target.querySelector("button") : now.querySelector(".reaction-add");
       if (focusable) focusable.focus();
-    }
+    });
   }
 
   // A refusal says why where the reader is looking: under the reactions, or in the open picker
