@@ -288,6 +288,10 @@ CHAT_ROOM_SEQ_CACHE_SECONDS = float(os.environ.get("CHAT_ROOM_SEQ_CACHE_SECONDS"
 # shared partitions, each read once per refresh per process while any such stream is open.
 CHAT_ACTIVITY_SHARDS = max(1, int(os.environ.get("CHAT_ACTIVITY_SHARDS", "4")))
 CHAT_ACTIVITY_REFRESH_SECONDS = float(os.environ.get("CHAT_ACTIVITY_REFRESH_SECONDS", "1"))
+# While that feed is read (signed-in pages keep it running), it keeps the room Seq cache current:
+# an entry serves up to this long after its read, a post counted within 2 refreshes of its event;
+# 0: entries serve CHAT_ROOM_SEQ_CACHE_SECONDS only, and pages don't run the feed.
+CHAT_ROOM_SEQ_FEED_SECONDS = float(os.environ.get("CHAT_ROOM_SEQ_FEED_SECONDS", "60"))
 CHAT_ROOM_LIST_PAGE_SIZE = 50
 CHAT_MEMBER_PAGE_SIZE = 50
 # A private room's page hands its tab a live-update grant valid this long; a removed member's tab

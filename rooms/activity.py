@@ -333,15 +333,19 @@ class ActivityHub:
     the shard's watermark minus ``overlap_ms`` (the bound on clock skew and put latency, as for
     room feeds), dropping events already seen by SK. New events go to the subscriptions they
     concern (by user id; posts by room), a post's Seq to the room Seq cache (``note_seq``), and
-    the woken streams read their user's state from memory: 0 reads per tab. Clock, query and
-    sleep are injected; ``autostart=False`` leaves refreshing to the caller (tests)."""
+    the woken streams read their user's state from memory: 0 reads per tab. Signed-in pages keep
+    it running too (``keep_for_pages``): each refresh done tells ``seq_feed`` (selectors.SeqFeed),
+    so the sidebar's unread counts come from the cache it keeps, not a read of the rooms' Seqs.
+    Clock, query and sleep are injected; ``autostart=False`` leaves refreshing to the caller (tests)."""
 
     def __init__(self, *, query: Callable[..., list] | None = None, clock: Callable[[], int] = now_ms,
                  shards: int | None = None, overlap_ms: int | None = None, interval: float | None = None,
                  note_seq: Callable[[str, int], None] | None = None, autostart: bool = True,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 seq_feed: selectors.SeqFeed | None = None):
         self.query = query or selectors.activity_since
         self.note_seq = note_seq or selectors.note_room_seq
+        self.seq_feed = seq_feed or selectors.seq_feed
         self.clock = clock
         self.shards = shards or settings.CHAT_ACTIVITY_SHARDS
         self.overlap_ms = int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000) if overlap_ms is None else overlap_ms
@@ -355,6 +359,7 @@ class ActivityHub:
         self._any_room: set[Subscription] = set()
         self._count = 0  # subscriptions
         self._last_left = monotonic()
+        self._last_page = float("-inf")  # the last signed-in page that wanted the feed kept
         self._refresher: threading.Thread | None = None
         self.closed = False
         self.failures = 0
@@ -363,6 +368,7 @@ class ActivityHub:
         self._reset()
 
     def _reset(self) -> None:
+        self.seq_feed.restart()  # what was read before is no longer followed: no entry is kept by it
         self._watermarks: dict[int, int] = {}
         self._seen: dict[int, dict[str, int]] = {}
         self._primed = False  # the first refresh after a (re)start only learns what is there
@@ -387,10 +393,21 @@ class ActivityHub:
                 for number, event, fresh in self._recent:
                     if number > after and subscription.wants(event):
                         subscription.deliver(event, fresh)
-            if self.autostart and (self._refresher is None or not self._refresher.is_alive()):
-                self._refresher = threading.Thread(target=self._refresh_loop, name="activity", daemon=True)
-                self._refresher.start()
+            self._start_refresher()
         return subscription
+
+    def keep_for_pages(self) -> None:
+        """A signed-in page is served: keep refreshing (start if stopped) for HUB_LINGER_SECONDS
+        more, so the Seqs of the sidebar's rooms stay current in the cache (selectors.SeqFeed)
+        instead of being read again every CHAT_ROOM_SEQ_CACHE_SECONDS. No call of the page's own."""
+        with self._lock:
+            self._last_page = self.monotonic()
+            self._start_refresher()
+
+    def _start_refresher(self) -> None:  # under self._lock
+        if self.autostart and not self.closed and (self._refresher is None or not self._refresher.is_alive()):
+            self._refresher = threading.Thread(target=self._refresh_loop, name="activity", daemon=True)
+            self._refresher.start()
 
     def _index_rooms(self, subscription: Subscription) -> None:
         if subscription.rooms is None:
@@ -434,15 +451,23 @@ class ActivityHub:
 
     @metrics.timed_refresh("activity")
     def refresh_now(self) -> list[Activity]:
-        """One round: a Query per shard; the events not seen before are dispatched and returned."""
+        """One round: a Query per shard; the events not seen before are dispatched and returned.
+        All or nothing: a shard's Query failing leaves every watermark and seen set as it was (the
+        next round reads the same events again), so no event is marked seen without being
+        dispatched, and the Seq cache's coverage (seq_feed) has no hole."""
+        token = self.seq_feed.begin()
         fresh = self._primed
         new: list[Activity] = []
+        watermarks: dict[int, int] = {}
+        seen_sets: dict[int, dict[str, int]] = {}
         for shard in range(self.shards):
+            if self.closed:  # replaced or shut: no more reads (its tables may be gone: tests, shutdown)
+                return []
             started = self.clock()
             since = self._watermarks.get(shard, started) - self.overlap_ms
             records = self.query(shard=shard, since=iso_from_ms(since))
             self.queries += 1
-            seen = self._seen.setdefault(shard, {})
+            seen = dict(self._seen.get(shard, {}))
             for record in records:
                 event = record if isinstance(record, Activity) else Activity.from_record(record)
                 if event.sk in seen:
@@ -450,16 +475,19 @@ class ActivityHub:
                 seen[event.sk] = event.at_ms
                 new.append(event)
             # The next Query starts at this one's start minus the overlap: what it will see again.
-            self._watermarks[shard] = max(self._watermarks.get(shard, started), started)
-            floor = self._watermarks[shard] - self.overlap_ms
-            self._seen[shard] = {sk: at for sk, at in seen.items() if at >= floor}
+            watermarks[shard] = max(self._watermarks.get(shard, started), started)
+            floor = watermarks[shard] - self.overlap_ms
+            seen_sets[shard] = {sk: at for sk, at in seen.items() if at >= floor}
+        self._watermarks.update(watermarks)
+        self._seen.update(seen_sets)
         self._primed = True
-        self._dispatch(new, fresh)
+        if self._dispatch(new, fresh):
+            self.seq_feed.done(token)  # after the Seqs are noted: the cache now holds them
         return new
 
-    def _dispatch(self, events: list[Activity], fresh: bool) -> None:
+    def _dispatch(self, events: list[Activity], fresh: bool) -> bool:
         if self.closed:  # replaced (caches cleared): its news must not reach the new hub's caches
-            return
+            return False
         # The Seqs first: a stream that takes its mark after these events are numbered reads its
         # rooms' Seqs from the cache, which must already hold them (it is not replayed them).
         for event in events:
@@ -482,11 +510,13 @@ class ActivityHub:
                 del self._recent[:len(self._recent) - RECENT_KEPT]
         for subscription in woken.values():
             subscription.wake()
+        return True
 
     def _refresh_loop(self) -> None:
         while True:
             with self._lock:
-                if self.closed or (self._count <= 0 and self.monotonic() - self._last_left > HUB_LINGER_SECONDS):
+                idle_since = max(self._last_left, self._last_page)
+                if self.closed or (self._count <= 0 and self.monotonic() - idle_since > HUB_LINGER_SECONDS):
                     self._refresher = None
                     self._reset()  # a later start learns the feed afresh (its backlog notifies nobody)
                     return
@@ -504,6 +534,7 @@ class ActivityHub:
     def close(self) -> None:
         with self._lock:
             self.closed = True
+        self.seq_feed.restart()
 
 
 _hub: ActivityHub | None = None
@@ -517,6 +548,14 @@ def hub() -> ActivityHub:
         if _hub is None or _hub.closed:
             _hub = ActivityHub()
         return _hub
+
+
+def keep_seqs_for_pages() -> None:
+    """A signed-in page shows the sidebar's unread counts: keep this process's feed running so the
+    rooms' Seqs come from the cache it keeps (ActivityHub.keep_for_pages), unless that is off
+    (CHAT_ROOM_SEQ_FEED_SECONDS or CHAT_ROOM_SEQ_CACHE_SECONDS 0)."""
+    if settings.CHAT_ROOM_SEQ_FEED_SECONDS > 0 and settings.CHAT_ROOM_SEQ_CACHE_SECONDS > 0:
+        hub().keep_for_pages()
 
 
 @caches.register

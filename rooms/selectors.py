@@ -136,9 +136,9 @@ def user_room_get(*, user_id: str, room_id: str) -> UserRoom | None:
 # up to. Unread = max(0, Seq - ReadSeq): no write to any member when someone posts, and the sidebar
 # reads one small item per room (room_sequences), 100 to a call.
 
-_seq_cache: dict[str, tuple[float, int]] = {}  # room id -> (expires, Seq); monotonic time
+_seq_cache: dict[str, tuple[float, int]] = {}  # room id -> (read at, Seq); monotonic time
 _seq_cache_lock = threading.Lock()
-_SEQ_CACHE_MAX = 20_000  # rooms; past it, expired entries go, then everything
+_SEQ_CACHE_MAX = 20_000  # rooms; past it, entries no longer fresh go, then everything
 _BATCH_GET_MAX = 100  # BatchGetItem's most keys a call
 
 
@@ -146,33 +146,99 @@ class UnprocessedKeysRemain(Exception):
     pass
 
 
+class SeqFeed:
+    """Whether this process's activity feed (rooms.activity.ActivityHub) keeps the Seq cache
+    current: every post's `s-` event carries its Seq, and the hub notes it (note_room_seq), so an
+    entry read after the feed's coverage began misses no post the feed has read. Pure logic, clock
+    injected (monotonic seconds, the Seq cache's clock).
+
+    The hub calls ``begin`` before a refresh's Queries and ``done(token)`` after it has noted their
+    Seqs; ``restart`` when it starts afresh (its watermarks gone: what came before is not covered).
+    Coverage begins at the start of the first refresh done in a run: that refresh reads back an
+    overlap before its start and every later one from the previous start minus the overlap, so
+    every event written after it is read, given writers' clocks lag by less than the overlap less
+    the write's latency. An entry is kept (``keeps``) while: it was read (or noted) at or after
+    coverage began, a refresh done in this run began at most ``fresh_seconds`` ago (so a post is
+    counted at most that long after its event was written), and it is at most ``max_age`` old (a
+    post whose event write failed after taking its Seq is counted at the room's next post, or by
+    then)."""
+
+    def __init__(self, *, clock=None):
+        self._clock = clock or (lambda: time.monotonic())  # late-bound: tests move the module's clock
+        self._lock = threading.Lock()
+        self._run = 0
+        self._covered_from: float | None = None
+        self._last_done: float | None = None
+
+    def begin(self) -> tuple[int, float]:
+        with self._lock:
+            return self._run, self._clock()
+
+    def done(self, token: tuple[int, float]) -> None:
+        run, started = token
+        with self._lock:
+            if run != self._run:  # begun before a restart: says nothing of this run
+                return
+            if self._covered_from is None:
+                self._covered_from = started
+            self._last_done = started if self._last_done is None else max(self._last_done, started)
+
+    def restart(self) -> None:
+        with self._lock:
+            self._run += 1
+            self._covered_from = self._last_done = None
+
+    def keeps(self, read_at: float, now: float, *, fresh_seconds: float, max_age: float) -> bool:
+        with self._lock:
+            return (self._covered_from is not None and self._covered_from <= read_at
+                    and now - self._last_done <= fresh_seconds and now - read_at <= max_age)
+
+    def fresh(self, now: float, *, fresh_seconds: float) -> bool:
+        with self._lock:
+            return self._last_done is not None and now - self._last_done <= fresh_seconds
+
+
+seq_feed = SeqFeed()
+
+
+def _seq_feed_bounds() -> dict:
+    return {"fresh_seconds": 2 * settings.CHAT_ACTIVITY_REFRESH_SECONDS, "max_age": settings.CHAT_ROOM_SEQ_FEED_SECONDS}
+
+
 @caches.register
 def clear_seq_cache() -> None:
     with _seq_cache_lock:
         _seq_cache.clear()
+    seq_feed.restart()
+
+
+def _seq_fresh(read_at: float, now: float, bounds: dict) -> bool:
+    """An entry serves within CHAT_ROOM_SEQ_CACHE_SECONDS of its read, or while the activity feed
+    keeps it (SeqFeed.keeps: up to CHAT_ROOM_SEQ_FEED_SECONDS)."""
+    return now - read_at < settings.CHAT_ROOM_SEQ_CACHE_SECONDS or seq_feed.keeps(read_at, now, **bounds)
 
 
 def note_room_seq(room_id: str, seq: int) -> None:
-    """Remember a Seq this process has just read or written (a post's UpdateItem answer): it is
-    as fresh as a read, so it starts a full cache lifetime; a lower value never replaces a higher."""
+    """Remember a Seq this process has just read or written (a post's UpdateItem answer, an
+    activity event the hub read): the room's Seq when it was taken, as fresh as a read, so it
+    starts a full cache lifetime; a lower value never replaces a higher."""
     if settings.CHAT_ROOM_SEQ_CACHE_SECONDS <= 0:
         return
-    expires = time.monotonic() + settings.CHAT_ROOM_SEQ_CACHE_SECONDS
     with _seq_cache_lock:
-        _store_seq(room_id, seq, expires)
+        _store_seq(room_id, seq, time.monotonic())
 
 
-def _store_seq(room_id: str, seq: int, expires: float) -> None:
+def _store_seq(room_id: str, seq: int, read_at: float) -> None:
     cached = _seq_cache.get(room_id)
-    if cached and cached[1] > seq:
-        seq = cached[1]
+    if cached:  # Seqs only grow: the higher value, and the later read (the feed covers what follows)
+        seq, read_at = max(seq, cached[1]), max(read_at, cached[0])
     if room_id not in _seq_cache and len(_seq_cache) >= _SEQ_CACHE_MAX:
-        now = time.monotonic()
-        for key in [k for k, (until, _) in _seq_cache.items() if until <= now]:
+        now, bounds = time.monotonic(), _seq_feed_bounds()
+        for key in [k for k, (at, _) in _seq_cache.items() if not _seq_fresh(at, now, bounds)]:
             del _seq_cache[key]
         if len(_seq_cache) >= _SEQ_CACHE_MAX:
             _seq_cache.clear()
-    _seq_cache[room_id] = (expires, seq)
+    _seq_cache[room_id] = (read_at, seq)
 
 
 def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep,
@@ -181,17 +247,31 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
     `Room:<id>` / `meta`, ProjectionExpression Seq, eventually consistent, 100 keys a call (200
     rooms: 2 calls), UnprocessedKeys retried with backoff. With ``cached``, values this process read
     less than CHAT_ROOM_SEQ_CACHE_SECONDS ago are used without a call (so a count can miss the
-    posts of that last moment on other processes; the expiry is counted from before the read)."""
+    posts of that last moment on other processes; the age is counted from before the read), and
+    so are those the activity feed keeps current (SeqFeed: up to CHAT_ROOM_SEQ_FEED_SECONDS, a post
+    counted within 2 x CHAT_ACTIVITY_REFRESH_SECONDS of its event). A call made anyway also reads
+    again the entries past half their life, as far as its last 100 keys have room: a sidebar's
+    entries then age together instead of one by one, each page finding another to read."""
     wanted = list(dict.fromkeys(room_ids))
     found: dict[str, int] = {}
     now = time.monotonic()
-    if cached:
+    due: list[str] = []
+    if cached and settings.CHAT_ROOM_SEQ_CACHE_SECONDS > 0:
+        bounds = _seq_feed_bounds()
+        half = (max(settings.CHAT_ROOM_SEQ_CACHE_SECONDS, bounds["max_age"])
+                if seq_feed.fresh(now, fresh_seconds=bounds["fresh_seconds"])
+                else settings.CHAT_ROOM_SEQ_CACHE_SECONDS) / 2
         with _seq_cache_lock:
             for room_id in wanted:
                 entry = _seq_cache.get(room_id)
-                if entry and entry[0] > now:
+                if entry and _seq_fresh(entry[0], now, bounds):
                     found[room_id] = entry[1]
+                    if now - entry[0] > half:
+                        due.append(room_id)
     missing = [room_id for room_id in wanted if room_id not in found]
+    if missing:
+        spare = -len(missing) % _BATCH_GET_MAX  # the last call's unused keys: no extra call
+        missing += due[:spare]
     table = dynamodb.table_name(dynamodb.CHAT)
     for start in range(0, len(missing), _BATCH_GET_MAX):
         chunk = missing[start:start + _BATCH_GET_MAX]
@@ -210,12 +290,12 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
         else:
             raise UnprocessedKeysRemain(f"{len(request[table]['Keys'])} rooms' Seq still unread after "
                                         f"{max_attempts} attempts (DynamoDB is throttling)")
-        expires = now + settings.CHAT_ROOM_SEQ_CACHE_SECONDS
         with _seq_cache_lock:
             for room_id in chunk:
-                found[room_id] = read.get(room_id, 0)
+                found[room_id] = max(read.get(room_id, 0), found.get(room_id, 0))
                 if settings.CHAT_ROOM_SEQ_CACHE_SECONDS > 0:
-                    _store_seq(room_id, found[room_id], expires)
+                    _store_seq(room_id, found[room_id], now)
+                    found[room_id] = _seq_cache[room_id][1]
     return found
 
 
@@ -238,7 +318,7 @@ def room_seq_reached(*, room_id: str, seq: int) -> bool:
     the copy, and is checked against the room itself."""
     with _seq_cache_lock:
         entry = _seq_cache.get(room_id)
-    if entry and entry[0] > time.monotonic() and entry[1] >= seq:
+    if entry and entry[1] >= seq and _seq_fresh(entry[0], time.monotonic(), _seq_feed_bounds()):
         return True
     return room_seq(room_id=room_id) >= seq
 

@@ -68,9 +68,12 @@ def _room_or_404(room_id: str) -> Room:
 def _signed_in_sidebar(request) -> list[UserRoom] | None:
     """The signed-in user's rooms (the sidebar) with their unread counts, or None: _signed_in_rooms,
     then the counts: selectors.with_unread (1 BatchGetItem per 100 rooms whose Seq this process has
-    not read in the last CHAT_ROOM_SEQ_CACHE_SECONDS)."""
+    not read in the last CHAT_ROOM_SEQ_CACHE_SECONDS, nor the activity feed kept: SeqFeed)."""
     your_rooms = _signed_in_rooms(request)
-    return None if your_rooms is None else selectors.with_unread(your_rooms)
+    if your_rooms is None:
+        return None
+    activity.keep_seqs_for_pages()  # the activity feed keeps the rooms' Seqs current: no read of them
+    return selectors.with_unread(your_rooms)
 
 
 def _signed_in_rooms(request) -> list[UserRoom] | None:
