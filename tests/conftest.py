@@ -31,6 +31,7 @@ import pytest  # noqa: E402
 from tests.support.botocore_data import share_botocore_data_loader  # noqa: E402
 from tests.support.fast_moto import speed_up_all as speed_up_moto  # noqa: E402
 from tests.support.fast_moto_dispatch import speed_up_all as speed_up_moto_dispatch  # noqa: E402
+from tests.support.fast_moto_codec import speed_up_all as speed_up_moto_codec  # noqa: E402
 from tests.support.hashers import fast_password_hashing  # noqa: E402
 from tests.support.moto_tables import SHARED as shared_moto_tables  # noqa: E402
 from tests.support.moto_tables import pause_unless_asked_for  # noqa: E402
@@ -58,6 +59,7 @@ def _one_botocore_data_loader():
         share_process_memos(monkeypatch)
         speed_up_moto(monkeypatch)
         speed_up_moto_dispatch(monkeypatch)
+        speed_up_moto_codec(monkeypatch)
         yield
 
 
