@@ -1,15 +1,20 @@
 """`python -m bench`: the whole benchmark in one run. See bench/__init__.py and docs/benchmarks.md.
 
 1. dynalite (node_modules/.bin/dynalite) on a free port, data in a temp dir; the tables.
-2. Seed with the project's services; the big room with BatchWriteItem (progress bar, timed).
+2. Seed with the project's services: users, rooms (the big one empty), memberships, posts.
 3. gunicorn with the checked-in gunicorn.conf.py and production settings (DJANGO_DEBUG=0, a fresh
    secret, DJANGO_SECURE=0 for plain http on loopback) plus CHATSITE_BENCH=1 (the call-count
    header and the floor view).
 4. Sign every bench user in over HTTP (CSRF included, a few at a time); the load process uses those
    sessions round-robin, one request after another over all of them.
-5. `python -m bench.load` runs the phases from a second process: wrk for GET-only throughput
-   phases, locust (headless) for scripted ones. `--only room,search,…` runs some (PHASE_GROUPS).
-6. Worker memory; then the table, docs/benchmarks.md and docs/benchmarks.png (bench/report.py).
+5. `python -m bench.load` runs the small store's phases from a second process (the room pages
+   against the floor, sidebar, cold views, posts, live): wrk for GET-only throughput phases,
+   locust (headless) for scripted ones. `--only room,search,…` runs some (PHASE_GROUPS). Then the
+   room page's profile.
+6. The big room with BatchWriteItem and its search index (bench/bulk_load.js, dynalite stopped
+   meanwhile), then the phases that need it (history scaling, permalink, search, post A/B): see
+   stretch() for why the two stretches.
+7. Worker memory; then the table, docs/benchmarks.md and docs/benchmarks.png (bench/report.py).
 """
 
 from __future__ import annotations
@@ -227,7 +232,10 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
                only: set[str] = frozenset(PHASE_GROUPS), room_ids: list[str] = (), big_room: bool = True,
                load: str = "wrk") -> dict:
     """Every phase of ``only``'s groups, in order. GET-only throughput phases run on ``load`` (wrk,
-    or locust where wrk is missing)."""
+    or locust where wrk is missing). Each phase names its ``store``: "big" for the ones that need the
+    big room (its pages, history scaling, the searches, the post A/B against the indexer), "small"
+    for the rest, which main() runs first, before the big room and its index are written (see
+    stretch())."""
     from django.conf import settings
     from django.urls import reverse
 
@@ -248,9 +256,14 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
          **page, "endpoint": "sidebar", "path": reverse("rooms:direct_new")},
         {**base, "key": "room_page", "label": f"room page ({config.small_messages} msgs)", **page,
          "endpoint": "room page", "path": room("small")},
-        *([{**base, "key": "room_page_big", "label": f"room page ({config.big_messages:,} msgs)", **page,
-            "endpoint": "room page", "path": room("big")}] if big_room else []),
-        *([{**base, "key": "permalink_big",
+        # History scaling's own phases, the same page of both rooms one after the other on the store
+        # that holds the big room (its messages and index): like with like.
+        *([{**base, "key": "room_page_beside_big", "store": "big", "label":
+            f"room page ({config.small_messages} msgs), beside the big room", **page, "endpoint": "room page",
+            "path": room("small")},
+           {**base, "key": "room_page_big", "store": "big", "label": f"room page ({config.big_messages:,} msgs)",
+            **page, "endpoint": "room page", "path": room("big")}] if big_room else []),
+        *([{**base, "key": "permalink_big", "store": "big",
              "label": f"permalink ({permalink_back(config.big_messages):,} back of {config.big_messages:,} msgs)",
              **page, "endpoint": "room page",
              "path": message_url(rooms["big"], permalink_sk).split("#")[0]}] if permalink_sk and big_room else []),
@@ -268,7 +281,7 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
         # The search indexer's cost to a post, A/B in one window: every poster alternates between
         # this gunicorn (CHAT_SEARCH_INDEXER=thread, production's) and a second one with it off.
         post_path = reverse("rooms:post", args=[rooms["post"]])
-        phases.append({**base, "group": "search", "key": "post_ab", "label": "post message A/B (search indexer on, off)",
+        phases.append({**base, "group": "search", "store": "big", "key": "post_ab", "label": "post message A/B (search indexer on, off)",
                        "kind": "post_ab", "endpoint": "post (indexer on)", "room_path": room("post"),
                        "post_path": post_path,
                        "post_urls": [["post (indexer on)", base_url + post_path],
@@ -279,14 +292,14 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
         path = reverse("rooms:search") + "?" + urlencode({"q": search["q"]})
         key = "search_" + kind.replace(" ", "_")
         phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration, "group": "search",
-                       "key": key, "label": f"search: {kind} ({search['q']})", **page, "endpoint": "search",
+                       "store": "big", "key": key, "label": f"search: {kind} ({search['q']})", **page, "endpoint": "search",
                        "path": path, "headers": SEARCH_HEADERS})
         phases.append({"users": SEARCH_USERS, "warmup": config.warmup, "duration": config.duration, "group": "search",
-                       "key": key + "_page", "label": f"search page: {kind} ({search['q']})", **page,
+                       "store": "big", "key": key + "_page", "label": f"search page: {kind} ({search['q']})", **page,
                        "endpoint": "search page", "path": path})
     if big_room:
         phases.append({"users": config.alternate_users, "warmup": config.warmup, "duration": config.duration,
-                       "group": "room", "key": "history_ab", "label": "room pages A/B (small, big)",
+                       "group": "room", "store": "big", "key": "history_ab", "label": "room pages A/B (small, big)",
                        "kind": "alternate", "endpoint": "room page (small)",
                        "paths": [["room page (small)", room("small")], ["room page (big)", room("big")]]})
     if room_ids and load == "wrk":
@@ -325,9 +338,20 @@ def build_plan(config: Config, *, base_url: str, rooms: dict[str, str], sessions
                        "heartbeat_seconds": settings.CHAT_LIVE_HEARTBEAT_SECONDS,
                        "push_refresh_seconds": settings.CHAT_LIVE_PUSH_REFRESH_SECONDS,
                        "poll_seconds": settings.CHAT_LIVE_POLL_SECONDS})
-    phases = [phase for phase in phases if phase["group"] in only]
+    phases = [{"store": "small", **phase} for phase in phases if phase["group"] in only]
     return {"host": base_url, "cookie_domain": "127.0.0.1", "user_agent": data.USER_AGENT,
             "sessions": sessions, "pids": pids, "phases": phases, "workers": workers}
+
+
+def stretch(plan: dict, store: str, **changes) -> dict:
+    """The plan's phases on one store. "small": the store as the room-only run has it (every room,
+    the big one empty); "big": the same store after the big room's messages and search index are
+    written into it. dynalite's cost per call grows with its LevelDB (about 3× per room page after
+    the 41 M index items, 14.8 against 4.8 ms of its CPU), which DynamoDB's does not, so the phases
+    that don't need the big room (the room page against the floor, the sidebar, the cold views,
+    posts, live) run before it exists; history scaling's own phases and its A/B then run both rooms
+    on the big store."""
+    return {**plan, **changes, "phases": [p for p in plan["phases"] if p["store"] == store]}
 
 
 def check_sidebar(plan: dict, expected: int, unread: list[int] = ()) -> None:
@@ -445,6 +469,44 @@ def prime(plan: dict, rounds: int) -> None:
                          headers=headers, timeout=10).raise_for_status()
 
 
+def touch_sessions(plan: dict, path: str, parallel: int = 4) -> None:
+    """One request with every session, before a stretch's phases. A session's next request after
+    `last_seen` is 5 minutes old saves it (one UpdateItem, accounts.session_engine); after the big
+    room's write (minutes; 16 for the index) every session is that old, and without this the first
+    phase after it would pay all those writes, one per session, and the phase after it none."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    def one(cookies: dict) -> None:
+        requests.get(plan["host"] + path, cookies=cookies, headers={"User-Agent": data.USER_AGENT},
+                     timeout=30).raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(one, plan["sessions"]))
+
+
+def run_load(plan: dict, work: Path) -> tuple[list[dict], float]:
+    """Warm the workers on the plan's endpoints and every session, then run its phases in
+    `python -m bench.load`, a second process. Returns the phases' results and the seconds the load
+    took."""
+    from django.urls import reverse
+
+    prime(plan, rounds=8)
+    touch_sessions(plan, reverse("rooms:list"))
+    work.mkdir(parents=True, exist_ok=True)
+    plan_path, results_path = work / "plan.json", work / "results.json"
+    plan_path.write_text(json.dumps(plan, indent=1))
+    budget = sum(p["warmup"] + p["duration"] + p.get("tail", 0) + p.get("idle", 0) + 5
+                 + (p["users"] / p["open_rate"] + p["settle"] + 30 if p["kind"] == "stream" else 0)
+                 for p in plan["phases"]) + 120
+    print(f"load: {len(plan['phases'])} phases, about {budget - 120:.0f} s", flush=True)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "bench.load", str(plan_path), str(results_path)],
+                   cwd=ROOT, check=True, timeout=budget)
+    return json.loads(results_path.read_text()), time.monotonic() - started
+
+
 def worker_memory(master_pid: int) -> list[dict]:
     import psutil
 
@@ -511,15 +573,13 @@ def main(argv: list[str] | None = None) -> int:
         print("seeding", flush=True)
         from bench import seed
 
+        # The big room stays empty until the small-store phases have run (stretch()).
         seeded = seed.seed(users=config.users, small_messages=config.small_messages,
-                           big_messages=config.big_messages,
-                           # The index load is the longest step (~16 min at 1,000,000): only for searches.
-                           bulk_load=bulk_loader(dynalite, dynamodb.table_name(dynamodb.CHAT)) if searching else None,
+                           big_messages=config.big_messages, big_room=False,
                            warm_rooms=config.warm_rooms if "room" in args.only else 0,
                            warm_room_messages=config.warm_room_messages)
         waited = settle(dynalite.proc.pid)
-        seeded.timings["dynalite settling after the bulk write (CPU < 5%)"] = waited
-        print(f"  dynalite settled after {waited:.0f} s", flush=True)
+        seeded.timings["dynalite settling after the seed (CPU < 5%)"] = waited
 
         gunicorn_env = {
             "DYNAMODB_ENDPOINT_URL": dynalite.url,
@@ -552,32 +612,27 @@ def main(argv: list[str] | None = None) -> int:
         load = "wrk" if wrk.available() else "locust"
         if load != "wrk":
             print("  wrk not found (`make bench` installs it): GET phases on locust instead", flush=True)
-        plan = build_plan(config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
-                          permalink_sk=seeded.big_permalink_sk, searches=seeded.searches if searching else None,
-                          indexer_off_url=indexer_off.url if indexer_off else "",
-                          pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
-                          workers=int(gunicorn_env["GUNICORN_WORKERS"]), only=args.only,
-                          room_ids=seeded.room_ids, big_room=config.big_messages > 0, load=load)
-        check_sidebar(plan, seeded.sidebar_rooms, seeded.reader_unread)
-        check_permalink(plan, seeded.big_permalink_sk)
-        check_searches(plan)
-        prime(plan, rounds=8)
-        plan_path, results_path = work / "plan.json", work / "results.json"
-        plan_path.write_text(json.dumps(plan, indent=1))
-        budget = sum(p["warmup"] + p["duration"] + p.get("tail", 0) + p.get("idle", 0) + 5
-                     + (p["users"] / p["open_rate"] + p["settle"] + 30 if p["kind"] == "stream" else 0)
-                     for p in plan["phases"]) + 120
-        print(f"load: {len(plan['phases'])} phases, about {budget - 120:.0f} s", flush=True)
-        load_started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "bench.load", str(plan_path), str(results_path)],
-                       cwd=ROOT, check=True, timeout=budget)
-        load_seconds = time.monotonic() - load_started
-        phases = json.loads(results_path.read_text())
-        memory = worker_memory(gunicorn.proc.pid)
-        gunicorn.stop()  # the profile runs alone on the machine
-        if indexer_off:
-            indexer_off.stop()
 
+        def plan_for(store: str) -> dict:
+            return stretch(build_plan(
+                config, base_url=gunicorn.url, rooms=seeded.rooms, sessions=sessions,
+                permalink_sk=seeded.big_permalink_sk, searches=seeded.searches if searching else None,
+                indexer_off_url=indexer_off.url if indexer_off else "",
+                pids={"gunicorn": gunicorn.proc.pid, "dynalite": dynalite.proc.pid},
+                workers=int(gunicorn_env["GUNICORN_WORKERS"]), only=args.only, room_ids=seeded.room_ids,
+                big_room=config.big_messages > 0, load=load), store)
+
+        phases: list[dict] = []
+        load_seconds = 0.0
+        plan = plan_for("small")
+        check_sidebar(plan, seeded.sidebar_rooms, seeded.reader_unread)
+        if plan["phases"]:
+            print("the small store's phases (the big room still empty)", flush=True)
+            found, seconds = run_load(plan, work / "small")
+            phases += found
+            load_seconds += seconds
+
+        # On the small store, like the room page's phase; gunicorn is idle meanwhile.
         print("profiling the room page (pyinstrument)", flush=True)
         profile_path = work / "profile.json"
         subprocess.run([sys.executable, "-m", "bench.profile", str(profile_path)], cwd=ROOT, check=True,
@@ -589,6 +644,26 @@ def main(argv: list[str] | None = None) -> int:
                            "BENCH_PROFILE_PATHS": f"room page={reverse_room(seeded.rooms['small'])};floor=/bench/floor/",
                            "BENCH_PROFILE_REQUESTS": str(config.profile_requests)})
         profile = json.loads(profile_path.read_text())
+
+        if config.big_messages > 0:
+            # gunicorn stays up (idle) while dynalite is stopped for the index load and started again
+            # on the same port: its connections reopen on the next call.
+            print("writing the big room", flush=True)
+            # The index load is the longest step (~16 min at 1,000,000): only for searches.
+            seed.seed_big_room(seeded, bulk_load=bulk_loader(dynalite, dynamodb.table_name(dynamodb.CHAT))
+                               if searching else None)
+            waited = settle(dynalite.proc.pid)
+            seeded.timings["dynalite settling after the big room's write (CPU < 5%)"] = waited
+            print(f"  dynalite settled after {waited:.0f} s", flush=True)
+            plan = plan_for("big")
+            if plan["phases"]:
+                check_permalink(plan, seeded.big_permalink_sk)
+                check_searches(plan)
+                print("the big store's phases", flush=True)
+                found, seconds = run_load(plan, work / "big")
+                phases += found
+                load_seconds += seconds
+        memory = worker_memory(gunicorn.proc.pid)
     finally:
         for server in (gunicorn, indexer_off):
             if server is not None:

@@ -34,12 +34,14 @@ class Seeded:
 
 
 def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, warm_rooms: int = 0,
-         warm_room_messages: int = 0, log=print) -> Seeded:
+         warm_room_messages: int = 0, log=print, big_room: bool = True) -> Seeded:
     """``bulk_load(lines, count)``: loads the big room's search index items (one DynamoDB-JSON item
     per line) into the stopped dynalite and starts it again (bench.run); None: the index is left out.
     ``warm_rooms``: public rooms in all (the sidebar's included) for the many-rooms phase; the ones
     beyond the sidebar's are made by another user (data.ROOMS_OWNER) with ``warm_room_messages``
-    messages each, so no bench user's sidebar grows."""
+    messages each, so no bench user's sidebar grows. ``big_room=False``: the big room is made (it is
+    in every sidebar) but left empty; seed_big_room writes its messages and index later (bench.run
+    measures the small-store phases first)."""
     from accounts.auth import session_user
     from rooms import services as room_services
 
@@ -114,29 +116,43 @@ def seed(*, users: int, small_messages: int, big_messages: int, bulk_load=None, 
         timings[step] = time.monotonic() - started
         log(f"  {len(extra)} more rooms in {timings[step]:.1f} s")
 
+    seeded = Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
+                    room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS,
+                    small_messages=small_messages, big_messages=big_messages, timings=timings,
+                    searches=search_queries(big_messages),
+                    room_ids=[room.room_id for room in [*rooms.values(), *fillers]] + extra,
+                    reader_groups=groups, reader_unread=unread)
+    if big_room:
+        seed_big_room(seeded, authors=authors, bulk_load=bulk_load, log=log)
+    return seeded
+
+
+def seed_big_room(seeded: Seeded, *, authors: list | None = None, bulk_load=None, log=print) -> None:
+    """The big room's ``seeded.big_messages`` messages (BatchWriteItem) and, with ``bulk_load``, their
+    search index items, into the room seed() made; fills in ``seeded``'s permalink SK, index count
+    and timings. ``authors``: seed()'s users (read back by username when not given)."""
+    if authors is None:
+        from accounts.auth import session_user
+        from accounts.selectors import user_get_by_username
+
+        authors = [session_user(user_get_by_username(username=name)) for name in seeded.users]
+    timings, big_messages, room_id = seeded.timings, seeded.big_messages, seeded.rooms["big"]
     started = time.monotonic()
     written: list[tuple[int, str]] = []
-    permalink_sk = write_big_room(room_id=rooms["big"].room_id, authors=authors, count=big_messages, written=written)
+    seeded.big_permalink_sk = write_big_room(room_id=room_id, authors=authors, count=big_messages, written=written)
     seconds = time.monotonic() - started
     timings[f"big room ({big_messages:,} items, BatchWriteItem)"] = seconds
     log(f"  big room: {big_messages:,} messages in {seconds:.1f} s ({big_messages / max(seconds, 1e-9):,.0f}/s)")
 
-    index_items = 0
     if bulk_load is not None and written:
         started = time.monotonic()
-        lines, count = big_room_index_lines(room_id=rooms["big"].room_id, authors=authors, written=written)
-        index_items = bulk_load(lines, count)
+        lines, count = big_room_index_lines(room_id=room_id, authors=authors, written=written)
+        seeded.index_items = bulk_load(lines, count)
         seconds = time.monotonic() - started
-        timings[f"big room search index ({index_items:,} items, bench/bulk_load.js)"] = seconds
-        log(f"  search index: {index_items:,} items in {seconds:.1f} s ({index_items / max(seconds, 1e-9):,.0f}/s)")
+        timings[f"big room search index ({seeded.index_items:,} items, bench/bulk_load.js)"] = seconds
+        log(f"  search index: {seeded.index_items:,} items in {seconds:.1f} s "
+            f"({seeded.index_items / max(seconds, 1e-9):,.0f}/s)")
     written.clear()
-
-    return Seeded(users=[a.username for a in authors], rooms={r: room.room_id for r, room in rooms.items()},
-                  room_count=len(rooms) + len(fillers), sidebar_rooms=data.SIDEBAR_ROOMS, small_messages=small_messages,
-                  big_messages=big_messages, timings=timings, big_permalink_sk=permalink_sk,
-                  index_items=index_items, searches=search_queries(big_messages),
-                  room_ids=[room.room_id for room in [*rooms.values(), *fillers]] + extra,
-                  reader_groups=groups, reader_unread=unread)
 
 
 def seed_read_cursors(authors: list, unread: list[int], rooms: list[list]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -89,6 +90,12 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[max(1, math.ceil(len(ordered) * q / 100)) - 1]
 
 
+def _mix(header: str) -> str:
+    """An X-DynamoDB-Calls text ("Query=2,GetItem=1", "none") with its operations sorted by name."""
+    ops = sorted((op, int(n)) for op, n in re.findall(r"([A-Za-z]+)=(\d+)", header or "") if int(n))
+    return ",".join(f"{op}={n}" for op, n in ops) or "none"
+
+
 def summary(raw: dict) -> dict:
     """The wrk run as bench/load.py's Recorder.summary() shapes a phase's numbers."""
     seconds = raw["window_seconds"]
@@ -98,6 +105,7 @@ def summary(raw: dict) -> dict:
     by_worker: Counter = Counter()
     distinct: Counter = Counter()
     cold_calls: Counter = Counter()
+    cold_mix: Counter = Counter()  # first views by their calls, e.g. "GetItem=1,Query=2" (normalised, sorted)
     steady_calls: Counter = Counter()
     answered = cold = steady = 0
     calls_max = cold_max = steady_max = 0
@@ -112,6 +120,7 @@ def summary(raw: dict) -> dict:
         by_worker.update({k: int(v) for k, v in (thread.get("by_worker") or {}).items()})
         distinct.update({k: int(v) for k, v in (thread.get("distinct_by_worker") or {}).items()})
         cold_calls.update({k: int(v) for k, v in (thread.get("cold_calls") or {}).items()})
+        cold_mix.update({_mix(k): int(v) for k, v in (thread.get("cold_mix") or {}).items()})
         steady_calls.update({k: int(v) for k, v in (thread.get("steady_calls") or {}).items()})
         cold += int(thread.get("cold_requests") or 0)
         steady += int(thread.get("steady_requests") or 0)
@@ -148,7 +157,9 @@ def summary(raw: dict) -> dict:
         # Distinct paths each worker answered (exact with one wrk thread: each thread keeps its own).
         "paths_by_worker": dict(sorted(distinct.items())),
         "cold": {"requests": cold, "calls_per_request_total": sum(cold_calls.values()) / cold if cold else None,
-                 "calls_per_request": per(cold_calls, cold), "calls_max": cold_max},
+                 "calls_per_request": per(cold_calls, cold), "calls_max": cold_max,
+                 # How many first views made each mix of calls, most first: the report names the max's.
+                 "by_calls": dict(sorted(cold_mix.items(), key=lambda kv: (-kv[1], kv[0])))},
         "steady": {"requests": steady,
                    "calls_per_request_total": sum(steady_calls.values()) / steady if steady else None,
                    "calls_per_request": per(steady_calls, steady), "calls_max": steady_max},

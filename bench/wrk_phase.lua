@@ -51,7 +51,7 @@ function setup(thread)
 end
 
 local SEP = "\t"
-local VIEWS = {"statuses", "calls", "cold_calls", "steady_calls", "by_worker", "distinct_by_worker",
+local VIEWS = {"statuses", "calls", "cold_calls", "cold_mix", "steady_calls", "by_worker", "distinct_by_worker",
                "reader_requests", "reader_calls", "reader_max"}
 
 -- A table whose entries live in `flat` under "<name>\t<key>" (the thread's one table for done()).
@@ -77,6 +77,7 @@ function init(args)
   count = 0
   flat, latency_count, seen = {}, 0, {}
   statuses, calls, cold_calls, steady_calls = view("statuses"), view("calls"), view("cold_calls"), view("steady_calls")
+  cold_mix = view("cold_mix")  -- first views by their X-DynamoDB-Calls text: which calls make the max
   by_worker, distinct_by_worker = view("by_worker"), view("distinct_by_worker")
   calls_max, cold_requests, cold_max, steady_requests, steady_max, answered = 0, 0, 0, 0, 0, 0
   step = tonumber(args[2] or "1")  -- threads: session k goes to thread k mod step
@@ -149,6 +150,8 @@ function response(status, headers, body)
   else
     cold_requests = cold_requests + 1
     add(cold_calls, text)
+    local mix = text or "none"
+    cold_mix[mix] = (cold_mix[mix] or 0) + 1
     if total > cold_max then cold_max = total end
   end
 end

@@ -18,7 +18,7 @@ import pytest
 from bench import wrk
 
 ROOT = Path(__file__).resolve().parents[1]
-ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_big", "permalink_big", "room_page_private", "floor",
+ENDPOINT_PHASES = ["room_list", "sidebar", "room_page", "room_page_beside_big", "room_page_big", "permalink_big", "room_page_private", "floor",
                    "post", "live_tick", "search_one_word", "search_prefix", "search_two_words", "post_ab"]
 
 
@@ -38,12 +38,18 @@ def test_bench_smoke_reports_numbers_for_every_endpoint(tmp_path):
         assert phase["rps"] > 0 and phase["p50_ms"] is not None and phase["p99_ms"] is not None, key
         assert all(status.startswith("2") for status in phase["statuses"]), (key, phase["statuses"], phase["failures"])
     assert phases["floor"]["calls_per_request"] == {}  # the floor never touches DynamoDB
+    # The small store's phases ran before the big room was written, the big room's after (run.stretch).
+    stores = [p["phase"]["store"] for p in results["phases"]]
+    assert stores == sorted(stores, key=["small", "big"].index) and {"small", "big"} == set(stores), stores
+    assert phases["room_page"]["phase"]["store"] == phases["floor"]["phase"]["store"] == "small"
+    assert phases["room_page_beside_big"]["phase"]["store"] == phases["history_ab"]["phase"]["store"] == "big"
     if wrk.available():  # GET phases on wrk: requests by worker counted; many rooms' first views cold
         assert results["load_generator"] == "wrk" and phases["room_page"]["phase"]["load"] == "wrk"
         assert sum(phases["room_page"]["requests_by_worker"].values()) == phases["room_page"]["requests"]
         warm = phases["rooms_warm"]
         assert warm["requests"] > 0 and warm["cold"]["requests"] > 0, warm
         assert warm["cold"]["requests"] + warm["steady"]["requests"] == warm["requests"]
+        assert sum(warm["cold"]["by_calls"].values()) == warm["cold"]["requests"]  # first views by their calls
         assert len(warm["rss_mb_after"]) == 2 and all(mb > 0 for mb in warm["rss_mb_after"].values())
         # The room page's readers as seeded (bench/data.py READER_MIX), each group's calls per page counted.
         assert set(phases["room_page"]["by_reader"]) == {"caught-up", "few-unread", "many-unread"}
