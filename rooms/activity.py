@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.session_cache import session_cache
 from chatsite import caches, keys, metrics
 from chatsite.batch import batch_put_items
 from rooms import formatting, selectors
@@ -342,10 +343,11 @@ class ActivityHub:
                  shards: int | None = None, overlap_ms: int | None = None, interval: float | None = None,
                  note_seq: Callable[[str, int], None] | None = None, autostart: bool = True,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 seq_feed: selectors.SeqFeed | None = None):
+                 seq_feed: selectors.SeqFeed | None = None, keep_session_feed: Callable[[], None] | None = None):
         self.query = query or selectors.activity_since
         self.note_seq = note_seq or selectors.note_room_seq
         self.seq_feed = seq_feed or selectors.seq_feed
+        self.keep_session_feed = keep_session_feed or keep_session_feed_current
         self.clock = clock
         self.shards = shards or settings.CHAT_ACTIVITY_SHARDS
         self.overlap_ms = int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000) if overlap_ms is None else overlap_ms
@@ -368,7 +370,9 @@ class ActivityHub:
         self._reset()
 
     def _reset(self) -> None:
-        self.seq_feed.restart()  # what was read before is no longer followed: no entry is kept by it
+        # What was read before is no longer followed: no entry is kept by it (a new run; a hub
+        # replaced meanwhile has its own, left alone).
+        self._seq_run = self.seq_feed.restart(getattr(self, "_seq_run", None))
         self._watermarks: dict[int, int] = {}
         self._seen: dict[int, dict[str, int]] = {}
         self._primed = False  # the first refresh after a (re)start only learns what is there
@@ -455,7 +459,7 @@ class ActivityHub:
         All or nothing: a shard's Query failing leaves every watermark and seen set as it was (the
         next round reads the same events again), so no event is marked seen without being
         dispatched, and the Seq cache's coverage (seq_feed) has no hole."""
-        token = self.seq_feed.begin()
+        token = self.seq_feed.begin(self._seq_run)
         fresh = self._primed
         new: list[Activity] = []
         watermarks: dict[int, int] = {}
@@ -521,6 +525,9 @@ class ActivityHub:
                     self._reset()  # a later start learns the feed afresh (its backlog notifies nobody)
                     return
             started = self.monotonic()
+            # First, at the top of each round: a round apart from the last, so it finds the session
+            # feed due and refreshes it before a page's session cache hit would have to.
+            self.keep_session_feed()
             try:
                 self.refresh_now()
                 self.failures = 0
@@ -534,7 +541,7 @@ class ActivityHub:
     def close(self) -> None:
         with self._lock:
             self.closed = True
-        self.seq_feed.restart()
+        self.seq_feed.restart(self._seq_run)
 
 
 _hub: ActivityHub | None = None
@@ -548,6 +555,19 @@ def hub() -> ActivityHub:
         if _hub is None or _hub.closed:
             _hub = ActivityHub()
         return _hub
+
+
+def keep_session_feed_current() -> None:
+    """The session feed's refresh (accounts.session_feed), made by the hub's thread once a round
+    while the hub runs, so the signed-in pages it runs for seldom make that Query themselves (it
+    goes to whichever request finds the feed older than ACCOUNTS_SESSION_FEED_SECONDS). The feed's
+    rules are unchanged: a cache hit still needs a refresh younger than that interval. Nothing to
+    do while the session cache, or its feed, is off; never raises (a failure is the feed's to log)."""
+    try:
+        if session_cache.seconds() > 0 and session_cache.seconds_with_feed() > 0 and session_cache.feed.enabled():
+            session_cache.feed.refresh_if_due(session_cache.forget_partitions)
+    except Exception:  # noqa: BLE001 - the pages' own refresh remains
+        logger.warning("session feed: the activity hub's refresh failed", exc_info=True)
 
 
 def keep_seqs_for_pages() -> None:

@@ -152,8 +152,10 @@ class SeqFeed:
     entry read after the feed's coverage began misses no post the feed has read. Pure logic, clock
     injected (monotonic seconds, the Seq cache's clock).
 
-    The hub calls ``begin`` before a refresh's Queries and ``done(token)`` after it has noted their
-    Seqs; ``restart`` when it starts afresh (its watermarks gone: what came before is not covered).
+    The hub calls ``restart`` when it starts afresh (its watermarks gone: what came before is not
+    covered) and keeps the run it returns; ``begin(run)`` before a refresh's Queries and
+    ``done(token)`` after it has noted their Seqs. A refresh or restart of a run that is no longer
+    current (a hub replaced meanwhile) changes nothing.
     Coverage begins at the start of the first refresh done in a run: that refresh reads back an
     overlap before its start and every later one from the previous start minus the overlap, so
     every event written after it is read, given writers' clocks lag by less than the overlap less
@@ -170,9 +172,9 @@ class SeqFeed:
         self._covered_from: float | None = None
         self._last_done: float | None = None
 
-    def begin(self) -> tuple[int, float]:
+    def begin(self, run: int | None = None) -> tuple[int, float]:
         with self._lock:
-            return self._run, self._clock()
+            return (self._run if run is None else run), self._clock()
 
     def done(self, token: tuple[int, float]) -> None:
         run, started = token
@@ -183,10 +185,13 @@ class SeqFeed:
                 self._covered_from = started
             self._last_done = started if self._last_done is None else max(self._last_done, started)
 
-    def restart(self) -> None:
+    def restart(self, run: int | None = None) -> int:
+        """A new run (nothing covered yet), unless ``run`` is given and is no longer current."""
         with self._lock:
-            self._run += 1
-            self._covered_from = self._last_done = None
+            if run is None or run == self._run:
+                self._run += 1
+                self._covered_from = self._last_done = None
+            return self._run
 
     def keeps(self, read_at: float, now: float, *, fresh_seconds: float, max_age: float) -> bool:
         with self._lock:

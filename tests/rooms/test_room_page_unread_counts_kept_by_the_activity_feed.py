@@ -75,6 +75,17 @@ def test_a_restart_ends_coverage_and_a_refresh_begun_before_it_counts_for_nothin
     assert feed.keeps(clock.now, clock.now, **BOUNDS)
 
 
+def test_a_replaced_hub_stopping_leaves_the_new_hubs_coverage_alone():
+    clock = Clock()
+    feed = selectors.SeqFeed(clock=clock.monotonic)
+    old_run = feed.restart()
+    new_run = feed.restart()  # another hub took over
+    feed.done(feed.begin(new_run))
+    feed.done(feed.begin(old_run))  # a late round of the old one: nothing
+    feed.restart(old_run)  # the old hub's thread exits
+    assert feed.keeps(clock.now, clock.now + 1, **BOUNDS)
+
+
 def test_a_failed_shard_loses_no_event_and_says_nothing_of_coverage(moto_tables, room):
     feed = selectors.SeqFeed()
     failing = {"left": 1}
@@ -250,3 +261,40 @@ def test_a_signed_in_page_keeps_the_feed_running_and_can_be_told_not_to(client, 
     settings.CHAT_ROOM_SEQ_FEED_SECONDS = 0
     client.get("/rooms/art/")
     assert activity.hub().queries == 0 and activity.hub()._refresher is None
+
+
+FEED = 2.0  # ACCOUNTS_SESSION_FEED_SECONDS, stretched for a slow host
+
+
+def test_the_hubs_round_refreshes_the_session_feed_so_the_page_need_not(client, moto_tables, room, settings,
+                                                                       monkeypatch):
+    settings.ACCOUNTS_SESSION_CACHE_SECONDS = 0.05  # the short bound: past it, the feed decides
+    settings.ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS = 600
+    settings.ACCOUNTS_SESSION_FEED_SECONDS = FEED
+    settings.CHAT_ROOM_SEQ_CACHE_SECONDS = 600  # the Seqs out of the picture
+    settings.CHAT_LIVE_REFRESH_SECONDS = 30
+    monkeypatch.setattr(activity, "_hub", activity.ActivityHub(autostart=False))
+    sign_in(client, "alice")
+    for _ in range(2):  # the feed's first refresh begins coverage; the session is read again under it
+        page(client, "art")
+        time.sleep(0.1)
+    assert page(client, "art")[0] == {"Query": 1}
+    time.sleep(FEED + 0.1)  # the feed is due: the next cache hit needs a refresh
+    activity.keep_session_feed_current()  # what the hub's thread does at the top of each round
+    assert page(client, "art")[0] == {"Query": 1}  # the sidebar alone
+    time.sleep(FEED + 0.1)
+    assert page(client, "art")[0] == {"Query": 2}  # no round meanwhile: the page refreshes the feed
+
+
+def test_each_round_of_the_running_hub_keeps_the_session_feed_first(moto_tables):
+    order = []
+    hub = activity.ActivityHub(shards=1, interval=0.05, keep_session_feed=lambda: order.append("session feed"),
+                               query=lambda **_: order.append("activity") or [])
+    hub.keep_for_pages()
+    try:
+        deadline = time.monotonic() + 10
+        while order.count("activity") < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        hub.close()
+    assert order[:6] == ["session feed", "activity"] * 3
