@@ -269,3 +269,49 @@ def test_the_compiled_serializer_writes_a_result_as_moto_does(operation, result)
             return ("failed", type(exc))
 
     assert answer(DynamoHandler.serialized) == answer(ORIGINALS[(DynamoHandler, "serialized")])
+
+
+def test_threads_compiling_the_same_operation_at_once_all_parse_as_moto_does():
+    """The first calls of an operation, from many threads at once (the live tests' helpers): none of
+    them may use a structure another thread has not finished compiling."""
+    import sys
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    from tests.support import fast_moto_codec
+
+    body = json.dumps({"TableName": "t", "Limit": 3, "ExclusiveStartKey": {"PK": {"S": "a"}, "SK": {"B": "AAE="}},
+                       "ExpressionAttributeValues": {":m": {"M": {"x": {"L": [{"N": "1"}, {"SS": ["s"]}]}}}},
+                       "KeyConditionExpression": "PK = :m", "ScanIndexForward": False}).encode()
+    expected = _moto_parse("Query", body)
+
+    class _Request:
+        content_type = "application/x-amz-json-1.0"
+        data = body
+
+    interval = sys.getswitchinterval()
+    for _ in range(5):
+        with pytest.MonkeyPatch.context() as fresh:
+            fast_moto_codec.compile_codecs(fresh)  # empty memos: every thread's first call compiles
+            barrier, got = threading.Barrier(8), []
+
+            def parse():
+                handler = _handler("Query")
+                barrier.wait()
+                try:
+                    DynamoHandler.parse_parameters(handler, _Request())
+                    got.append(handler.params)
+                except Exception as exc:
+                    got.append(exc)
+
+            sys.setswitchinterval(1e-6)  # threads switch between almost every bytecode
+            try:
+                threads = [threading.Thread(target=parse) for _ in range(8)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            finally:
+                sys.setswitchinterval(interval)
+        assert got == [expected] * 8

@@ -294,8 +294,11 @@ def compile_codecs(monkeypatch) -> None:
         kept = parsers.get(id(operation_model))
         if kept is None or kept[0] is not operation_model:
             shape = operation_model.input_shape
-            kept = parsers[id(operation_model)] = (
-                operation_model, None if shape is None else compile_parser(shape, parser_memo))
+            # Compiled in a copy: another thread never sees a structure whose members are half-listed.
+            trial = dict(parser_memo)
+            parse = None if shape is None else compile_parser(shape, trial)
+            parser_memo.update(trial)
+            kept = parsers[id(operation_model)] = (operation_model, parse)
         parse = kept[1]
         self.params = {} if parse is None else parse(_body_as_json(request.data))
 
@@ -319,7 +322,7 @@ def compile_codecs(monkeypatch) -> None:
             return original_serialized(self, action_result)
         kept = serializers.get(id(operation_model))
         if kept is None or kept[0] is not operation_model:
-            trial = dict(serializer_memo)  # a shape that can't be compiled leaves nothing half-made
+            trial = dict(serializer_memo)  # nothing half-made is shared: not with a thread, nor after a failure
             try:
                 serialize = compile_serializer(operation_model.output_shape, trial)
                 serializer_memo.update(trial)
