@@ -100,6 +100,15 @@ def _session_cache_off(settings):
     settings.ACCOUNTS_SESSION_FEED_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _seq_feed_off(settings):
+    """In-process pages don't start the activity hub's thread to keep room Seqs: its Queries would
+    run beside the test's own (process-wide metrics, moto tables emptied between tests). The Seq
+    feed's tests turn it on (tests/rooms/test_room_page_unread_counts_kept_by_the_activity_feed.py);
+    gunicorn servers that tests start run the production default."""
+    settings.CHAT_ROOM_SEQ_FEED_SECONDS = 0
+
+
 @pytest.fixture
 def moto_tables():
     """Empty tables under moto: made once per process, emptied for each test (see

@@ -13,9 +13,14 @@ from django.test import Client
 
 from chatsite.dynamodb import count_calls
 from tests.rooms.test_room_page_call_budget import room_with_history  # noqa: F401 (a fixture)
-from tests.support.sessions import sign_in
+from tests.support.sessions import one_session_feed_bucket, sign_in
 
 SHORT = 0.05  # the short bound, shrunk so the feed decides
+
+
+@pytest.fixture(autouse=True)
+def _one_feed_bucket(monkeypatch):
+    one_session_feed_bucket(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import pytest
 from chatsite.dynamodb import count_calls
 from rooms import activity, room_tail, selectors, services
 from tests.support.seeding import messages_posted, rooms_created
-from tests.support.sessions import request_user, sign_in
+from tests.support.sessions import one_session_feed_bucket, request_user, sign_in
 
 SHORT = 2.0  # production's CHAT_ROOM_SEQ_CACHE_SECONDS
 
@@ -108,6 +108,11 @@ def test_a_failed_shard_loses_no_event_and_says_nothing_of_coverage(moto_tables,
 
 
 # --- room pages ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _one_feed_bucket(monkeypatch):
+    one_session_feed_bucket(monkeypatch)
 
 
 @pytest.fixture

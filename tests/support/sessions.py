@@ -36,3 +36,13 @@ def sign_in(client, user_id: str = "alice", *, display_name: str | None = None, 
     user, cookie = signed_in_session(user_id, display_name=display_name, is_staff=is_staff)
     client.cookies[settings.SESSION_COOKIE_NAME] = cookie
     return user
+
+
+def one_session_feed_bucket(monkeypatch) -> None:
+    """Every session feed announcement and read in one bucket, for tests that count a refresh's
+    Queries with the real clock: a refresh within the overlap of a bucket's edge reads two buckets
+    (tested apart, tests/accounts/test_session_cache_kept_by_the_feed.py), which would make such a
+    count depend on the time of day."""
+    from chatsite import keys
+
+    monkeypatch.setattr(keys, "SESSION_FEED_BUCKET_MS", 10**15)
