@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Writing the plot imports matplotlib, whose first import on a machine runs `fc-list` to build its
+# font cache: a process, so a fresh machine's test-fast would refuse it.
+@pytest.mark.subprocess
 def test_from_json_makes_its_out_dir_and_states_the_readers_it_had(tmp_path):
     out = tmp_path / "not" / "there"
 
