@@ -12,6 +12,11 @@ The bound on revocation (docs/data-model.md, "Sessions: consistency and cost"):
   every ending and rewriting of a session is announced to: then for up to
   ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS, and a session ended elsewhere stops working here within
   ACCOUNTS_SESSION_FEED_SECONDS of its announcement. If the feed can't be read, the short bound holds.
+- Revalidation: an entry used in the last ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS is read again
+  in bulk off the page path (accounts.session_patterns.revalidate_cached_sessions, run by the
+  activity hub's thread) before it reaches that bound, and replaced by what the read found (its
+  read began then) or dropped. No entry serves past its read's start plus the bound, so a session
+  whose announcement was lost still stops working here within it.
 - Expiry is honoured exactly: an entry serves only while the stored expiry (for a linked device,
   its own and its parent's) is in the future.
 
@@ -41,10 +46,27 @@ class CachedSession:
     fresh_until: float  # monotonic: without the feed, read again from DynamoDB after this
     live_until: float  # epoch seconds: the stored expiry (a device: its own and its parent's)
     read_began_ms: int  # epoch ms: when the read (or write) it holds began, for the feed's coverage
+    parent: object | None = None  # a linked device: its parent's SessionRecord as read (revalidated too)
+
+
+@dataclass(frozen=True)
+class Revalidated:
+    """What revalidation read for an entry that is still live: its replacement's contents."""
+    record: object
+    data: dict
+    live_until: float
+    parent: object | None = None
 
 
 class SessionCache:
     MAX_ENTRIES = 2048  # a few KB each; far more than the sessions one process serves in a few seconds
+    # Revalidation, as fractions of the longer bound (60 s: 40 s and 50 s). An entry used within the
+    # bound is read again once older than REVALIDATE_FROM of it; a batch goes once one entry is
+    # older than REVALIDATE_BY (or a BatchGetItem's 100 are ready): entries revalidated together
+    # stay together, and a late round still has 10 s before any entry stops serving.
+    REVALIDATE_FROM, REVALIDATE_BY = 2 / 3, 5 / 6
+    REVALIDATE_BATCH = 100
+    REVALIDATE_RETRY_SECONDS = 5.0  # after a failed revalidation (DynamoDB in trouble): entries may expire
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
                  feed: SessionFeed | None = None):
@@ -55,7 +77,9 @@ class SessionCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[StoredKey, CachedSession] = OrderedDict()
         self._by_partition: dict[str, set[StoredKey]] = {}
+        self._used: dict[StoredKey, float] = {}  # monotonic: the last read, write or hit of each entry
         self._generation = 0
+        self._revalidate_after = float("-inf")  # monotonic
 
     @staticmethod
     def seconds() -> float:
@@ -84,6 +108,7 @@ class SessionCache:
                 self._drop(key)
                 return None
             self._entries.move_to_end(key)
+            self._used[key] = self._clock()
             return entry
 
     def begin(self) -> int:
@@ -92,7 +117,7 @@ class SessionCache:
             return self._generation
 
     def put(self, key: StoredKey, record, data: dict, *, live_until: float, started: float, generation: int,
-            written: bool = False) -> None:
+            written: bool = False, parent=None) -> None:
         """Cache what a read or write (``written``) begun at ``started`` (self.now()) found or wrote,
         unless a session was forgotten since ``generation`` (it may be this one, ended meanwhile).
         A write also voids the reads under way (they may hold what it replaced): this process
@@ -112,13 +137,88 @@ class SessionCache:
                     return  # a later read already put what it found: keep the newer
             self._drop(key)
             self._entries[key] = CachedSession(record=record, data=data, fresh_until=started + seconds,
-                                               live_until=live_until, read_began_ms=read_began_ms)
+                                               live_until=live_until, read_began_ms=read_began_ms, parent=parent)
             self._by_partition.setdefault(record.PK, set()).add(key)
+            self._used[key] = self._clock()
             while len(self._entries) > self.MAX_ENTRIES:
                 self._drop(next(iter(self._entries)))
 
     def now(self) -> float:
         return self._clock()
+
+    def wall(self) -> float:
+        return self._wall()
+
+    # --- revalidation (accounts.session_patterns.revalidate_cached_sessions reads; this decides) ---
+
+    def _revalidating(self) -> bool:
+        return self.seconds() > 0 and self.seconds_with_feed() > 0 and self.feed.enabled()
+
+    def due_for_revalidation(self) -> list[tuple[StoredKey, CachedSession]]:
+        """The entries to read again now: used within the longer bound, older than REVALIDATE_FROM
+        of it and still serving, once one of them is older than REVALIDATE_BY of it (or a batch is
+        full); otherwise none. Entries not used within the bound are left to expire."""
+        if not self._revalidating():
+            return []
+        cap = self.seconds_with_feed()
+        with self._lock:
+            mono, wall = self._clock(), self._wall()
+            if mono < self._revalidate_after:
+                return []
+            due, urgent = [], False
+            for key, entry in self._entries.items():
+                age = wall - entry.read_began_ms / 1000
+                if (age < cap * self.REVALIDATE_FROM or age >= cap or entry.live_until <= wall
+                        or mono - self._used.get(key, float("-inf")) >= cap):
+                    continue
+                due.append((key, entry))
+                urgent = urgent or age >= cap * self.REVALIDATE_BY
+            return due if urgent or len(due) >= self.REVALIDATE_BATCH else []
+
+    def revalidation_due_in(self) -> float | None:
+        """Seconds until due_for_revalidation() will have a batch, unless entries are used
+        meanwhile (None: no entry would be revalidated)."""
+        if not self._revalidating():
+            return None
+        cap = self.seconds_with_feed()
+        with self._lock:
+            mono, wall = self._clock(), self._wall()
+            soonest = None
+            for key, entry in self._entries.items():
+                age = wall - entry.read_began_ms / 1000
+                if age >= cap or entry.live_until <= wall or mono - self._used.get(key, float("-inf")) >= cap:
+                    continue
+                wait = cap * self.REVALIDATE_BY - age
+                soonest = wait if soonest is None else min(soonest, wait)
+            if soonest is None:
+                return None
+            return max(soonest, self._revalidate_after - mono, 0.0)
+
+    def revalidated(self, outcomes: list[tuple[StoredKey, CachedSession, Revalidated | None]], *,
+                    started: float) -> None:
+        """Apply a revalidation begun at ``started`` (self.now()): each entry read is replaced by
+        what was read (None: dropped), unless it changed meanwhile. An entry dropped (a forget, the
+        LRU bound) stays dropped, and one replaced by a newer read or write stays so: only the
+        very entry the revalidation read for is touched. A replacement keeps its place in the LRU
+        order and its last use (revalidation is no use)."""
+        with self._lock:
+            read_began_ms = self._wall_ms() - int((self._clock() - started) * 1000)
+            for key, entry, found in outcomes:
+                if self._entries.get(key) is not entry:
+                    continue
+                if found is None:
+                    self._drop(key)
+                    continue
+                self._entries[key] = CachedSession(record=found.record, data=found.data,
+                                                   fresh_until=started + self.seconds(),
+                                                   live_until=found.live_until, read_began_ms=read_began_ms,
+                                                   parent=found.parent)
+            self._revalidate_after = float("-inf")
+
+    def revalidation_failed(self) -> None:
+        """The entries stay as they were (they expire at their bound); try again a little later."""
+        with self._lock:
+            self._revalidate_after = self._clock() + self.REVALIDATE_RETRY_SECONDS
 
     def _wall_ms(self) -> int:
         return int(self._wall() * 1000)
@@ -148,6 +248,8 @@ class SessionCache:
             self._generation += 1
             self._entries.clear()
             self._by_partition.clear()
+            self._used.clear()
+            self._revalidate_after = float("-inf")
         self.feed.reset()
 
     def __len__(self) -> int:
@@ -155,6 +257,7 @@ class SessionCache:
 
     def _drop(self, key: StoredKey) -> None:
         entry = self._entries.pop(key, None)
+        self._used.pop(key, None)
         if entry is None:
             return
         keys_in_partition = self._by_partition.get(entry.record.PK)

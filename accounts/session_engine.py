@@ -122,9 +122,10 @@ class SessionStore(SessionBase):
                 self._session_key = None  # an unknown, expired or ended key is never reused
                 self._forget()
                 return {}
-            record, live_until = found
+            record = found.record
             snapshot = self.decode(record.session_data)
-            session_cache.put(key, record, snapshot, live_until=live_until, started=started, generation=generation)
+            session_cache.put(key, record, snapshot, live_until=found.live_until, started=started,
+                              generation=generation, parent=found.parent)
         self._remember(self.session_key, record, snapshot, copied=True)
         if timezone.now() - record.last_seen >= LAST_SEEN_REFRESH:
             self.modified = True  # the response will save(): one UpdateItem of last_seen/expiry

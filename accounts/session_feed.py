@@ -90,19 +90,22 @@ class SessionFeed:
     def enabled(self) -> bool:
         return self._refresh_seconds() > 0
 
-    def refresh_if_due(self, apply: Callable[[list[str]], None]) -> bool:
-        """Bring the feed up to date if its last refresh is older than the refresh interval, calling
+    def refresh_if_due(self, apply: Callable[[list[str]], None], *, ahead: float = 0.0) -> bool:
+        """Bring the feed up to date if its last refresh is older than the refresh interval (less
+        ``ahead`` seconds: the activity hub refreshes early, so pages don't), calling
         ``apply`` with the session partitions changed elsewhere (to forget) before anyone is told
         the feed is fresh. Returns whether the feed is fresh now. Never waits: while another
         request's Query is under way, or for one interval after a failed one (logged), the answer
-        is False and the caller falls back to the short bound."""
+        is whether the last refresh is still less than an interval old; if not, the caller falls
+        back to the short bound."""
         interval = self._refresh_seconds()
         with self._lock:
             mono = self._monotonic()
-            if self._last_refresh is not None and mono - self._last_refresh < interval:
+            fresh = self._last_refresh is not None and mono - self._last_refresh < interval
+            if fresh and mono - self._last_refresh < interval - ahead:
                 return True
             if self._refreshing or (self._failed_at is not None and mono - self._failed_at < interval):
-                return False
+                return fresh  # the last refresh still holds, or the caller falls back to the short bound
             self._refreshing = True
             now = self._clock_ms()
             restart = self._last_refresh is None or (mono - self._last_refresh) * 1000 > MAX_GAP_MS
@@ -114,7 +117,7 @@ class SessionFeed:
                            exc_info=True)
             with self._lock:
                 self._refreshing, self._failed_at = False, mono
-            return False
+            return fresh
         with self._lock:
             self._prune(since)
             changed = []
@@ -137,6 +140,16 @@ class SessionFeed:
                         self._covered_since_ms = now
                     self._last_refresh, self._last_since_base_ms, self._failed_at = mono, now, None
         return True
+
+    def due_in(self, *, ahead: float = 0.0) -> float:
+        """Seconds until refresh_if_due(ahead=``ahead``) would make a Query (0: now)."""
+        interval = self._refresh_seconds()
+        with self._lock:
+            mono = self._monotonic()
+            due = mono if self._last_refresh is None else self._last_refresh + interval - ahead
+            if self._failed_at is not None:
+                due = max(due, self._failed_at + interval)
+        return max(0.0, due - mono)
 
     def covers(self, read_began_ms: int) -> bool:
         """May an entry whose DynamoDB read began at ``read_began_ms`` (wall ms) serve now? Yes if

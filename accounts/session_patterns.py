@@ -1,4 +1,5 @@
-"""The seed's eight session access patterns on session_store, and clear_expired.
+"""The seed's eight session access patterns on session_store, clear_expired, and the session
+cache's revalidation (revalidateCachedSessions).
 
 Each pattern is a function named as in docs/data-model.md; the first line of its docstring is the
 seed's own name (getSessionBySessionId, …), where the seed says "customer" for a user. The session
@@ -29,7 +30,7 @@ from pynamodb.expressions.condition import size
 
 from accounts import session_feed
 from accounts.models import ACTIVE, CLOSING, SessionRecord
-from accounts.session_cache import session_cache
+from accounts.session_cache import Revalidated, session_cache
 from accounts.session_keys import DIGEST_LENGTH, StoredKey, is_digest, key_digest
 from chatsite import keys
 from chatsite.dynamodb import is_conditional_check_failed
@@ -148,18 +149,25 @@ def get_session_by_session_id(key: StoredKey | None, *, wait_for_index: bool = F
     parent (expireSession deletes children before the parent, so a child outliving it is an orphan).
     """
     found = live_session_by_session_id(key, wait_for_index=wait_for_index)
-    return found[0] if found is not None else None
+    return found.record if found is not None else None
 
 
-def live_session_by_session_id(key: StoredKey | None, *,
-                               wait_for_index: bool = False) -> tuple[SessionRecord, float] | None:
+@dataclass(frozen=True)
+class LiveSession:
+    record: SessionRecord
+    live_until: float  # epoch seconds: the answer holds by time alone until then
+    parent: SessionRecord | None = None  # a linked device's parent, as read with it
+
+
+def live_session_by_session_id(key: StoredKey | None, *, wait_for_index: bool = False) -> LiveSession | None:
     """getSessionBySessionId, with the epoch second until which the answer holds by time alone:
-    the record's expiry, for a device also its parent's (what the session cache may serve until)."""
+    the record's expiry, for a device also its parent's (what the session cache may serve until),
+    and for a device its parent's record (the session cache revalidates both)."""
     if key is None or not is_digest(key.digest):
         return None
     if not key.is_child:
         record = own_record(key.digest)
-        return (record, float(record.expires_at)) if record is not None and record.is_live() else None
+        return LiveSession(record, float(record.expires_at)) if record is not None and record.is_live() else None
     hint = child_from_index(key.digest)  # getSessionByChildSessionId, before the liveness check
     if hint is None:
         # The index may not have a device linked a moment ago yet. Only then is a second look worth
@@ -177,7 +185,7 @@ def live_session_by_session_id(key: StoredKey | None, *,
     now = time.time()
     if child is None or parent is None or not (child.is_live(now) and parent.is_live(now)):
         return None
-    return child, float(min(child.expires_at, parent.expires_at))
+    return LiveSession(child, float(min(child.expires_at, parent.expires_at)), parent)
 
 
 def expire_session(key: StoredKey | None) -> None:
@@ -296,6 +304,57 @@ def session_belongs_to_user(user_id: str, key: StoredKey | None) -> bool:
         return SessionRecord.get(pk, sk, consistent_read=True).is_live(now)
     except SessionRecord.DoesNotExist:
         return False
+
+
+# --- the session cache's revalidation ------------------------------------------------------------
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+
+
+def revalidate_cached_sessions(cache=None) -> int:
+    """revalidateCachedSessions: read again, in bulk, the cached sessions due for it (used in the
+    last ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS and nearing it: SessionCache.due_for_revalidation),
+    so that a page never pays that read. One consistent BatchGetItem per 100 items: a session's
+    record; for a linked device its record and its parent's. Each entry is replaced by what was
+    read, as of this call's start (a changed session's data decoded again), or dropped when an item
+    is gone, closing or expired. Run by the activity hub's thread (rooms.activity); returns the
+    entries read. A failure leaves the entries to expire at their bound, and is raised."""
+    cache = cache if cache is not None else session_cache
+    due = cache.due_for_revalidation()
+    if not due:
+        return 0
+    started = cache.now()
+    wanted = sorted({(entry.record.PK, entry.record.SK) for _, entry in due}
+                    | {(entry.parent.PK, entry.parent.SK) for _, entry in due if entry.parent is not None})
+    found: dict[tuple[str, str], SessionRecord] = {}
+    try:
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            for record in SessionRecord.batch_get(wanted[start:start + BATCH_GET_LIMIT], consistent_read=True):
+                found[(record.PK, record.SK)] = record
+    except Exception:
+        cache.revalidation_failed()
+        raise
+    now = cache.wall()
+    decode = _session_decoder()
+    outcomes = []
+    for key, entry in due:
+        record = found.get((entry.record.PK, entry.record.SK))
+        parent = found.get((entry.parent.PK, entry.parent.SK)) if entry.parent is not None else None
+        if (record is None or not record.is_live(now)
+                or (record.is_child and (parent is None or not parent.is_live(now)))):
+            outcomes.append((key, entry, None))
+            continue
+        data = entry.data if record.session_data == entry.record.session_data else decode(record.session_data)
+        live_until = float(record.expires_at if parent is None else min(record.expires_at, parent.expires_at))
+        outcomes.append((key, entry, Revalidated(record, data, live_until, parent)))
+    cache.revalidated(outcomes, started=started)
+    return len(due)
+
+
+def _session_decoder() -> Callable[[str], dict]:
+    from accounts.session_engine import SessionStore  # the engine imports this module
+
+    return SessionStore().decode
 
 
 # --- clearing expired sessions -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
+from accounts import session_feed, session_patterns
 from accounts.session_cache import session_cache
 from chatsite import caches, keys, metrics
 from chatsite.batch import batch_put_items
@@ -343,7 +344,8 @@ class ActivityHub:
                  shards: int | None = None, overlap_ms: int | None = None, interval: float | None = None,
                  note_seq: Callable[[str, int], None] | None = None, autostart: bool = True,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 seq_feed: selectors.SeqFeed | None = None, keep_session_feed: Callable[[], None] | None = None):
+                 seq_feed: selectors.SeqFeed | None = None,
+                 keep_session_feed: Callable[[], float | None] | None = None):
         self.query = query or selectors.activity_since
         self.note_seq = note_seq or selectors.note_room_seq
         self.seq_feed = seq_feed or selectors.seq_feed
@@ -525,9 +527,9 @@ class ActivityHub:
                     self._reset()  # a later start learns the feed afresh (its backlog notifies nobody)
                     return
             started = self.monotonic()
-            # First, at the top of each round: a round apart from the last, so it finds the session
-            # feed due and refreshes it before a page's session cache hit would have to.
-            self.keep_session_feed()
+            # First, at the top of each round, and again whenever it asks (during the pause): the
+            # session feed is refreshed before a page's session cache hit would have to.
+            wake_in = self.keep_session_feed()
             try:
                 self.refresh_now()
                 self.failures = 0
@@ -536,7 +538,18 @@ class ActivityHub:
                 if self.failures in (1, 10) or self.failures % 100 == 0:
                     logger.warning("activity feed refresh failed (%d in a row)", self.failures, exc_info=True)
             pause = self.interval * min(2 ** self.failures, 20) if self.failures else self.interval
-            self.sleep(max(0.0, pause - (self.monotonic() - started)))
+            self._pause_until(started + pause, wake_in)
+
+    def _pause_until(self, until: float, wake_in: float | None) -> None:
+        """Sleep until ``until`` (monotonic), waking for keep_session_feed when its last answer
+        asked to (seconds until it wants to run again; None: not before the next round)."""
+        while True:
+            remaining = until - self.monotonic()
+            if wake_in is None or wake_in >= remaining or self.closed:
+                self.sleep(max(0.0, remaining))
+                return
+            self.sleep(wake_in)
+            wake_in = self.keep_session_feed()
 
     def close(self) -> None:
         with self._lock:
@@ -557,17 +570,32 @@ def hub() -> ActivityHub:
         return _hub
 
 
-def keep_session_feed_current() -> None:
-    """The session feed's refresh (accounts.session_feed), made by the hub's thread once a round
-    while the hub runs, so the signed-in pages it runs for seldom make that Query themselves (it
-    goes to whichever request finds the feed older than ACCOUNTS_SESSION_FEED_SECONDS). The feed's
-    rules are unchanged: a cache hit still needs a refresh younger than that interval. Nothing to
-    do while the session cache, or its feed, is off; never raises (a failure is the feed's to log)."""
+SESSION_UPKEEP_MIN_WAIT = 0.05  # seconds: never busier than this (a page's feed Query under way)
+
+
+def keep_session_feed_current() -> float | None:
+    """The session cache's upkeep, by the hub's thread while the hub runs, so the signed-in pages it
+    runs for make no session call of their own in the steady state:
+    - the session feed's refresh (accounts.session_feed) once it is half an interval old, not the
+      whole one, so a late wake-up still comes before a page would find it due (a page finding it
+      older than ACCOUNTS_SESSION_FEED_SECONDS makes the Query itself: the feed's rules are unchanged);
+    - revalidateCachedSessions (accounts.session_patterns): cached sessions used in the last
+      ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS read again in bulk before they reach it.
+    Returns the seconds until it wants to run again (the hub wakes for it during its pause), or None
+    while the session cache or its feed is off. Never raises (failures are logged)."""
+    if not (session_cache.seconds() > 0 and session_cache.seconds_with_feed() > 0 and session_cache.feed.enabled()):
+        return None
+    ahead = session_feed.refresh_seconds() / 2
     try:
-        if session_cache.seconds() > 0 and session_cache.seconds_with_feed() > 0 and session_cache.feed.enabled():
-            session_cache.feed.refresh_if_due(session_cache.forget_partitions)
+        session_cache.feed.refresh_if_due(session_cache.forget_partitions, ahead=ahead)
     except Exception:  # noqa: BLE001 - the pages' own refresh remains
         logger.warning("session feed: the activity hub's refresh failed", exc_info=True)
+    try:
+        session_patterns.revalidate_cached_sessions(session_cache)
+    except Exception:  # noqa: BLE001 - entries expire at their bound; pages read them again
+        logger.warning("session cache: revalidating cached sessions failed", exc_info=True)
+    waits = [session_cache.feed.due_in(ahead=ahead), session_cache.revalidation_due_in()]
+    return max(SESSION_UPKEEP_MIN_WAIT, min(wait for wait in waits if wait is not None))
 
 
 def keep_seqs_for_pages() -> None:
