@@ -345,11 +345,13 @@ class ActivityHub:
                  note_seq: Callable[[str, int], None] | None = None, autostart: bool = True,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
                  seq_feed: selectors.SeqFeed | None = None,
-                 keep_session_feed: Callable[[], float | None] | None = None):
+                 keep_session_feed: Callable[[], float | None] | None = None,
+                 renew_seqs: Callable[[], object] | None = None):
         self.query = query or selectors.activity_since
         self.note_seq = note_seq or selectors.note_room_seq
         self.seq_feed = seq_feed or selectors.seq_feed
         self.keep_session_feed = keep_session_feed or keep_session_feed_current
+        self.renew_seqs = renew_seqs or selectors.renew_seqs
         self.clock = clock
         self.shards = shards or settings.CHAT_ACTIVITY_SHARDS
         self.overlap_ms = int(settings.CHAT_LIVE_OVERLAP_SECONDS * 1000) if overlap_ms is None else overlap_ms
@@ -537,6 +539,8 @@ class ActivityHub:
                 self.failures += 1
                 if self.failures in (1, 10) or self.failures % 100 == 0:
                     logger.warning("activity feed refresh failed (%d in a row)", self.failures, exc_info=True)
+            if not self.failures:
+                self._renew_seqs()
             pause = self.interval * min(2 ** self.failures, 20) if self.failures else self.interval
             self._pause_until(started + pause, wake_in)
 
@@ -550,6 +554,14 @@ class ActivityHub:
                 return
             self.sleep(wake_in)
             wake_in = self.keep_session_feed()
+
+    def _renew_seqs(self) -> None:
+        """After a round done: the Seqs pages will want soon, read here rather than by a page
+        (selectors.renew_seqs). A failure costs nothing but that: pages read them as before."""
+        try:
+            self.renew_seqs()
+        except Exception:  # noqa: BLE001 - DynamoDB throttling or down: the pages' own read remains
+            logger.warning("activity feed: renewing the rooms' Seqs failed", exc_info=True)
 
     def close(self) -> None:
         with self._lock:

@@ -483,16 +483,28 @@ class RoomFeed:
             watermark = self.watermark_ms
         return watermark is not None and self.clock() - watermark <= self.overlap_ms // 2
 
-    @metrics.timed_refresh("room")
-    def _refresh(self) -> None:
-        started = self.clock()
-        with self._state_lock:
-            watermark, covered_from, current = self.watermark_ms, self.covered_from_ms, self.events
+    def _next_read(self, started: int, watermark: int | None, covered_from: int | None) -> tuple[bool, int]:
+        """(restart, since) of a refresh starting at ``started``."""
         # First refresh, or nobody polled for a while: start over rather than replay the gap.
         restart = watermark is None or covered_from is None or started - watermark > self.span_ms - self.overlap_ms
         # A restart reads back far enough for the presence window too: who is here shows at once.
         since = (started - max(self.span_ms, signal_window_ms(PRESENCE_REF_PREFIX)) if restart
                  else watermark - self.overlap_ms)
+        return restart, since
+
+    def refresh_reads_from(self) -> int:
+        """How far back a refresh starting now would read (server clock): a room tail older than
+        that plus the overlap can't be brought up to date by it (RoomTail.refreshed gives up)."""
+        with self._state_lock:
+            watermark, covered_from = self.watermark_ms, self.covered_from_ms
+        return self._next_read(self.clock(), watermark, covered_from)[1]
+
+    @metrics.timed_refresh("room")
+    def _refresh(self) -> None:
+        started = self.clock()
+        with self._state_lock:
+            watermark, covered_from, current = self.watermark_ms, self.covered_from_ms, self.events
+        restart, since = self._next_read(started, watermark, covered_from)
         found = self.source(self.room_id, since)
         messages, deletions, *more = found
         signals = more[0] if more else []

@@ -263,6 +263,11 @@ class RoomTail:
             loaded = self.messages is not None and self.loaded_at_ms is not None and (
                 started - self.loaded_at_ms < settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000) and (
                 self.loaded_at_ms >= self.unsure_until_ms)
+            watermark = self.watermark_ms
+        # A tail older than the feed's next read reaches back (a room viewed a minute ago, whose
+        # feed nobody refreshed since) would be given up by that refresh: load it, one Query, not two.
+        if loaded and watermark is not None and feed.refresh_reads_from() > watermark - self.overlap_ms:
+            loaded = False
         if loaded:
             try:
                 if sent_ms is not None:

@@ -137,6 +137,7 @@ def user_room_get(*, user_id: str, room_id: str) -> UserRoom | None:
 # reads one small item per room (room_sequences), 100 to a call.
 
 _seq_cache: dict[str, tuple[float, int]] = {}  # room id -> (read at, Seq); monotonic time
+_seq_asked: dict[str, float] = {}  # room id -> when a page last asked for its Seq (renew_seqs' list)
 _seq_cache_lock = threading.Lock()
 _SEQ_CACHE_MAX = 20_000  # rooms; past it, entries no longer fresh go, then everything
 _BATCH_GET_MAX = 100  # BatchGetItem's most keys a call
@@ -214,6 +215,7 @@ def _seq_feed_bounds() -> dict:
 def clear_seq_cache() -> None:
     with _seq_cache_lock:
         _seq_cache.clear()
+        _seq_asked.clear()
     seq_feed.restart()
 
 
@@ -267,7 +269,10 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
                 if seq_feed.fresh(now, fresh_seconds=bounds["fresh_seconds"])
                 else settings.CHAT_ROOM_SEQ_CACHE_SECONDS) / 2
         with _seq_cache_lock:
+            if len(_seq_asked) + len(wanted) > _SEQ_CACHE_MAX:
+                _seq_asked.clear()  # renewals stop until pages ask again: a bound on memory, never on counts
             for room_id in wanted:
+                _seq_asked[room_id] = now
                 entry = _seq_cache.get(room_id)
                 if entry and _seq_fresh(entry[0], now, bounds):
                     found[room_id] = entry[1]
@@ -302,6 +307,39 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
                     _store_seq(room_id, found[room_id], now)
                     found[room_id] = _seq_cache[room_id][1]
     return found
+
+
+def renew_seqs(*, limit: int = _BATCH_GET_MAX) -> int:
+    """The activity hub's part in keeping pages off the rooms' Seqs: while its feed is fresh, read
+    again (room_sequences' BatchGetItem, one call for up to ``limit`` rooms) the entries that pages
+    asked for within CHAT_ROOM_SEQ_FEED_SECONDS and that are missing, not kept by the feed (read
+    before its coverage began: the hub restarted) or past 3/4 of their life, most needed first. So
+    a sidebar's entries are read again on the hub's thread before they expire, together, instead
+    of by the page that finds them expired (2 calls for 200 rooms); the bounds are unchanged, as a
+    renewal is a read like a page's. Returns the rooms read."""
+    if settings.CHAT_ROOM_SEQ_CACHE_SECONDS <= 0 or settings.CHAT_ROOM_SEQ_FEED_SECONDS <= 0:
+        return 0
+    now = time.monotonic()
+    bounds = _seq_feed_bounds()
+    if not seq_feed.fresh(now, fresh_seconds=bounds["fresh_seconds"]):
+        return 0  # entries serve only the short bound: a renewal now would not be kept
+    # Three quarters of a lifetime: about as many reads as pages made at expiry, with rounds to spare.
+    late = 0.75 * max(settings.CHAT_ROOM_SEQ_CACHE_SECONDS, bounds["max_age"])
+    due: list[tuple[float, str]] = []
+    with _seq_cache_lock:
+        for room_id in [r for r, at in _seq_asked.items() if now - at > bounds["max_age"]]:
+            del _seq_asked[room_id]  # no page wants it lately: let it expire
+        for room_id in _seq_asked:
+            entry = _seq_cache.get(room_id)
+            if entry is None or not seq_feed.keeps(entry[0], now, **bounds):
+                due.append((float("-inf"), room_id))  # a page would read it now
+            elif now - entry[0] > late:
+                due.append((entry[0], room_id))
+    if not due:
+        return 0
+    chosen = [room_id for _, room_id in sorted(due)[:limit]]
+    room_sequences(room_ids=chosen, cached=False)
+    return len(chosen)
 
 
 def room_seq(*, room_id: str) -> int:
