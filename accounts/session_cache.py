@@ -51,9 +51,9 @@ class CachedSession:
 
 @dataclass(frozen=True)
 class Revalidated:
-    """What revalidation read for an entry that is still live: its replacement's contents."""
+    """What revalidation read for an entry still live with the same data: its replacement's record
+    (a newer expiry, last_seen), bounds and parent."""
     record: object
-    data: dict
     live_until: float
     parent: object | None = None
 
@@ -209,7 +209,7 @@ class SessionCache:
                 if found is None:
                     self._drop(key)
                     continue
-                self._entries[key] = CachedSession(record=found.record, data=found.data,
+                self._entries[key] = CachedSession(record=found.record, data=entry.data,
                                                    fresh_until=started + self.seconds(),
                                                    live_until=found.live_until, read_began_ms=read_began_ms,
                                                    parent=found.parent)

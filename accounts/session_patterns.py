@@ -316,8 +316,9 @@ def revalidate_cached_sessions(cache=None) -> int:
     last ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS and nearing it: SessionCache.due_for_revalidation),
     so that a page never pays that read. One consistent BatchGetItem per 100 items: a session's
     record; for a linked device its record and its parent's. Each entry is replaced by what was
-    read, as of this call's start (a changed session's data decoded again), or dropped when an item
-    is gone, closing or expired. Run by the activity hub's thread (rooms.activity); returns the
+    read, as of this call's start (the expiry and last_seen a refresh moved), or dropped when an
+    item is gone, closing, expired or holds other data (rewritten elsewhere: the next page reads
+    it, as after an announcement). Run by the activity hub's thread (rooms.activity); returns the
     entries read. A failure leaves the entries to expire at their bound, and is raised."""
     cache = cache if cache is not None else session_cache
     due = cache.due_for_revalidation()
@@ -335,26 +336,18 @@ def revalidate_cached_sessions(cache=None) -> int:
         cache.revalidation_failed()
         raise
     now = cache.wall()
-    decode = _session_decoder()
     outcomes = []
     for key, entry in due:
         record = found.get((entry.record.PK, entry.record.SK))
         parent = found.get((entry.parent.PK, entry.parent.SK)) if entry.parent is not None else None
-        if (record is None or not record.is_live(now)
+        if (record is None or not record.is_live(now) or record.session_data != entry.record.session_data
                 or (record.is_child and (parent is None or not parent.is_live(now)))):
             outcomes.append((key, entry, None))
             continue
-        data = entry.data if record.session_data == entry.record.session_data else decode(record.session_data)
         live_until = float(record.expires_at if parent is None else min(record.expires_at, parent.expires_at))
-        outcomes.append((key, entry, Revalidated(record, data, live_until, parent)))
+        outcomes.append((key, entry, Revalidated(record, live_until, parent)))
     cache.revalidated(outcomes, started=started)
     return len(due)
-
-
-def _session_decoder() -> Callable[[str], dict]:
-    from accounts.session_engine import SessionStore  # the engine imports this module
-
-    return SessionStore().decode
 
 
 # --- clearing expired sessions -----------------------------------------------------------------

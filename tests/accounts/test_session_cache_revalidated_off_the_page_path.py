@@ -186,7 +186,7 @@ def test_revalidation_drops_a_session_ended_elsewhere_without_a_page_asking(here
     assert here.upkeep_calls["BatchGetItem"] == 1 and len(here.cache) == 0
 
 
-def test_a_session_rewritten_elsewhere_without_an_announcement_is_replaced_by_what_was_read(
+def test_a_session_rewritten_elsewhere_without_an_announcement_is_read_again_after_revalidation(
         here, elsewhere, announcements_lost):
     store = _signed_in("alice")
     here.run(10, pages=lambda elapsed: here.load(store.session_key))
@@ -195,9 +195,27 @@ def test_a_session_rewritten_elsewhere_without_an_announcement_is_replaced_by_wh
         other["note"] = "written elsewhere"
         other.save()  # its announcement fails
     assert "note" not in here.load(store.session_key)[0]  # the lost announcement: still the old data
-    here.run(WITH_FEED)
+    here.advance(WITH_FEED * 5 / 6 - 10)
+    here.upkeep()
+    assert len(here.cache) == 0  # revalidation found other data: the stale entry is gone
     data, calls = here.load(store.session_key)
-    assert data["note"] == "written elsewhere" and calls == {}, calls  # replaced by revalidation
+    assert data["note"] == "written elsewhere" and calls == {"Query": 1}, calls  # as after an announcement
+    here.run(WITH_FEED)
+    assert here.load(store.session_key) == (data, {})  # and kept from then on
+
+
+def test_a_session_whose_expiry_was_refreshed_elsewhere_is_replaced_by_what_was_read(here, elsewhere):
+    store = _signed_in("alice")
+    here.run(10, pages=lambda elapsed: here.load(store.session_key))
+    key = StoredKey.of(store.session_key)
+    before = here.cache.get(key).record.expires_at
+    record = session_patterns.get_session_by_session_id(key)
+    record.update(actions=[SessionRecord.expires_at.set(before + 3600)])  # as a last_seen refresh does: unannounced
+    here.advance(WITH_FEED * 5 / 6 - 10)
+    here.upkeep()
+    entry = here.cache.get(key)
+    assert entry is not None and entry.record.expires_at == before + 3600 and entry.live_until == before + 3600
+    assert here.load(store.session_key)[1] == {}
 
 
 def _cached(process: Process, sessions: int, devices: int) -> list[str]:
