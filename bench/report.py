@@ -284,14 +284,16 @@ def room_call_targets(results: dict) -> list[list[str]]:
                      f"mean {page['calls_per_request_total']:.2f} ({_calls(page)}) on the small room"
                      + (f", its readers' mix: {_by_reader_text(results, page)}" if page.get("by_reader") else "")
                      + (f"; {warm['steady']['calls_per_request_total']:.2f} on the many rooms' later views "
-                        f"({warm['steady']['requests']:,})" if len(steady) > 1 else ""),
+                        f"({warm['steady']['requests']:,}{patterns_text(warm['steady'], calls=warm['steady']['calls_max'])})"
+                        if len(steady) > 1 else ""),
                      "met" if round(mean, 2) <= ROOM_CALLS_STEADY else "**not met**"])
     if warm and warm.get("cold", {}).get("requests"):
         cold = warm["cold"]
         rows.append([f"room page: ≤ {ROOM_CALLS_COLD} DynamoDB calls cold (the first view of a room on a worker; "
                      "judged on the max)",
                      f"mean {cold['calls_per_request_total']:.2f}, max {cold['calls_max']} over {cold['requests']:,} "
-                     f"first views ({_calls({**cold, 'requests': cold['requests']})})" + cold_mix_text(cold),
+                     f"first views ({_calls({**cold, 'requests': cold['requests']})})" + cold_mix_text(cold)
+                     + patterns_text(cold, calls=cold["calls_max"]),
                      "met" if cold["calls_max"] <= ROOM_CALLS_COLD else "**not met**"])
     return rows
 
@@ -324,6 +326,29 @@ def cold_mix_text(cold: dict) -> str:
             + f"; the {by_total[top]:,} at the max ({top}): "
             + "; ".join(f"{_mix_text(mix)} ({n:,})" for n, mix in at_max)
             + f"; the most common: {_mix_text(max(mixes, key=mixes.get))} ({max(mixes.values()):,})")
+
+
+def patterns_text(part: dict, *, calls: int | None = None) -> str:
+    """Which named access patterns made the views' calls (wrk.summary's ``by_patterns``, from the
+    X-DynamoDB-Patterns header): the calls per view of each, most first, and with ``calls`` (the
+    max) the patterns of the views that made that many, so a reader sees causes, not only
+    operations; "" for runs before the patterns were recorded."""
+    mixes = part.get("by_patterns") or {}
+    views = sum(mixes.values())
+    if not views:
+        return ""
+    totals: dict[str, int] = {}
+    for mix, n in mixes.items():
+        for named in mix.split(","):
+            if "=" in named:
+                name, count = named.split("=")
+                totals[name] = totals.get(name, 0) + int(count) * n
+    text = "; by pattern, calls per view: " + " + ".join(
+        f"{name} {total / views:.2f}" for name, total in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+    at = sorted(((n, mix) for mix, n in mixes.items() if calls is not None and _mix_total(mix) == calls), reverse=True)
+    if at:
+        text += f"; the patterns at the max ({calls}): " + "; ".join(f"{_mix_text(mix)} ({n:,})" for n, mix in at[:4])
+    return text
 
 
 def reader_mix(seeded: dict) -> str:
@@ -839,7 +864,9 @@ def markdown(results: dict, png_name: str) -> str:
         "theirs carries it); BatchGetItem, the sidebar rooms' Seq for the unread counts, 100 a call, when this "
         "process read them more than CHAT_ROOM_SEQ_CACHE_SECONDS ago; UpdateItem, the session's `last_seen`, once "
         "in 5 minutes a session. The cold target's row gives the views at each count of calls and what the views "
-        "at the max made. The targets were set for a 50-room sidebar; every bench user "
+        "at the max made, and, with the steady row's later views, the calls per view of each named access pattern "
+        "(the innermost rooms/ or accounts/ function making each call, bench/middleware.py) and the patterns of "
+        "the views at the max. The targets were set for a 50-room sidebar; every bench user "
         f"is in {results['seeded'].get('sidebar_rooms', '–')}, the harder page.",
         "- *post message*: the composer's HTMX POST (CSRF token, a fresh idempotency key from the previous "
         "answer). The post rate limit is lifted for the run (CHAT_POST_RATE_LIMIT=1000000, "

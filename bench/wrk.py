@@ -96,6 +96,12 @@ def _mix(header: str) -> str:
     return ",".join(f"{op}={n}" for op, n in ops) or "none"
 
 
+def _named_mix(header: str) -> str:
+    """An X-DynamoDB-Patterns text ("selectors.user_with_rooms=1,selectors.room_get_any=1") sorted by name."""
+    named = sorted((p, int(n)) for p, n in re.findall(r"([\w.]+)=(\d+)", header or "") if int(n))
+    return ",".join(f"{p}={n}" for p, n in named) or "none"
+
+
 def summary(raw: dict) -> dict:
     """The wrk run as bench/load.py's Recorder.summary() shapes a phase's numbers."""
     seconds = raw["window_seconds"]
@@ -106,6 +112,9 @@ def summary(raw: dict) -> dict:
     distinct: Counter = Counter()
     cold_calls: Counter = Counter()
     cold_mix: Counter = Counter()  # first views by their calls, e.g. "GetItem=1,Query=2" (normalised, sorted)
+    # Views by the access patterns that made their calls, e.g. "selectors.room_get_any=1,selectors.user_with_rooms=1"
+    cold_patterns: Counter = Counter()
+    steady_patterns: Counter = Counter()
     steady_calls: Counter = Counter()
     answered = cold = steady = 0
     calls_max = cold_max = steady_max = 0
@@ -122,6 +131,8 @@ def summary(raw: dict) -> dict:
         cold_calls.update({k: int(v) for k, v in (thread.get("cold_calls") or {}).items()})
         cold_mix.update({_mix(k): int(v) for k, v in (thread.get("cold_mix") or {}).items()})
         steady_calls.update({k: int(v) for k, v in (thread.get("steady_calls") or {}).items()})
+        cold_patterns.update({_named_mix(k): int(v) for k, v in (thread.get("cold_patterns") or {}).items()})
+        steady_patterns.update({_named_mix(k): int(v) for k, v in (thread.get("steady_patterns") or {}).items()})
         cold += int(thread.get("cold_requests") or 0)
         steady += int(thread.get("steady_requests") or 0)
         calls_max = max(calls_max, int(thread.get("calls_max") or 0))
@@ -159,10 +170,12 @@ def summary(raw: dict) -> dict:
         "cold": {"requests": cold, "calls_per_request_total": sum(cold_calls.values()) / cold if cold else None,
                  "calls_per_request": per(cold_calls, cold), "calls_max": cold_max,
                  # How many first views made each mix of calls, most first: the report names the max's.
-                 "by_calls": dict(sorted(cold_mix.items(), key=lambda kv: (-kv[1], kv[0])))},
+                 "by_calls": dict(sorted(cold_mix.items(), key=lambda kv: (-kv[1], kv[0]))),
+                 "by_patterns": dict(sorted(cold_patterns.items(), key=lambda kv: (-kv[1], kv[0])))},
         "steady": {"requests": steady,
                    "calls_per_request_total": sum(steady_calls.values()) / steady if steady else None,
-                   "calls_per_request": per(steady_calls, steady), "calls_max": steady_max},
+                   "calls_per_request": per(steady_calls, steady), "calls_max": steady_max,
+                   "by_patterns": dict(sorted(steady_patterns.items(), key=lambda kv: (-kv[1], kv[0])))},
         # Calls per page by the session's reader group (the measured rooms' read cursors, seed.py).
         "by_reader": {group: {"requests": r["requests"], "calls_per_request_total": r["calls"] / r["requests"],
                               "calls_max": r["calls_max"]} for group, r in sorted(readers.items()) if r["requests"]},

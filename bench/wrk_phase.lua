@@ -6,6 +6,8 @@
 -- from the later ones (steady). Each wrk thread keeps its own view of "first": a phase that judges
 -- cold views runs one thread (bench/wrk.py, threads=1). Answers that name the session's reader
 -- group (X-Bench-Reader, echoed from its cookie) are also counted by group: requests, calls, max.
+-- Cold and steady views are also counted by the access patterns that made their calls
+-- (X-DynamoDB-Patterns), when the server names them.
 --
 --   wrk -t T -c C -d S -s bench/wrk_phase.lua URL -- CONFIG_FILE T WINDOW_START WINDOW_END
 -- CONFIG_FILE: lines "path<TAB>/x/", "cookie<TAB>sessionid=..; csrftoken=..", "agent<TAB>...",
@@ -52,7 +54,7 @@ end
 
 local SEP = "\t"
 local VIEWS = {"statuses", "calls", "cold_calls", "cold_mix", "steady_calls", "by_worker", "distinct_by_worker",
-               "reader_requests", "reader_calls", "reader_max"}
+               "reader_requests", "reader_calls", "reader_max", "cold_patterns", "steady_patterns"}
 
 -- A table whose entries live in `flat` under "<name>\t<key>" (the thread's one table for done()).
 function view(name)
@@ -78,6 +80,8 @@ function init(args)
   flat, latency_count, seen = {}, 0, {}
   statuses, calls, cold_calls, steady_calls = view("statuses"), view("calls"), view("cold_calls"), view("steady_calls")
   cold_mix = view("cold_mix")  -- first views by their X-DynamoDB-Calls text: which calls make the max
+  -- Views by their X-DynamoDB-Patterns text (bench/middleware.py): which access patterns made the calls.
+  cold_patterns, steady_patterns = view("cold_patterns"), view("steady_patterns")
   by_worker, distinct_by_worker = view("by_worker"), view("distinct_by_worker")
   calls_max, cold_requests, cold_max, steady_requests, steady_max, answered = 0, 0, 0, 0, 0, 0
   step = tonumber(args[2] or "1")  -- threads: session k goes to thread k mod step
@@ -143,16 +147,19 @@ function response(status, headers, body)
     if total > (reader_max[reader] or 0) then reader_max[reader] = total end
   end
   -- The path comes from bench/middleware.py: answers on different connections come back in any order.
+  local named = header(headers, "X-DynamoDB-Patterns")
   if not first then
     steady_requests = steady_requests + 1
     add(steady_calls, text)
     if total > steady_max then steady_max = total end
+    if named then steady_patterns[named] = (steady_patterns[named] or 0) + 1 end
   else
     cold_requests = cold_requests + 1
     add(cold_calls, text)
     local mix = text or "none"
     cold_mix[mix] = (cold_mix[mix] or 0) + 1
     if total > cold_max then cold_max = total end
+    if named then cold_patterns[named] = (cold_patterns[named] or 0) + 1 end
   end
 end
 

@@ -35,7 +35,8 @@ from tests.support.seeding import rooms_created
 from tests.support.sessions import signed_in_session
 
 SECONDS = float(os.environ.get("ROOM_PAGE_PATTERNS") or 0)
-pytestmark = pytest.mark.skipif(not SECONDS, reason="a measurement: ROOM_PAGE_PATTERNS=<seconds> runs it")
+pytestmark = [pytest.mark.skipif(not SECONDS, reason="a measurement: ROOM_PAGE_PATTERNS=<seconds> runs it"),
+              pytest.mark.timeout(SECONDS + 1200)]  # the scene and the warm-up take minutes
 
 READERS = 240
 SIDEBAR = 200
