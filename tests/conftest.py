@@ -24,6 +24,7 @@ os.environ.setdefault("DYNAMODB_MAX_ATTEMPTS", "2")
 os.environ["ACCOUNTS_SESSION_CACHE_SECONDS"] = "0"
 os.environ["ACCOUNTS_SESSION_FEED_SECONDS"] = "0"
 
+import gc  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
@@ -50,6 +51,18 @@ def pytest_collection_modifyitems(config, items):
         if "dynalite" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
     items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
+
+
+def pytest_collection_finish(session):
+    """Python's cycle collector, tuned for a test process: what collection imported (Django, moto,
+    botocore's models, the tests) lives to the end, so it is frozen out of every later full
+    collection, and young collections run every 10,000 allocations, not 700. Each full collection
+    walked that whole heap (~0.1-0.3 s): measured on tests/rooms in one process, collections took
+    7.6 s of its 89 s of CPU before, 4.0 s after. Tests that measure memory call gc.collect()
+    themselves, as before."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 @pytest.fixture(scope="session", autouse=True)
