@@ -337,7 +337,8 @@ class ActivityHub:
     concern (by user id; posts by room), a post's Seq to the room Seq cache (``note_seq``), and
     the woken streams read their user's state from memory: 0 reads per tab. Signed-in pages keep
     it running too (``keep_for_pages``): each refresh done tells ``seq_feed`` (selectors.SeqFeed),
-    so the sidebar's unread counts come from the cache it keeps, not a read of the rooms' Seqs.
+    so the sidebar's unread counts come from the cache it keeps, not a read of the rooms' Seqs, and
+    after each round done it reads again the entries pages will soon find expired (renew_seqs).
     Clock, query and sleep are injected; ``autostart=False`` leaves refreshing to the caller (tests)."""
 
     def __init__(self, *, query: Callable[..., list] | None = None, clock: Callable[[], int] = now_ms,

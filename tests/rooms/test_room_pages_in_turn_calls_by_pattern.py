@@ -11,8 +11,9 @@ A measurement, run when asked (it takes a few minutes):
     ROOM_PAGE_PATTERNS=60 .venv/bin/python -m pytest -p no:randomly -s \
         tests/rooms/test_room_pages_in_turn_calls_by_pattern.py
 
-(the value: seconds of views); it prints, for cold and steady views, how many views made each
-count of calls, and per pattern (and why it was made) the views that made it."""
+(the value: seconds of views; ROOM_PAGE_PATTERNS_OUT=<file> also writes the JSON); it prints, for
+cold and steady views, how many views made each count of calls, and per pattern (and why it was
+made) the views that made it."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ READERS = 240
 SIDEBAR = 200
 MEASURED = 5  # the sidebar's rooms the benchmark measures elsewhere (not in the phase's paths)
 UNREAD_FILLERS = 18  # one post each after the joins: 1 unread for every reader
-MANY = 800  # public rooms nobody reading is in
+# Public rooms nobody reading is in; fewer (ROOM_PAGE_PATTERNS_MANY) make a slow host come back to
+# each room within the run, for later views.
+MANY = int(os.environ.get("ROOM_PAGE_PATTERNS_MANY") or 800)
 MANY_MESSAGES = 20
 OFFERED_PER_SECOND = 30  # the phase's rate over both workers
 POST_EVERY_SECONDS = 2.0
