@@ -19,6 +19,7 @@ def _moto_item(attrs):
 def test_the_speed_ups_are_in_force():
     assert Item.__init__ is not ORIGINALS[(Item, "__init__")]
     assert DynamoType.__lt__ is not ORIGINALS[(DynamoType, "__lt__")]
+    assert DynamoType.size is not ORIGINALS[(DynamoType, "size")]
 
 
 @pytest.mark.parametrize("attrs", [
@@ -64,3 +65,15 @@ def test_comparisons_answer_as_moto_does_for_every_pair_of_types():
             for name, ours in (("__eq__", DynamoType.__eq__), ("__lt__", DynamoType.__lt__)):
                 assert _outcome(ours, a, b) == _outcome(ORIGINALS[(DynamoType, name)], a, b), (name, left, right)
     assert sorted(DynamoType({"S": s}) for s in ["b", "é", "a"])[0] == DynamoType({"S": "a"})
+
+
+SIZED = [{"S": ""}, {"S": "abc"}, {"S": "é😀"}, {"SS": []}, {"SS": ["a", "é", "😀 x", ""]},
+         {"SS": ["k" * 40] * 300}, {"NS": ["1", "-2.50", "1e10"]}, {"NS": []}, {"N": "12.5"},
+         {"B": b"\x00\xff"}, {"BS": [b"a", b"bc"]}, {"BOOL": True}, {"NULL": True},
+         {"L": [{"S": "é"}, {"SS": ["a", "bb"]}, {"NS": ["3"]}]}, {"M": {"ü": {"SS": ["x"]}, "n": {"N": "1"}}},
+         {"SS": ["a", True]}, {"NS": [1, "2"]}, {"S": b"bytes"}]  # odd members: moto's own path
+
+
+@pytest.mark.parametrize("value", SIZED, ids=lambda value: str(value)[:30])
+def test_sizes_are_motos(value):
+    assert DynamoType(value).size() == ORIGINALS[(DynamoType, "size")](DynamoType(value))

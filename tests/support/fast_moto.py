@@ -212,7 +212,13 @@ def speed_up_items(monkeypatch) -> None:
       and the same ``ItemSizeTooLarge`` raised; later inserts (updates) still go through moto's.
     - ``DynamoType`` compares two strings (or two binaries) through ``cast_value``, which walks
       its type checks on every comparison of a Query's sort: for those two types ``cast_value``
-      is the value itself, so it is compared directly. Other types take moto's path."""
+      is the value itself, so it is compared directly. Other types take moto's path.
+    - ``DynamoType.size`` of a string set builds a ``DynamoType`` for each member to measure it,
+      and every attribute an update sets re-measures the whole item (``LimitedSizeDict``): the
+      post guard's item holds a user's recent idempotency keys in two sets, so a test posting
+      hundreds of messages measured thousands of members per post. A string (or a string or
+      number set of strings) is measured directly, as moto measures it: UTF-8 bytes, and a
+      number's characters; any other value takes moto's path."""
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models.utilities import bytesize
@@ -242,6 +248,20 @@ def speed_up_items(monkeypatch) -> None:
             return self.type == other.type and self.value == other.value
         return original_eq(self, other)
 
+    original_size = DynamoType.size
+    string, string_set, number_set = dynamo_type.DDBType.STRING, dynamo_type.DDBType.STRING_SET, dynamo_type.DDBType.NUMBER_SET
+
+    def size(self):
+        if type(self) is DynamoType:
+            kind, value = self.type, self.value
+            if kind == string and type(value) is str:
+                return len(value.encode("utf-8"))
+            if kind == string_set and type(value) is list and all(type(v) is str for v in value):
+                return sum(len(v.encode("utf-8")) for v in value)
+            if kind == number_set and type(value) is list and all(type(v) is str for v in value):
+                return sum(len(v) for v in value)
+        return original_size(self)
+
     def lt(self, other):
         if type(other) is DynamoType and type(self) is DynamoType and self.type in plain and other.type == self.type:
             return self.value < other.value
@@ -249,7 +269,7 @@ def speed_up_items(monkeypatch) -> None:
 
     ORIGINALS.setdefault((LimitedSizeDict, "__setitem__"), vars(LimitedSizeDict)["__setitem__"])
     for owner, name, replacement in ((Item, "__init__", item_init), (DynamoType, "__eq__", eq),
-                                     (DynamoType, "__lt__", lt)):
+                                     (DynamoType, "__lt__", lt), (DynamoType, "size", size)):
         ORIGINALS.setdefault((owner, name), vars(owner)[name])
         monkeypatch.setattr(owner, name, replacement)
 
