@@ -15,8 +15,8 @@ from tests.support.web import comments
 
 ALICE = request_user("alice")
 ID_RE = re.compile(r"^id: (.*)$", re.M)
-OVERLAP_SECONDS = 1  # short: the test waits the window out in real time
-AHEAD_MS = 900  # the writer's clock is ahead of this one by most of the overlap (the bound on skew)
+OVERLAP_SECONDS = 0.5  # short: the test waits the window out in real time
+AHEAD_MS = 450  # the writer's clock is ahead of this one by most of the overlap (the bound on skew)
 
 
 def post(room, text: str):
