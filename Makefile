@@ -59,9 +59,12 @@ test: setup chromium wrk
 ## One worker more than cores: some tests wait on purpose (sleeps, threads), and a third worker on 2
 ## cores runs in that time. Two back-to-back pairs, load ~2: 85 and 82 s wall with 3 workers (156 and
 ## 155 s CPU), 98 and 88 s with 2 (159 and 139 s CPU). TEST_FAST_WORKERS=2 for the old count.
+## Later, 1,924 tests at load ~1-2.5: a fourth worker 64 s wall, 126 s CPU (three: 65 s, 118 s).
+## `--dist worksteal` (an idle worker takes half of a busy one's queue; files stay together):
+## 62, 68 and 70 s wall, 113, 127 and 129 s CPU, against 65 and 70 s, 118 and 129 s with `load`.
 TEST_FAST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test-fast: $(VENV)/.installed-dev
-	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser and not subprocess" -n $(TEST_FAST_WORKERS) $(ARGS)
+	PYTHONDONTWRITEBYTECODE= CHATSITE_QUICK_PROPERTIES=1 scripts/test.sh -m "not integration and not browser and not subprocess" -n $(TEST_FAST_WORKERS) --dist worksteal $(ARGS)
 
 ## Start only the local dynalite (persisted under var/dynalite) in the foreground.
 dynalite: node_modules/.installed
