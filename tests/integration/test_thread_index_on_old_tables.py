@@ -3,6 +3,7 @@ accepts UpdateTable's Create and does nothing: the table is rebuilt with its ite
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -26,6 +27,16 @@ def _items(count: int) -> list[dict]:
     return items
 
 
+def _create_active(client, request: dict) -> None:
+    """CreateTable, then wait for ACTIVE: dynalite (--createTableMs 0) makes a table active on a
+    timer, and a PutItem that reaches it first is refused with ResourceNotFoundException."""
+    client.create_table(**request)
+    deadline = time.monotonic() + 20
+    while client.describe_table(TableName=request["TableName"])["Table"]["TableStatus"] != "ACTIVE":
+        assert time.monotonic() < deadline, f"{request['TableName']} never became active"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def old_prefix(dynalite):
     prefix = f"o{uuid.uuid4().hex[:10]}_"
@@ -38,8 +49,8 @@ def test_ensure_tables_adds_the_thread_index_to_an_old_chat_table_keeping_its_it
     client = dynamodb.client()
     spec = dynamodb.TABLES[dynamodb.CHAT]
     name = f"{old_prefix}chat"
-    client.create_table(**dynamodb.TableSpec(spec.name, spec.key, spec.indexes[:1], spec.ttl_attribute)
-                        .create_request(name))
+    _create_active(client, dynamodb.TableSpec(spec.name, spec.key, spec.indexes[:1], spec.ttl_attribute)
+                   .create_request(name))
     for item in _items(60):
         client.put_item(TableName=name, Item=item)
     lines: list[str] = []
@@ -65,7 +76,7 @@ def test_an_interrupted_rebuild_is_finished_by_the_next_ensure_tables(old_prefix
     client = dynamodb.client()
     spec = dynamodb.TABLES[dynamodb.CHAT]
     name = f"{old_prefix}chat"
-    client.create_table(**spec.create_request(f"{name}.rebuild"))
+    _create_active(client, spec.create_request(f"{name}.rebuild"))
     for item in _items(30):
         client.put_item(TableName=f"{name}.rebuild", Item=item)
     dynamodb.ensure_tables(wait_seconds=20)
