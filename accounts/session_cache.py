@@ -60,6 +60,7 @@ class Revalidated:
 
 class SessionCache:
     MAX_ENTRIES = 2048  # a few KB each; far more than the sessions one process serves in a few seconds
+    FEED_WAIT_FRACTION = 0.5  # of ACCOUNTS_SESSION_FEED_SECONDS: a page's longest wait for a refresh under way
     # Revalidation, as fractions of the longer bound (60 s: 40 s and 50 s). An entry used within the
     # bound is read again once older than REVALIDATE_FROM of it; a batch goes once one entry is
     # older than REVALIDATE_BY (or a BatchGetItem's 100 are ready): entries revalidated together
@@ -94,7 +95,13 @@ class SessionCache:
             return None
         # While the feed is on, every hit first has the feed less than an interval old, so a
         # session ended elsewhere is dropped within ACCOUNTS_SESSION_FEED_SECONDS whatever its age.
-        fresh_feed = self.feed.enabled() and self.feed.refresh_if_due(self.forget_partitions)
+        # Only a page with an entry to serve waits (up to half an interval) for a refresh another
+        # thread has under way (the hub's, late under CPU load) rather than read its session again.
+        with self._lock:
+            held = self._entries.get(key)
+            waits = held is not None and held.fresh_until <= self._clock()  # it needs the feed to serve
+        wait = float(settings.ACCOUNTS_SESSION_FEED_SECONDS) * self.FEED_WAIT_FRACTION if waits else 0.0
+        fresh_feed = self.feed.enabled() and self.feed.refresh_if_due(self.forget_partitions, wait=wait)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

@@ -72,6 +72,7 @@ class SessionFeed:
         self._monotonic = monotonic  # every age (a stepped wall clock must not stretch coverage)
         self._refresh_seconds = refresh_seconds
         self._lock = threading.Lock()  # never held during a Query
+        self._refresh_ended = threading.Condition(self._lock)  # a refresh under way ended (or failed)
         self._refreshing = False
         self._last_refresh: float | None = None  # monotonic: when the last successful Query began
         self._last_since_base_ms: int | None = None  # wall ms: the same moment, for the next Query
@@ -90,20 +91,31 @@ class SessionFeed:
     def enabled(self) -> bool:
         return self._refresh_seconds() > 0
 
-    def refresh_if_due(self, apply: Callable[[list[str]], None], *, ahead: float = 0.0) -> bool:
+    def refresh_if_due(self, apply: Callable[[list[str]], None], *, ahead: float = 0.0,
+                       wait: float = 0.0) -> bool:
         """Bring the feed up to date if its last refresh is older than the refresh interval (less
         ``ahead`` seconds: the activity hub refreshes early, so pages don't), calling
         ``apply`` with the session partitions changed elsewhere (to forget) before anyone is told
-        the feed is fresh. Returns whether the feed is fresh now. Never waits: while another
-        request's Query is under way, or for one interval after a failed one (logged), the answer
+        the feed is fresh. Returns whether the feed is fresh now. Without ``wait``, never waits: while
+        another request's Query is under way, or for one interval after a failed one (logged), the answer
         is whether the last refresh is still less than an interval old; if not, the caller falls
-        back to the short bound."""
+        back to the short bound. ``wait``: a caller that would have to fall back while another
+        Query is under way waits up to this many seconds for it to end (a page: under CPU load the
+        hub's refresh can outlast the last one's interval, and its answer costs the page nothing
+        where falling back costs it a session read); the bound is unchanged, since freshness is
+        still counted from the start of the last refresh done."""
         interval = self._refresh_seconds()
         with self._lock:
             mono = self._monotonic()
             fresh = self._last_refresh is not None and mono - self._last_refresh < interval
             if fresh and mono - self._last_refresh < interval - ahead:
                 return True
+            if self._refreshing and not fresh and wait > 0:
+                self._refresh_ended.wait_for(lambda: not self._refreshing, timeout=wait)
+                mono = self._monotonic()
+                fresh = self._last_refresh is not None and mono - self._last_refresh < interval
+                if fresh or self._refreshing:
+                    return fresh  # the Query we waited for made it fresh, or it is still under way
             if self._refreshing or (self._failed_at is not None and mono - self._failed_at < interval):
                 return fresh  # the last refresh still holds, or the caller falls back to the short bound
             self._refreshing = True
@@ -117,6 +129,7 @@ class SessionFeed:
                            exc_info=True)
             with self._lock:
                 self._refreshing, self._failed_at = False, mono
+                self._refresh_ended.notify_all()
             return fresh
         with self._lock:
             self._prune(since)
@@ -135,6 +148,7 @@ class SessionFeed:
         finally:
             with self._lock:
                 self._refreshing = False
+                self._refresh_ended.notify_all()
                 if applied:
                     if restart:
                         self._covered_since_ms = now
