@@ -119,3 +119,92 @@ def test_requests_are_routed_to_the_handler_moto_picks(moto_tables, monkeypatch)
     monkeypatch.setattr(botocore_stubber.re, "compile", lambda p, *a: compiled.append(p) or compile_(p, *a))
     assert client.get_item(TableName=TABLE, Key={"PK": {"S": "a"}, "SK": {"S": "b"}})["Item"]["PK"] == {"S": "a"}
     assert compiled == []  # the remembered route
+
+
+def _calls(client) -> list:
+    """Every kind of call the site makes, and refusals: answers without their request metadata."""
+    outcomes = []
+
+    def call(name, **params):
+        try:
+            answer = getattr(client, name)(**params)
+            answer.pop("ResponseMetadata", None)
+            outcomes.append((name, answer))
+        except botocore.exceptions.ClientError as exc:
+            outcomes.append((name, "refused", exc.response["Error"]["Code"], exc.response["Error"]["Message"]))
+
+    key = {"PK": {"S": "ROOM#r1"}, "SK": {"S": "MSG#001"}}
+    call("get_item", TableName=TABLE, Key=key, ConsistentRead=True)
+    call("get_item", TableName=TABLE, Key={"PK": {"S": "nobody"}, "SK": {"S": "x"}})
+    call("get_item", TableName="no_such_table", Key=key)
+    call("put_item", TableName=TABLE, Item={"PK": {"S": "ROOM#r1"}, "SK": {"S": "MSG#001"}, "N": {"N": "1"}},
+         ConditionExpression="attribute_not_exists(PK)")
+    call("update_item", TableName=TABLE, Key=key, UpdateExpression="ADD #n :one SET B = :b",
+         ExpressionAttributeNames={"#n": "N"}, ExpressionAttributeValues={":one": {"N": "1"}, ":b": {"B": b"\x00\xff"}},
+         ReturnValues="ALL_NEW")
+    call("batch_get_item", RequestItems={TABLE: {"Keys": [key, {"PK": {"S": "USER#u"}, "SK": {"S": "PROFILE"}}],
+                                                 "ProjectionExpression": "PK, SK, N"}})
+    call("transact_write_items", TransactItems=[
+        {"Put": {"TableName": TABLE, "Item": {"PK": {"S": "T"}, "SK": {"S": "1"}}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": key, "ConditionExpression": "attribute_not_exists(PK)"}}])
+    call("delete_item", TableName=TABLE, Key=key, ReturnValues="ALL_OLD")
+    call("describe_table", TableName=TABLE)
+    return outcomes
+
+
+def test_calls_handed_to_moto_as_a_lean_request_get_moto_s_answers(moto_tables, monkeypatch):
+    """A DynamoDB JSON call reaches moto's handler as a LeanRequest, and every answer and refusal is
+    the one moto's own Request gets (the table's creation time aside, which differs per run)."""
+    from tests.support import fast_moto_dispatch
+
+    client = moto_tables.client()
+    _seed(client)
+    made: list[object] = []
+    lean_request = fast_moto_dispatch.lean_request
+    monkeypatch.setattr(fast_moto_dispatch, "lean_request", lambda request: made.append(lean_request(request)) or made[-1])
+    fast = _calls(client)
+    assert made and all(isinstance(r, fast_moto_dispatch.LeanRequest) for r in made)
+    assert [o[1] for o in fast if len(o) > 2] == ["refused", "refused", "refused"]
+
+    from chatsite import dynamodb
+
+    client.delete_table(TableName=TABLE)  # the same start for moto's own Request
+    dynamodb.ensure_tables(wait_seconds=0)
+    _seed(client)
+    made.clear()
+    monkeypatch.setattr(fast_moto_dispatch, "lean_request", lambda request: made.append(request))  # None: moto's Request
+    plain = _calls(client)
+    assert len(made) == len(plain)
+
+    def comparable(outcomes):
+        return [(o[0], _without_times(o[1])) + tuple(o[2:]) for o in outcomes]
+
+    assert comparable(fast) == comparable(plain)
+
+
+def _without_times(answer):
+    if isinstance(answer, dict):
+        return {k: _without_times(v) for k, v in answer.items()
+                if k not in ("CreationDateTime", "LatestStreamArn", "LatestStreamLabel")}
+    if isinstance(answer, list):
+        return [_without_times(v) for v in answer]
+    return answer
+
+
+def test_a_request_the_lean_path_cannot_describe_whole_gets_moto_s_request():
+    from botocore.awsrequest import AWSPreparedRequest
+
+    from tests.support.fast_moto_dispatch import LeanRequest, lean_request
+
+    headers = {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "application/x-amz-json-1.0"}
+
+    def prepared(method="POST", url="https://dynamodb.us-east-1.amazonaws.com/", extra=None, body=b"{}"):
+        return AWSPreparedRequest(method, url, {**headers, **(extra or {})}, body, None)
+
+    lean = lean_request(prepared())
+    assert isinstance(lean, LeanRequest) and lean.data == b"{}" and lean.raw_url.endswith(".com/")
+    assert lean.headers.get("x-amz-target") == "DynamoDB_20120810.GetItem" and "CONTENT-TYPE" in lean.headers
+    assert lean_request(prepared(method="GET")) is None
+    assert lean_request(prepared(url="https://dynamodb.us-east-1.amazonaws.com/?a=1")) is None
+    assert lean_request(prepared(extra={"Content-Encoding": "gzip"})) is None
+    assert lean_request(prepared(extra={"X-Amz-Target": "Kinesis_20131202.PutRecord"})) is None
