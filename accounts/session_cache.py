@@ -96,12 +96,17 @@ class SessionCache:
         # While the feed is on, every hit first has the feed less than an interval old, so a
         # session ended elsewhere is dropped within ACCOUNTS_SESSION_FEED_SECONDS whatever its age.
         # Only a page with an entry to serve waits (up to half an interval) for a refresh another
-        # thread has under way (the hub's, late under CPU load) rather than read its session again.
+        # thread has under way (the hub's, late under CPU load) rather than read its session again,
+        # and, while the hub keeps the feed (kept_ahead), for the hub's refresh to come rather than
+        # make the feed's Query itself. A page with no entry leaves the feed to the hub then.
         with self._lock:
             held = self._entries.get(key)
             waits = held is not None and held.fresh_until <= self._clock()  # it needs the feed to serve
-        wait = float(settings.ACCOUNTS_SESSION_FEED_SECONDS) * self.FEED_WAIT_FRACTION if waits else 0.0
-        fresh_feed = self.feed.enabled() and self.feed.refresh_if_due(self.forget_partitions, wait=wait)
+        if held is None and self.feed.enabled() and self.feed.kept_ahead():
+            return None
+        wait = float(settings.ACCOUNTS_SESSION_FEED_SECONDS) * self.FEED_WAIT_FRACTION
+        fresh_feed = self.feed.enabled() and self.feed.refresh_if_due(
+            self.forget_partitions, wait=wait if waits else 0.0, wait_for_upkeep=wait if held is not None else 0.0)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:

@@ -74,6 +74,8 @@ class SessionFeed:
         self._lock = threading.Lock()  # never held during a Query
         self._refresh_ended = threading.Condition(self._lock)  # a refresh under way ended (or failed)
         self._refreshing = False
+        self._refreshes_ended = 0  # refreshes ended, done or failed: what a waiting caller watches
+        self._upkeep_seen: float | None = None  # monotonic: the last call of a caller refreshing ahead
         self._last_refresh: float | None = None  # monotonic: when the last successful Query began
         self._last_since_base_ms: int | None = None  # wall ms: the same moment, for the next Query
         self._failed_at: float | None = None  # monotonic: the last failed Query (back off one interval)
@@ -91,8 +93,17 @@ class SessionFeed:
     def enabled(self) -> bool:
         return self._refresh_seconds() > 0
 
+    def kept_ahead(self) -> bool:
+        """Has a caller refreshing ahead (the activity hub's upkeep) come by within two intervals?
+        Then it refreshes the feed before anyone else would have to; longer, it is stalled or gone."""
+        with self._lock:
+            return self._kept_ahead(self._monotonic())
+
+    def _kept_ahead(self, mono: float) -> bool:  # under self._lock
+        return self._upkeep_seen is not None and mono - self._upkeep_seen < 2 * self._refresh_seconds()
+
     def refresh_if_due(self, apply: Callable[[list[str]], None], *, ahead: float = 0.0,
-                       wait: float = 0.0) -> bool:
+                       wait: float = 0.0, wait_for_upkeep: float = 0.0) -> bool:
         """Bring the feed up to date if its last refresh is older than the refresh interval (less
         ``ahead`` seconds: the activity hub refreshes early, so pages don't), calling
         ``apply`` with the session partitions changed elsewhere (to forget) before anyone is told
@@ -103,13 +114,29 @@ class SessionFeed:
         Query is under way waits up to this many seconds for it to end (a page: under CPU load the
         hub's refresh can outlast the last one's interval, and its answer costs the page nothing
         where falling back costs it a session read); the bound is unchanged, since freshness is
-        still counted from the start of the last refresh done."""
+        still counted from the start of the last refresh done. ``wait_for_upkeep``: a caller that
+        would make the Query itself, nothing being under way, waits up to this many seconds for
+        the caller refreshing ahead to make it instead, while that one is not stalled (kept_ahead:
+        the hub late by a call or two under CPU load); the caller then goes on as before (its
+        own Query if the upkeep did not come, the short bound while it is still under way)."""
         interval = self._refresh_seconds()
         with self._lock:
             mono = self._monotonic()
+            if ahead > 0:
+                self._upkeep_seen = mono
             fresh = self._last_refresh is not None and mono - self._last_refresh < interval
             if fresh and mono - self._last_refresh < interval - ahead:
                 return True
+            failed_lately = self._failed_at is not None and mono - self._failed_at < interval
+            if (not fresh and not self._refreshing and not failed_lately and wait_for_upkeep > 0
+                    and self._kept_ahead(mono)):
+                ended, waited_from = self._refreshes_ended, mono
+                self._refresh_ended.wait_for(lambda: self._refreshes_ended != ended, timeout=wait_for_upkeep)
+                mono = self._monotonic()
+                fresh = self._last_refresh is not None and mono - self._last_refresh < interval
+                if fresh:
+                    return True  # the upkeep's refresh, waited for
+                wait = max(0.0, wait - (mono - waited_from))  # one wait in all, not one of each
             if self._refreshing and not fresh and wait > 0:
                 self._refresh_ended.wait_for(lambda: not self._refreshing, timeout=wait)
                 mono = self._monotonic()
@@ -129,6 +156,7 @@ class SessionFeed:
                            exc_info=True)
             with self._lock:
                 self._refreshing, self._failed_at = False, mono
+                self._refreshes_ended += 1
                 self._refresh_ended.notify_all()
             return fresh
         with self._lock:
@@ -148,6 +176,7 @@ class SessionFeed:
         finally:
             with self._lock:
                 self._refreshing = False
+                self._refreshes_ended += 1
                 self._refresh_ended.notify_all()
                 if applied:
                     if restart:
@@ -180,6 +209,7 @@ class SessionFeed:
     def reset(self) -> None:
         with self._lock:
             self._last_refresh = self._last_since_base_ms = self._failed_at = self._covered_since_ms = None
+            self._upkeep_seen = None
             self._seen.clear()
             self._own.clear()
 
