@@ -12,6 +12,7 @@ import pytest
 
 from accounts.session_feed import MAX_GAP_MS, OVERLAP_MS, FeedEvent, SessionFeed
 from chatsite import keys
+from tests.support.examples import examples
 
 REFRESH_S = 1.0
 
@@ -213,7 +214,7 @@ def test_a_wall_clock_stepped_back_does_not_stretch_coverage(feed, table, clock)
     assert not feed.covers(read_began)  # 1.1 s have passed, whatever the wall clock says
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(examples(40)))  # make test-fast: 8
 def test_simulation_no_cached_entry_outlives_a_change_by_more_than_the_interval(seed):
     """Random reads, writes with skewed clocks and slow puts, and refreshes. Whenever the feed says
     an entry may serve, every change to its partition finished before the last refresh began and

@@ -12,6 +12,7 @@ import pytest
 
 from rooms import live, room_tail
 from tests.rooms.test_live import OVERLAP, T0, Tab, World
+from tests.support.examples import examples
 
 PAGE = 5  # a small page, so the tails fill, trim and give up often
 
@@ -67,7 +68,7 @@ def open_page(world: TailWorld, feed: live.RoomFeed, tail: room_tail.RoomTail) -
     return tab, oldest
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(examples(12)))  # make test-fast: 5
 def test_pages_from_memory_then_live_updates_hold_every_message_once(seed, monkeypatch):
     rng = random.Random(seed)
     world = TailWorld()
