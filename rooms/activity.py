@@ -372,6 +372,7 @@ class ActivityHub:
         self.failures = 0
         self.queries = 0  # Queries made, for tests and measurements
         self._dispatched = 0  # events dispatched, ever: marks stay comparable across restarts
+        self._session_due: float | None = None  # monotonic: when keep_session_feed asked to run again
         self._reset()
 
     def _reset(self) -> None:
@@ -459,12 +460,19 @@ class ActivityHub:
     # --- refreshing -----------------------------------------------------------------------------------
 
     @metrics.timed_refresh("activity")
-    def refresh_now(self) -> list[Activity]:
+    def refresh_now(self, *, between: Callable[[], object] | None = None) -> list[Activity]:
         """One round: a Query per shard; the events not seen before are dispatched and returned.
         All or nothing: a shard's Query failing leaves every watermark and seen set as it was (the
         next round reads the same events again), so no event is marked seen without being
-        dispatched, and the Seq cache's coverage (seq_feed) has no hole."""
+        dispatched, and the Seq cache's coverage (seq_feed) has no hole. ``between``: called
+        between two shards' Queries (the session feed's upkeep: it must not wait a whole round)."""
         token = self.seq_feed.begin(self._seq_run)
+        try:
+            return self._round(token, between)
+        finally:
+            self.seq_feed.failed(token)  # no-op once done; else pages stop waiting for it
+
+    def _round(self, token: tuple[int, float], between: Callable[[], object] | None) -> list[Activity]:
         fresh = self._primed
         new: list[Activity] = []
         watermarks: dict[int, int] = {}
@@ -472,6 +480,8 @@ class ActivityHub:
         for shard in range(self.shards):
             if self.closed:  # replaced or shut: no more reads (its tables may be gone: tests, shutdown)
                 return []
+            if shard and between is not None:
+                between()
             started = self.clock()
             since = self._watermarks.get(shard, started) - self.overlap_ms
             records = self.query(shard=shard, since=iso_from_ms(since))
@@ -532,29 +542,40 @@ class ActivityHub:
             started = self.monotonic()
             # First, at the top of each round, and again whenever it asks (during the pause): the
             # session feed is refreshed before a page's session cache hit would have to.
-            wake_in = self.keep_session_feed()
+            self._keep_session_feed()
             try:
-                self.refresh_now()
+                self.refresh_now(between=self._keep_session_feed_between)
                 self.failures = 0
             except Exception:  # noqa: BLE001 - DynamoDB down or slow: counts wait, nothing is lost
                 self.failures += 1
                 if self.failures in (1, 10) or self.failures % 100 == 0:
                     logger.warning("activity feed refresh failed (%d in a row)", self.failures, exc_info=True)
             if not self.failures:
+                self._keep_session_feed_between()
                 self._renew_seqs()
             pause = self.interval * min(2 ** self.failures, 20) if self.failures else self.interval
-            self._pause_until(started + pause, wake_in)
+            self._pause_until(started + pause)
 
-    def _pause_until(self, until: float, wake_in: float | None) -> None:
+    def _keep_session_feed(self) -> None:
+        wake_in = self.keep_session_feed()
+        self._session_due = None if wake_in is None else self.monotonic() + wake_in
+
+    def _keep_session_feed_between(self) -> None:
+        """Between a round's calls: the session feed's upkeep once it asked to run, so a slow round
+        (CPU load, a slow DynamoDB) delays it by one call at most, not the rest of the round."""
+        if self._session_due is not None and self.monotonic() >= self._session_due:
+            self._keep_session_feed()
+
+    def _pause_until(self, until: float) -> None:
         """Sleep until ``until`` (monotonic), waking for keep_session_feed when its last answer
         asked to (seconds until it wants to run again; None: not before the next round)."""
         while True:
-            remaining = until - self.monotonic()
-            if wake_in is None or wake_in >= remaining or self.closed:
-                self.sleep(max(0.0, remaining))
+            now = self.monotonic()
+            if self._session_due is None or self._session_due >= until or self.closed:
+                self.sleep(max(0.0, until - now))
                 return
-            self.sleep(wake_in)
-            wake_in = self.keep_session_feed()
+            self.sleep(max(0.0, self._session_due - now))
+            self._keep_session_feed()
 
     def _renew_seqs(self) -> None:
         """After a round done: the Seqs pages will want soon, read here rather than by a page

@@ -141,6 +141,7 @@ _seq_asked: dict[str, float] = {}  # room id -> when a page last asked for its S
 _seq_cache_lock = threading.Lock()
 _SEQ_CACHE_MAX = 20_000  # rooms; past it, entries no longer fresh go, then everything
 _BATCH_GET_MAX = 100  # BatchGetItem's most keys a call
+SEQ_FEED_WAIT_FRACTION = 0.5  # of CHAT_ACTIVITY_REFRESH_SECONDS: a page's longest wait for the hub's round
 
 
 class UnprocessedKeysRemain(Exception):
@@ -164,7 +165,12 @@ class SeqFeed:
     coverage began, a refresh done in this run began at most ``fresh_seconds`` ago (so a post is
     counted at most that long after its event was written), and it is at most ``max_age`` old (a
     post whose event write failed after taking its Seq is counted at the room's next post, or by
-    then)."""
+    then).
+
+    A round under way (begun, not yet done or ``failed``) can make the feed fresh again when it is
+    done: ``await_round`` lets a page that finds the feed no longer fresh wait a little for it
+    (under CPU load a round can outlast its interval) rather than read every Seq itself; what it
+    then serves is judged by the same rule, from the round's start."""
 
     def __init__(self, *, clock=None):
         self._clock = clock or (lambda: time.monotonic())  # late-bound: tests move the module's clock
@@ -172,10 +178,15 @@ class SeqFeed:
         self._run = 0
         self._covered_from: float | None = None
         self._last_done: float | None = None
+        self._under_way: float | None = None  # the start of this run's round begun and not yet ended
+        self._round_ended = threading.Condition(self._lock)
 
     def begin(self, run: int | None = None) -> tuple[int, float]:
         with self._lock:
-            return (self._run if run is None else run), self._clock()
+            token = (self._run if run is None else run), self._clock()
+            if token[0] == self._run:
+                self._under_way = token[1]
+            return token
 
     def done(self, token: tuple[int, float]) -> None:
         run, started = token
@@ -185,14 +196,43 @@ class SeqFeed:
             if self._covered_from is None:
                 self._covered_from = started
             self._last_done = started if self._last_done is None else max(self._last_done, started)
+            self._ended(started)
+
+    def failed(self, token: tuple[int, float]) -> None:
+        """The round begun with ``token`` ended without being done: nobody waits for it any more."""
+        run, started = token
+        with self._lock:
+            if run == self._run:
+                self._ended(started)
+
+    def _ended(self, started: float) -> None:  # under self._lock
+        if self._under_way == started:
+            self._under_way = None
+            self._round_ended.notify_all()
 
     def restart(self, run: int | None = None) -> int:
         """A new run (nothing covered yet), unless ``run`` is given and is no longer current."""
         with self._lock:
             if run is None or run == self._run:
                 self._run += 1
-                self._covered_from = self._last_done = None
+                self._covered_from = self._last_done = self._under_way = None
+                self._round_ended.notify_all()
             return self._run
+
+    def await_round(self, *, fresh_seconds: float, wait: float) -> bool:
+        """Is the feed fresh? When it is not, and the round under way would make it so once done
+        (it began at most ``fresh_seconds`` ago), wait up to ``wait`` seconds for that round. No
+        wait when no round is under way or it is too old to help (a stalled hub): the caller then
+        reads the Seqs itself, as it would have."""
+        with self._lock:
+            now = self._clock()
+            if self._last_done is not None and now - self._last_done <= fresh_seconds:
+                return True
+            began = self._under_way
+            if began is None or now - began > fresh_seconds or wait <= 0:
+                return False
+            self._round_ended.wait_for(lambda: self._under_way != began, timeout=wait)
+            return self._last_done is not None and self._clock() - self._last_done <= fresh_seconds
 
     def keeps(self, read_at: float, now: float, *, fresh_seconds: float, max_age: float) -> bool:
         with self._lock:
@@ -248,6 +288,16 @@ def _store_seq(room_id: str, seq: int, read_at: float) -> None:
     _seq_cache[room_id] = (read_at, seq)
 
 
+def _needs_the_feed(room_ids: list[str], now: float) -> bool:
+    """Has one of these rooms an entry past the short bound, which only the feed can keep?"""
+    with _seq_cache_lock:
+        for room_id in room_ids:
+            entry = _seq_cache.get(room_id)
+            if entry and now - entry[0] >= settings.CHAT_ROOM_SEQ_CACHE_SECONDS:
+                return True
+    return False
+
+
 def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep,
                    max_attempts: int = 6) -> dict[str, int]:
     """Each room's Seq (0 for a room with no post since read cursors, or no record): BatchGetItem of
@@ -256,7 +306,9 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
     less than CHAT_ROOM_SEQ_CACHE_SECONDS ago are used without a call (so a count can miss the
     posts of that last moment on other processes; the age is counted from before the read), and
     so are those the activity feed keeps current (SeqFeed: up to CHAT_ROOM_SEQ_FEED_SECONDS, a post
-    counted within 2 x CHAT_ACTIVITY_REFRESH_SECONDS of its event). A call made anyway also reads
+    counted within 2 x CHAT_ACTIVITY_REFRESH_SECONDS of its event; when the feed is no longer fresh
+    only for want of the hub's round under way, the call first waits for that round, up to
+    SEQ_FEED_WAIT_FRACTION of an interval, and the same rule judges). A call made anyway also reads
     again the entries past half their life, as far as its last 100 keys have room: a sidebar's
     entries then age together instead of one by one, each page finding another to read."""
     wanted = list(dict.fromkeys(room_ids))
@@ -265,8 +317,13 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
     due: list[str] = []
     if cached and settings.CHAT_ROOM_SEQ_CACHE_SECONDS > 0:
         bounds = _seq_feed_bounds()
-        half = (max(settings.CHAT_ROOM_SEQ_CACHE_SECONDS, bounds["max_age"])
-                if seq_feed.fresh(now, fresh_seconds=bounds["fresh_seconds"])
+        fresh = seq_feed.fresh(now, fresh_seconds=bounds["fresh_seconds"])
+        if not fresh and _needs_the_feed(wanted, now):
+            # The hub's round under way, late under CPU load, would keep them: wait a little for it.
+            fresh = seq_feed.await_round(fresh_seconds=bounds["fresh_seconds"],
+                                         wait=SEQ_FEED_WAIT_FRACTION * settings.CHAT_ACTIVITY_REFRESH_SECONDS)
+            now = time.monotonic()  # still before any read of this call's: the ages count from it
+        half = (max(settings.CHAT_ROOM_SEQ_CACHE_SECONDS, bounds["max_age"]) if fresh
                 else settings.CHAT_ROOM_SEQ_CACHE_SECONDS) / 2
         with _seq_cache_lock:
             if len(_seq_asked) + len(wanted) > _SEQ_CACHE_MAX:

@@ -1,0 +1,165 @@
+"""A room page whose sidebar's Seqs the activity feed keeps, arriving while the hub's round is late
+(under CPU load a round can outlast its interval, so the last round done began more than
+2 x CHAT_ACTIVITY_REFRESH_SECONDS ago and the feed is no longer fresh), waits up to half an
+interval for the round under way (selectors.SeqFeed.await_round) instead of reading the 200 rooms'
+Seqs itself: the cold view still costs a non-member 3 calls and a member 2. What it then serves is
+judged by the same rule, from that round's start, so a count misses a post for no longer than
+before. A hub stalled for longer, a round that fails or does not end in time: the page reads the
+Seqs itself, as before."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rooms import selectors
+from tests.rooms.room_page_patterns import Recorder, messages_elsewhere
+from tests.rooms.test_room_page_calls_by_pattern import (  # noqa: F401 - the scene fixture
+    ROOM,
+    ROOM_HISTORY,
+    SEQS,
+    SIDEBAR_QUERY,
+    counts,
+    page,
+    scene,
+    true_counts,
+    warm,
+)
+
+
+class LateRound:
+    """The hub's next round in its thread, its first Query held until a page waits for the round."""
+
+    def __init__(self, hub, monkeypatch, *, fail: bool = False):
+        self.hub, self.fail = hub, fail
+        self.started, self.release = threading.Event(), threading.Event()
+        self.errors: list[BaseException] = []
+        query = hub.query
+
+        def held_query(**kwargs):
+            self.started.set()
+            assert self.release.wait(5)
+            if self.fail:
+                raise RuntimeError("throttled")
+            return query(**kwargs)
+
+        monkeypatch.setattr(hub, "query", held_query)
+        condition = getattr(selectors.seq_feed, "_round_ended", None)  # none: pages never waited
+        if condition is not None:
+            wait_for = condition.wait_for
+
+            def waiting(predicate, timeout=None):
+                self.release.set()  # a page waits: the hub's Query answers
+                return wait_for(predicate, timeout)
+
+            monkeypatch.setattr(condition, "wait_for", waiting)
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        try:
+            self.hub.refresh_now()
+        except Exception as exc:  # noqa: BLE001 - the failing round's test looks at it
+            self.errors.append(exc)
+
+    def begin(self):
+        self.thread.start()
+        assert self.started.wait(5)  # begun: under way
+
+    def end(self):
+        self.release.set()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+
+def _late(scene, monkeypatch, **kwargs) -> LateRound:
+    """Warm, then the hub's next round begins 1.5 s after the last one done and is still under way
+    when the page comes, 0.7 s later: the last round done began 2.2 s ago, not fresh."""
+    rooms, elsewhere, hub, clock = scene
+    clock.now += 1.5
+    late = LateRound(hub, monkeypatch, **kwargs)
+    late.begin()
+    clock.now += 0.7
+    assert not selectors.seq_feed.fresh(clock.now, fresh_seconds=2)
+    return late
+
+
+def test_a_cold_view_during_a_late_round_waits_for_it_instead_of_reading_the_seqs(client, scene, monkeypatch):
+    rooms, elsewhere, hub, clock = scene
+    with Recorder() as recorder:
+        warm(client, recorder, scene)
+        messages_elsewhere(rooms[7].room_id, 2, "bob")  # its event is read by the late round
+        late = _late(scene, monkeypatch)
+        named, response = page(client, recorder, elsewhere.room_id)  # public, she is not in it
+        late.end()
+        assert named == {SIDEBAR_QUERY: 1, ROOM: 1, ROOM_HISTORY: 1}, named  # before: + SEQS 2
+        assert counts(response) == true_counts() and counts(response)[rooms[7].room_id] == 2
+        late = _late(scene, monkeypatch)
+        named, response = page(client, recorder, rooms[8].room_id)  # hers, never viewed here
+        late.end()
+        assert named == {SIDEBAR_QUERY: 1, ROOM_HISTORY: 1}, named  # before: + SEQS 2
+        assert counts(response) == true_counts()
+
+
+def test_a_stalled_hub_is_not_waited_for_and_the_page_reads_the_seqs(client, scene, monkeypatch):
+    rooms, elsewhere, hub, clock = scene
+    with Recorder() as recorder:
+        warm(client, recorder, scene)
+        late = _late(scene, monkeypatch)
+        clock.now += 1.4  # the round under way began 2.1 s ago: even done, it could not serve
+        monkeypatch.setattr(selectors.seq_feed._round_ended, "wait_for",  # noqa: SLF001
+                            lambda *a, **k: pytest.fail("waited for a stalled round"))
+        messages_elsewhere(rooms[3].room_id, 1, "bob")
+        named, response = page(client, recorder, elsewhere.room_id)
+        late.end()
+        assert named == {SIDEBAR_QUERY: 1, ROOM: 1, ROOM_HISTORY: 1, SEQS: 2}, named
+        assert counts(response) == true_counts() and counts(response)[rooms[3].room_id] == 1
+
+
+def test_a_round_that_fails_while_a_page_waits_leaves_the_page_its_own_read(client, scene, monkeypatch):
+    rooms, elsewhere, hub, clock = scene
+    with Recorder() as recorder:
+        warm(client, recorder, scene)
+        late = _late(scene, monkeypatch, fail=True)
+        messages_elsewhere(rooms[4].room_id, 1, "bob")
+        named, response = page(client, recorder, elsewhere.room_id)
+        late.end()
+        assert late.errors and named == {SIDEBAR_QUERY: 1, ROOM: 1, ROOM_HISTORY: 1, SEQS: 2}, named
+        assert counts(response) == true_counts() and counts(response)[rooms[4].room_id] == 1
+
+
+def test_the_wait_is_bounded_then_the_page_reads_the_seqs(client, scene, monkeypatch):
+    rooms, elsewhere, hub, clock = scene
+    monkeypatch.setattr(selectors, "SEQ_FEED_WAIT_FRACTION", 0.02)  # a short real wait
+    with Recorder() as recorder:
+        warm(client, recorder, scene)
+        late = _late(scene, monkeypatch)
+        condition = selectors.seq_feed._round_ended  # noqa: SLF001
+        monkeypatch.setattr(condition, "wait_for", type(condition).wait_for.__get__(condition))  # never released
+        messages_elsewhere(rooms[5].room_id, 1, "bob")
+        named, response = page(client, recorder, elsewhere.room_id)
+        late.end()
+        assert named == {SIDEBAR_QUERY: 1, ROOM: 1, ROOM_HISTORY: 1, SEQS: 2}, named
+        assert counts(response) == true_counts() and counts(response)[rooms[5].room_id] == 1
+
+
+def test_await_round_as_pure_logic():
+    now = [100.0]
+    feed = selectors.SeqFeed(clock=lambda: now[0])
+    run = feed.restart()
+    feed.done(feed.begin(run))
+    now[0] += 2.5
+    assert feed.await_round(fresh_seconds=2, wait=0) is False  # no round under way: no wait
+    token = feed.begin(run)
+    now[0] += 0.5
+    ended = threading.Timer(0.05, feed.done, args=(token,))
+    ended.start()
+    assert feed.await_round(fresh_seconds=2, wait=5) is True  # the round under way, once done
+    ended.join()
+    now[0] += 2.5
+    token = feed.begin(run)
+    threading.Timer(0.05, feed.failed, args=(token,)).start()
+    assert feed.await_round(fresh_seconds=2, wait=5) is False  # it failed: not fresh, no long wait
+    feed.begin(run)
+    feed.restart(run)  # the hub replaced: its round says nothing of the new run
+    assert feed.await_round(fresh_seconds=2, wait=5) is False
