@@ -230,6 +230,12 @@ CHAT_HISTORY_PAGE_SIZE = 50
 # from DynamoDB at least this often.
 CHAT_ROOM_TAILS_MAX = int(os.environ.get("CHAT_ROOM_TAILS_MAX", "1000"))
 CHAT_ROOM_TAIL_MAX_AGE_SECONDS = float(os.environ.get("CHAT_ROOM_TAIL_MAX_AGE_SECONDS", "300"))
+# A room whose pages come less than CHAT_LIVE_REFRESH_SECONDS apart on a process ("hot") has its
+# feed refreshed ahead by that process's tails' upkeep thread, so its pages find the tail fresh
+# (rooms.room_tail.TailUpkeep): at most this many rooms per process, the coldest giving way; each
+# costs up to 1.5 of the feed's Queries per CHAT_LIVE_REFRESH_SECONDS, ~5-15 ms of one thread's
+# time each. 0: no refresh ahead; a page finding the tail stale refreshes the feed itself.
+CHAT_ROOM_TAILS_AHEAD_MAX = int(os.environ.get("CHAT_ROOM_TAILS_AHEAD_MAX", "20"))
 CHAT_MESSAGE_MAX_LENGTH = 4000
 # How long an author may edit their message after posting it (staff: any time). The Edit button
 # goes away after it, and the server refuses (rooms.services.message_edit).

@@ -555,6 +555,20 @@ class RoomFeed:
         finally:
             self._refresh_lock.release()
 
+    def refresh_ahead(self) -> bool:
+        """One refresh off the page path (rooms.room_tail.TailUpkeep), unless one is under way:
+        then False, and its result will do. A failure leaves ``refreshed_at`` as it was, so the
+        next page or poll makes its own refresh, as if this one had not been tried."""
+        if not self._refresh_lock.acquire(blocking=False):
+            return False
+        try:
+            started = time.monotonic()
+            self._refresh()
+            self.refreshed_at = started
+            return True
+        finally:
+            self._refresh_lock.release()
+
     def refresh_now(self) -> None:
         """One refresh, whatever the age of the last (a stream channel's refresher calls this)."""
         with self._refresh_lock:

@@ -116,6 +116,7 @@ class RoomTail:
         # a load started before T + overlap may not show its writes (index lag), so such a load
         # serves the page that made it and no other (docs/live-updates.md, "Bulk writers").
         self.unsure_until_ms = 0
+        self.last_page_ms: int | None = None  # TailUpkeep's: is the room hot
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()  # single flight: a crowd opening a cold room loads it once
 
@@ -252,6 +253,22 @@ class RoomTail:
             return False  # loaded before a bulk write was surely in the index
         return sent_ms is None or watermark >= started or watermark >= sent_ms + self.overlap_ms
 
+    def refreshable_watermark(self, feed: live.RoomFeed, *, now: int) -> int | None:
+        """The tail's watermark when a refresh of ``feed`` would bring it up to date; None when the
+        next page loads it instead: not loaded (or given up), loaded more than
+        CHAT_ROOM_TAIL_MAX_AGE_SECONDS ago or before a bulk write was surely in the index, or older
+        than the feed's next refresh reaches back (a room viewed a minute ago, whose feed nobody
+        refreshed since: that refresh would make it give up, so it is loaded, one Query, not two)."""
+        with self._lock:
+            watermark, loaded_at = self.watermark_ms, self.loaded_at_ms
+            if (self.messages is None or watermark is None or loaded_at is None
+                    or now - loaded_at >= settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000
+                    or loaded_at < self.unsure_until_ms):
+                return None
+        if feed.refresh_reads_from() > watermark - self.overlap_ms:
+            return None
+        return watermark
+
     def fresh_view(self, feed: live.RoomFeed, *, sent_ms: int | None = None, load: bool = True) -> TailView | None:
         """The tail, brought up to date if it is not: by the feed's refresh (one consistent Query
         of the room's recent events, shared with polls and streams) when the tail is loaded, else
@@ -259,16 +276,7 @@ class RoomTail:
         started = self.clock()
         if self.usable(now=started, started=started, sent_ms=sent_ms):
             return self.view()
-        with self._lock:
-            loaded = self.messages is not None and self.loaded_at_ms is not None and (
-                started - self.loaded_at_ms < settings.CHAT_ROOM_TAIL_MAX_AGE_SECONDS * 1000) and (
-                self.loaded_at_ms >= self.unsure_until_ms)
-            watermark = self.watermark_ms
-        # A tail older than the feed's next read reaches back (a room viewed a minute ago, whose
-        # feed nobody refreshed since) would be given up by that refresh: load it, one Query, not two.
-        if loaded and watermark is not None and feed.refresh_reads_from() > watermark - self.overlap_ms:
-            loaded = False
-        if loaded:
+        if self.refreshable_watermark(feed, now=started) is not None:
             try:
                 if sent_ms is not None:
                     feed.refresh_started_after(started)
@@ -377,6 +385,204 @@ def tails_held() -> int:
         return len(_tails)
 
 
+# --- hot rooms' tails refreshed ahead, off the page path -------------------------------------------
+#
+# A tail serves the page only while its feed refreshed less than CHAT_LIVE_REFRESH_SECONDS ago. A
+# room with an open stream in the process is refreshed every CHAT_LIVE_PUSH_REFRESH_SECONDS by its
+# channel; a room read without streams (pages, polls) used to have one page an interval make the
+# feed's Query itself. So a room whose pages come faster than that (*hot* on this process) has its
+# feed refreshed by this process's upkeep thread once the tail is AHEAD_FRACTION of the interval old,
+# before any page would find it stale: its pages make no feed Query. The same Query, the same
+# single-flight refresh (RoomFeed.refresh_ahead); docs/live-updates.md, "The room page from memory".
+
+
+@dataclass
+class _Hot:
+    tail: RoomTail
+    last_ms: int  # the room's last page
+    gap_ms: float  # its pages' recent spacing (each new gap weighs half)
+    not_before_ms: int = 0  # no attempt before this: after a refresh, one under way elsewhere, a failure
+    failures: int = 0
+
+    def coldness(self, now: int) -> float:
+        return max(self.gap_ms, now - self.last_ms)
+
+
+class TailUpkeep:
+    """Which rooms are hot on this process, and their feeds' refreshes ahead.
+
+    - Hot: a page came less than CHAT_LIVE_REFRESH_SECONDS after the room's previous page (here). A
+      room viewed once, or less often than that, is never refreshed ahead: its pages cost what
+      they did. Quiet (no page for an interval): dropped at the next round.
+    - Ahead: the feed is refreshed once the tail's watermark is AHEAD_FRACTION (2/3) of the interval
+      old, unless a refresh by anyone (a stream's refresher, a poll, a page) made it younger, or one
+      is under way. At most one refresh per room per 2/3 of an interval, so a hot room costs at
+      most 1.5 of the feed's Queries per interval, where its pages alone made up to one per
+      interval (plus the page's wait for it); a room with an open stream costs nothing more.
+    - Bounded: at most CHAT_ROOM_TAILS_AHEAD_MAX rooms per process; when full, a hotter room
+      (pages closer together) takes the coldest's place, a colder one is not taken.
+    - A failed refresh is logged and the room's next attempt waits 2, 4, ... up to 20 intervals;
+      meanwhile its pages refresh the feed themselves, as they did before.
+
+    ``step`` is one round (tests call it with ``autostart=False`` and an injected clock); the
+    thread runs it while any room is hot and ends when none is."""
+
+    AHEAD_FRACTION = 2 / 3
+    BUSY_FRACTION = 0.1  # of the interval: a refresh was under way elsewhere, or the tail not loaded yet
+    RETRY_MAX_INTERVALS = 20
+
+    def __init__(self, *, clock: Callable[[], int] | None = None, autostart: bool = True):
+        self.clock = clock or now_ms
+        self.autostart = autostart
+        self._hot: dict[str, _Hot] = {}
+        self._changed = threading.Condition()
+        self._woken = False
+        self._thread: threading.Thread | None = None
+        self.closed = False
+        self.refreshes = 0  # refreshes made, for tests and measurements
+        self.failures = 0  # failed refreshes, ever
+
+    @staticmethod
+    def interval_ms() -> int:
+        return int(settings.CHAT_LIVE_REFRESH_SECONDS * 1000)
+
+    def hot_rooms(self) -> list[str]:
+        with self._changed:
+            return list(self._hot)
+
+    # --- the page's side: O(1), no call -----------------------------------------------------------
+
+    def page(self, tail: RoomTail) -> None:
+        """A page of ``tail``'s room is served now."""
+        limit = settings.CHAT_ROOM_TAILS_AHEAD_MAX
+        if limit <= 0:
+            return
+        now = self.clock()
+        with self._changed:
+            previous, tail.last_page_ms = tail.last_page_ms, now
+            hot = self._hot.get(tail.room_id)
+            if hot is not None and hot.tail is tail:
+                hot.gap_ms = (hot.gap_ms + now - hot.last_ms) / 2
+                hot.last_ms = now
+                return
+            if hot is not None:
+                del self._hot[tail.room_id]  # a tail replaced (the room re-created, or evicted and loaded again)
+            if previous is None or now - previous >= self.interval_ms():
+                return  # viewed once, or not more often than the pages would refresh the feed anyway
+            gap = now - previous
+            if len(self._hot) >= limit:
+                coldest = max(self._hot, key=lambda room_id: self._hot[room_id].coldness(now))
+                if self._hot[coldest].coldness(now) <= gap:
+                    return
+                del self._hot[coldest]
+            self._hot[tail.room_id] = _Hot(tail=tail, last_ms=now, gap_ms=gap)
+            self._woken = True
+            self._changed.notify_all()
+            self._start()
+
+    # --- the upkeep's side ------------------------------------------------------------------------
+
+    def step(self) -> float | None:
+        """One round: each hot room's feed refreshed if due; quiet rooms dropped. Seconds until the
+        next is due (None: no room is hot)."""
+        interval = self.interval_ms()
+        ahead, busy = int(interval * self.AHEAD_FRACTION), max(1, int(interval * self.BUSY_FRACTION))
+        now = self.clock()
+        with self._changed:
+            for room_id in [r for r, hot in self._hot.items() if now - hot.last_ms >= interval]:
+                del self._hot[room_id]
+            rooms = list(self._hot.items())
+        next_ms = None
+        for room_id, hot in rooms:
+            with _tails_lock:
+                current = _tails.get(room_id)
+            feed = live.existing_feed(room_id)
+            if current is not hot.tail or feed is None or feed.follower is not hot.tail:
+                self._drop(room_id, hot)  # evicted or replaced: its next pages decide again
+                continue
+            now = self.clock()
+            watermark = hot.tail.refreshable_watermark(feed, now=now)
+            if watermark is None:  # the next page loads it: no refresh would serve it
+                hot.not_before_ms = max(hot.not_before_ms, now + busy)
+            elif now >= max(hot.not_before_ms, watermark + ahead):
+                self._refresh(room_id, hot, feed, now=now, ahead=ahead, busy=busy)
+                watermark = hot.tail.watermark_ms
+            due = max(hot.not_before_ms, (now if watermark is None else watermark) + ahead)
+            next_ms = due if next_ms is None else min(next_ms, due)
+        if next_ms is None:
+            return None
+        return max(0.0, (next_ms - self.clock()) / 1000)
+
+    def _refresh(self, room_id: str, hot: _Hot, feed: live.RoomFeed, *, now: int, ahead: int, busy: int) -> None:
+        try:
+            made = feed.refresh_ahead()
+        except Exception:  # noqa: BLE001 - DynamoDB slow or down: the pages' own refresh remains
+            hot.failures += 1
+            self.failures += 1
+            hot.not_before_ms = now + self.interval_ms() * min(2 ** hot.failures, self.RETRY_MAX_INTERVALS)
+            if hot.failures in (1, 10) or hot.failures % 100 == 0:
+                logger.warning("room %s: refreshing its feed ahead of its pages failed (%d in a row)", room_id,
+                               hot.failures, exc_info=True)
+            return
+        hot.failures = 0
+        if made:
+            self.refreshes += 1
+        hot.not_before_ms = now + (ahead if made else busy)
+
+    def _drop(self, room_id: str, hot: _Hot) -> None:
+        with self._changed:
+            if self._hot.get(room_id) is hot:
+                del self._hot[room_id]
+
+    def _start(self) -> None:  # under self._changed
+        if self.autostart and not self.closed and (self._thread is None or not self._thread.is_alive()):
+            self._thread = threading.Thread(target=self._run, name="room-tails", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                wait = self.step()
+            except Exception:  # noqa: BLE001 - never leave hot rooms to a dead thread silently
+                logger.exception("room tails: the upkeep round failed")
+                wait = settings.CHAT_LIVE_REFRESH_SECONDS
+            with self._changed:
+                if self.closed or (not self._hot and not self._woken):
+                    self._thread = None
+                    return
+                if not self._woken:
+                    self._changed.wait(wait)  # a room turning hot wakes it
+                self._woken = False
+
+    def close(self) -> None:
+        with self._changed:
+            self.closed = True
+            self._hot.clear()
+            self._changed.notify_all()
+
+
+_upkeep: TailUpkeep | None = None
+_upkeep_lock = threading.Lock()
+
+
+def upkeep() -> TailUpkeep:
+    """This process's upkeep (made on first use)."""
+    global _upkeep
+    with _upkeep_lock:
+        if _upkeep is None or _upkeep.closed:
+            _upkeep = TailUpkeep()
+        return _upkeep
+
+
+@caches.register
+def clear_upkeep() -> None:
+    global _upkeep
+    with _upkeep_lock:
+        if _upkeep is not None:
+            _upkeep.close()
+        _upkeep = None
+
+
 def room_newest_page(room: Room, *, sent_ms: int | None = None) -> tuple[Page, int]:
     """The room page's newest messages and the page's watermark, from memory when the tail is
     fresh (0 DynamoDB calls), else after the feed's refresh (1 consistent Query) or a load (room
@@ -385,6 +591,7 @@ def room_newest_page(room: Room, *, sent_ms: int | None = None) -> tuple[Page, i
         watermark = now_ms()  # before the Query: the page holds everything visible at this time
         return selectors.room_history(room_id=room.room_id), watermark
     tail, feed = tail_for(room)
+    upkeep().page(tail)
     view = tail.fresh_view(feed, sent_ms=sent_ms)
     if view is None:  # the tail gave up while loading (a deletion in between): as before, from the index
         watermark = now_ms()
@@ -403,6 +610,7 @@ def room_page_around(room: Room, read_pos: str, unread: int, *, sent_ms: int | N
     if settings.CHAT_ROOM_TAILS_MAX <= 0 or (not held and not may_load):
         return None
     tail, feed = tail_for(room)
+    upkeep().page(tail)
     view = tail.fresh_view(feed, sent_ms=sent_ms, load=may_load)
     if view is None:
         return None
