@@ -10,10 +10,14 @@ Seqs itself, as before."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from rooms import selectors
+from accounts import session_engine, session_patterns
+from accounts.session_cache import SessionCache
+from rooms import activity, selectors
+from tests.accounts.test_session_feed_upkeep_is_waited_for import _hub_refreshes_once_the_page_waits
 from tests.rooms.room_page_patterns import Recorder, messages_elsewhere
 from tests.rooms.test_room_page_calls_by_pattern import (  # noqa: F401 - the scene fixture
     ROOM,
@@ -26,6 +30,7 @@ from tests.rooms.test_room_page_calls_by_pattern import (  # noqa: F401 - the sc
     true_counts,
     warm,
 )
+from tests.support.sessions import one_session_feed_bucket
 
 
 class LateRound:
@@ -163,3 +168,48 @@ def test_await_round_as_pure_logic():
     feed.begin(run)
     feed.restart(run)  # the hub replaced: its round says nothing of the new run
     assert feed.await_round(fresh_seconds=2, wait=5) is False
+
+
+def test_a_cold_view_when_the_hub_is_late_for_both_the_seqs_and_the_session_feed(client, scene, monkeypatch,
+                                                                                  settings):
+    """The benchmark's worst cold view (5 calls: + the sidebar's Seqs 2, + the session feed's Query)
+    on a hub late for both: the page waits for the hub's session feed refresh and its round."""
+    rooms, elsewhere, hub, clock = scene
+    one_session_feed_bucket(monkeypatch)
+    settings.ACCOUNTS_SESSION_CACHE_SECONDS = 3  # production's bounds: past 3 s an entry needs the feed
+    settings.ACCOUNTS_SESSION_FEED_SECONDS = 1
+    settings.ACCOUNTS_SESSION_CACHE_WITH_FEED_SECONDS = 60
+    started, wall = clock.now, time.time()
+    cache = SessionCache(clock=clock.monotonic, wall=lambda: wall + clock.now - started)
+    for module in (session_engine, session_patterns, activity):
+        monkeypatch.setattr(module, "session_cache", cache)
+
+    with Recorder() as recorder:
+        sign_in_and_warm(client, recorder, scene, cache)
+        messages_elsewhere(rooms[7].room_id, 1, "bob")
+        clock.now += 0.2
+        assert cache.feed.refresh_if_due(cache.forget_partitions, ahead=0.5)  # the hub's upkeep: a refresh
+        clock.now += 0.45
+        assert cache.feed.refresh_if_due(cache.forget_partitions, ahead=0.5)  # again: not due yet
+        late = LateRound(hub, monkeypatch)  # then its round begins, and is slow
+        late.begin()
+        clock.now += 0.65  # the page: the feed 1.1 s old (due), the last round done begun 2.3 s ago
+        assert not selectors.seq_feed.fresh(clock.now, fresh_seconds=2) and cache.feed.due_in() == 0
+        threads = _hub_refreshes_once_the_page_waits(cache, monkeypatch)
+        named, response = page(client, recorder, rooms[9].room_id)  # hers, never viewed here
+        late.end()
+        for thread in threads:
+            thread.join(5)
+        assert named == {SIDEBAR_QUERY: 1, ROOM_HISTORY: 1}, named  # before: + SEQS 2 + the feed's Query
+        assert len(threads) == 1  # the feed refreshed by the hub's thread, the page waiting for it
+        assert counts(response) == true_counts() and counts(response)[rooms[7].room_id] == 1
+
+
+def sign_in_and_warm(client, recorder, scene, cache):
+    """warm(), then the session read again once the feed's coverage began, so its entry is kept by it."""
+    rooms, elsewhere, hub, clock = scene
+    warm(client, recorder, scene)
+    assert cache.feed.refresh_if_due(cache.forget_partitions, ahead=0.5)  # coverage begins
+    clock.now += 0.5
+    page(client, recorder, rooms[0].room_id)  # past the short bound: the session read again, covered
+    clock.now += 0.5
