@@ -450,6 +450,11 @@ class TailUpkeep:
         with self._changed:
             return list(self._hot)
 
+    def thread(self) -> threading.Thread | None:
+        """The upkeep's thread while it runs."""
+        with self._changed:
+            return self._thread
+
     # --- the page's side: O(1), no call -----------------------------------------------------------
 
     def page(self, tail: RoomTail) -> None:

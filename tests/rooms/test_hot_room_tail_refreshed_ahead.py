@@ -306,3 +306,21 @@ class Body:
 
     def __init__(self, html: str):
         self.content = html.encode()
+
+
+def test_the_upkeeps_thread_runs_while_a_room_is_hot_and_ends_when_it_goes_quiet(client, room, settings):
+    """The real thread, on real time: started by a room turning hot, refreshing its feed ahead,
+    gone once no room is hot."""
+    settings.CHAT_LIVE_REFRESH_SECONDS = 0.2
+    settings.CHAT_ROOM_TAILS_AHEAD_MAX = 20
+    sign_in(client, "alice")
+    upkeep = room_tail.upkeep()
+    deadline = time.monotonic() + 10
+    while upkeep.refreshes < 3 and time.monotonic() < deadline:
+        assert client.get("/rooms/art/").status_code == 200
+        time.sleep(0.02)
+    assert upkeep.refreshes >= 3, upkeep.refreshes
+    thread = upkeep.thread()
+    assert thread is not None
+    thread.join(5)  # no more pages: the room goes quiet and the thread ends
+    assert not thread.is_alive() and upkeep.thread() is None and upkeep.hot_rooms() == []
