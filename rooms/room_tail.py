@@ -455,7 +455,7 @@ class TailUpkeep:
         with self._changed:
             return self._thread
 
-    # --- the page's side: O(1), no call -----------------------------------------------------------
+    # --- the page's side: a few dict operations, no call -----------------------------------------
 
     def page(self, tail: RoomTail) -> None:
         """A page of ``tail``'s room is served now."""

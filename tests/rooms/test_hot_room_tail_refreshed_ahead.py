@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from chatsite.dynamodb import count_calls
-from rooms import live, room_tail, selectors, services
+from rooms import live, room_tail, services
 from tests.rooms.room_page_patterns import Recorder, messages_elsewhere, patterns
 from tests.rooms.test_room_page_shows_the_readers_own_write import on_another_process
 from tests.rooms.test_views import composer_key
