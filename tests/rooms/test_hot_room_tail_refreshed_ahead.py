@@ -156,6 +156,27 @@ def test_without_the_upkeep_one_page_an_interval_makes_the_feeds_query(client, s
     assert upkeep.hot_rooms() == [] and background_refreshes(recorder) == 0
 
 
+def test_a_room_whose_feed_a_stream_refreshes_is_not_refreshed_again_ahead(client, scene):
+    """An open stream's channel refreshes the room's feed every CHAT_LIVE_PUSH_REFRESH_SECONDS
+    (0.2 s), which keeps the tail younger than 2/3 of the interval: the upkeep adds no Query."""
+    upkeep, clock = scene
+    sign_in(client, "alice")
+    with Recorder() as recorder:
+        run = Run(client, recorder, upkeep, clock)
+        run.page()
+        feed = live.existing_feed("art")
+        costs = []
+        for n in range(1, 51):
+            run.until(clock.ms + 100)
+            if n % 2 == 0:
+                feed.refresh_now()  # the stream channel's refresher (rooms.streams.Channel)
+            costs.append(run.page()[0])
+        assert upkeep.hot_rooms() == ["art"]
+    assert costs == [{SIDEBAR_QUERY: 1}] * 50, costs
+    assert upkeep.refreshes == 0 and run.rounds > 0  # woken, and found nothing to do
+    assert background_refreshes(recorder) == 25  # the stream's alone
+
+
 def test_a_room_viewed_once_or_slower_than_the_interval_is_not_refreshed_ahead(client, scene):
     upkeep, clock = scene
     sign_in(client, "alice")
@@ -275,7 +296,7 @@ def test_a_page_finding_the_upkeeps_refresh_under_way_waits_for_it(client, scene
         ahead = threading.Thread(target=upkeep.step)
         ahead.start()
         assert started.wait(5)
-        threading.Timer(0.2, release.set).start()  # while the page waits on the feed's lock
+        threading.Timer(0.1, release.set).start()  # while the page waits on the feed's lock
         cost, _ = run.page()
         ahead.join(5)
         assert cost == {SIDEBAR_QUERY: 1}, cost
