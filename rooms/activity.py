@@ -540,8 +540,9 @@ class ActivityHub:
                     self._reset()  # a later start learns the feed afresh (its backlog notifies nobody)
                     return
             started = self.monotonic()
-            # First, at the top of each round, and again whenever it asks (during the pause): the
-            # session feed is refreshed before a page's session cache hit would have to.
+            # First, at the top of each round, and again whenever it asks (between the round's
+            # calls, during the pause): the session feed is refreshed before a page's session
+            # cache hit would have to.
             self._keep_session_feed()
             try:
                 self.refresh_now(between=self._keep_session_feed_between)
