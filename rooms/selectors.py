@@ -318,7 +318,7 @@ def room_sequences(*, room_ids: list[str], cached: bool = True, sleep=time.sleep
     if cached and settings.CHAT_ROOM_SEQ_CACHE_SECONDS > 0:
         bounds = _seq_feed_bounds()
         fresh = seq_feed.fresh(now, fresh_seconds=bounds["fresh_seconds"])
-        if not fresh and _needs_the_feed(wanted, now):
+        if not fresh and bounds["max_age"] > 0 and _needs_the_feed(wanted, now):
             # The hub's round under way, late under CPU load, would keep them: wait a little for it.
             fresh = seq_feed.await_round(fresh_seconds=bounds["fresh_seconds"],
                                          wait=SEQ_FEED_WAIT_FRACTION * settings.CHAT_ACTIVITY_REFRESH_SECONDS)

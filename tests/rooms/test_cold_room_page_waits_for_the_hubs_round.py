@@ -213,3 +213,18 @@ def sign_in_and_warm(client, recorder, scene, cache):
     clock.now += 0.5
     page(client, recorder, rooms[0].room_id)  # past the short bound: the session read again, covered
     clock.now += 0.5
+
+
+def test_with_the_seq_feed_off_a_round_under_way_is_not_waited_for(client, scene, monkeypatch, settings):
+    """A stream's hub runs rounds, but CHAT_ROOM_SEQ_FEED_SECONDS=0: no round can keep an entry."""
+    rooms, elsewhere, hub, clock = scene
+    with Recorder() as recorder:
+        warm(client, recorder, scene)
+        late = _late(scene, monkeypatch)
+        settings.CHAT_ROOM_SEQ_FEED_SECONDS = 0
+        monkeypatch.setattr(selectors.seq_feed._round_ended, "wait_for",  # noqa: SLF001
+                            lambda *a, **k: pytest.fail("waited for a round that could keep nothing"))
+        named, response = page(client, recorder, elsewhere.room_id)
+        late.end()
+        assert named == {SIDEBAR_QUERY: 1, ROOM: 1, ROOM_HISTORY: 1, SEQS: 2}, named
+        assert counts(response) == true_counts()
