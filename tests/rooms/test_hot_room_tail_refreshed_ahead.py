@@ -45,8 +45,8 @@ class Clock:
 
 @pytest.fixture
 def scene(room, settings, monkeypatch):
-    """Art with 80 messages, alice a member caught up (her page is the newest messages, from the
-    tail); her session, user, room and Seqs cached all along, so a page's floor is the sidebar's
+    """Art with 8 messages (a small page: calls are measured here, not rendering), alice a member
+    caught up (her page is the newest messages, from the tail); her session, user, room and Seqs cached all along, so a page's floor is the sidebar's
     Query; the clocks the test moves (``clock``) and an upkeep whose rounds the test runs."""
     settings.CHAT_LIVE_REFRESH_SECONDS = INTERVAL_MS / 1000
     settings.CHAT_ROOM_TAILS_AHEAD_MAX = 20
@@ -55,7 +55,7 @@ def scene(room, settings, monkeypatch):
     settings.CHAT_ROOM_SEQ_CACHE_SECONDS = 3600
     settings.CHAT_ROOM_CACHE_SECONDS = 3600
     settings.CHAT_POST_RATE_LIMIT = 1000
-    newest = messages_posted(room, [f"message {n:03d}" for n in range(80)], author=request_user("bob"))[-1]
+    newest = messages_posted(room, [f"message {n:03d}" for n in range(8)], author=request_user("bob"))[-1]
     services.read_cursor_advance(user_id="alice", room_id="art", seq=newest.seq, pos=newest.sk)
     clock = Clock()  # after the seeding, which waits for its last message to be in the past
     monkeypatch.setattr(time, "monotonic", clock.monotonic)
