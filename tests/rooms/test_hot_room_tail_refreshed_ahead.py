@@ -47,7 +47,8 @@ class Clock:
 def scene(room, settings, monkeypatch):
     """Art with 8 messages (a small page: calls are measured here, not rendering), alice a member
     caught up (her page is the newest messages, from the tail); her session, user, room and Seqs
-    cached all along, so a page's floor is the sidebar's Query; the clocks the test moves (``clock``) and an upkeep whose rounds the test runs."""
+    cached all along, so a page's floor is the sidebar's Query; the clocks the test moves
+    (``clock``) and an upkeep whose rounds the test runs."""
     settings.CHAT_LIVE_REFRESH_SECONDS = INTERVAL_MS / 1000
     settings.CHAT_ROOM_TAILS_AHEAD_MAX = 20
     settings.ACCOUNTS_SESSION_CACHE_SECONDS = 3600
