@@ -236,6 +236,11 @@ CHAT_ROOM_TAIL_MAX_AGE_SECONDS = float(os.environ.get("CHAT_ROOM_TAIL_MAX_AGE_SE
 # costs up to 1.5 of the feed's Queries per CHAT_LIVE_REFRESH_SECONDS, ~5-15 ms of one thread's
 # time each. 0: no refresh ahead; a page finding the tail stale refreshes the feed itself.
 CHAT_ROOM_TAILS_AHEAD_MAX = int(os.environ.get("CHAT_ROOM_TAILS_AHEAD_MAX", "20"))
+# A hot room's tail (one the upkeep keeps, above) may be deepened once, by one Query, to hold the
+# page around a read position further back (a reader with many unread messages): to at most this
+# many messages, so at most CHAT_ROOM_TAILS_AHEAD_MAX x this many beyond the default per process.
+# 0: never deepened (such pages read room history around the position, 2 Queries).
+CHAT_ROOM_TAIL_DEEP_MAX = int(os.environ.get("CHAT_ROOM_TAIL_DEEP_MAX", "200"))
 CHAT_MESSAGE_MAX_LENGTH = 4000
 # How long an author may edit their message after posting it (staff: any time). The Edit button
 # goes away after it, and the server refuses (rooms.services.message_edit).

@@ -87,12 +87,13 @@ def _order(message_id: str, held: tuple) -> tuple[str, str]:
     return keys.message_sk_parts(held[_SK])[0] if created_at is None else created_at, message_id
 
 
-def history_cursor(room_id: str, oldest: ChatMessage) -> str:
+def history_cursor(room_id: str, oldest: ChatMessage, *, purpose: str = "history") -> str:
     """The "load older" cursor after ``oldest``: the LastEvaluatedKey room history's Query would
-    hand back there (the index's key and the table's), signed as room_history signs it."""
+    hand back there (the index's key and the table's), signed as room_history signs it (purpose
+    "history-newer": the "load newer" cursor after a message, as room_history_around signs it)."""
     key = {"PK": {"S": keys.user_pk(oldest.author_id)}, "SK": {"S": oldest.sk}, "RoomID": {"S": room_id},
            "CreatedAt": {"S": oldest.created_at}}
-    return pagination.encode(key, purpose="history", scope=room_id)
+    return pagination.encode(key, purpose=purpose, scope=room_id)
 
 
 class RoomTail:
@@ -106,7 +107,8 @@ class RoomTail:
         self.created_at = created_at  # a room re-created under the same id gets a new tail
         self.loader = loader or selectors.room_tail_messages
         self.clock = clock or now_ms
-        self.capacity = capacity or settings.CHAT_HISTORY_PAGE_SIZE + 1
+        self.default_capacity = capacity or settings.CHAT_HISTORY_PAGE_SIZE + 1
+        self.capacity = self.default_capacity  # more while deepened (a hot room's many-unread readers)
         self.messages: dict[str, tuple] | None = None  # message id -> _packed(message)
         self.whole = False
         self.watermark_ms: int | None = None
@@ -198,8 +200,10 @@ class RoomTail:
         """room history's Query (the newest ``capacity`` messages, from the index), then what the
         feed's memory adds since (posts the index doesn't show yet, deletions, changes)."""
         started = self.clock()  # before the Query, as the page's watermark always was
+        self.capacity = self.default_capacity  # a reload is never deep: the next page deepens it again if need be
         newest = self.loader(room_id=self.room_id, limit=self.capacity)
         with self._lock:
+            self.capacity = self.default_capacity
             self.messages = {m.message_id: _packed(m) for m in newest}
             self.whole = len(newest) < self.capacity
             self.watermark_ms = self.loaded_at_ms = started
@@ -228,6 +232,50 @@ class RoomTail:
             self._apply([], [deletion], [], floor_ms=0, deleted_ms=self.deleted[deletion.message_id])
         if self.messages is not None:
             self.watermark_ms = watermark
+
+    def deepened(self, capacity: int, *, before: Callable[..., list[ChatMessage]] | None = None) -> bool:
+        """Hold the newest ``capacity`` messages from now on (a hot room's, bounded by
+        CHAT_ROOM_TAIL_DEEP_MAX): one Query for the messages older than the oldest held (room
+        history's, descending from its index key). They are merged with their state as read, at or
+        after the watermark: the page's first live update re-applies what changed since
+        idempotently. False (the caller reads from DynamoDB): not loaded, a gap meanwhile (the
+        oldest trimmed, the tail given up or reloaded), or the Query failed."""
+        with self._lock:
+            held = self.messages
+            if held is None or self.watermark_ms is None or self.whole or len(held) >= capacity or not held:
+                return False
+            oldest_id = min(held, key=lambda i: _order(i, held[i]))
+            oldest = _unpacked(oldest_id, held[oldest_id])
+            missing = capacity - len(held)
+        try:
+            older = (before or selectors.room_history_before)(room_id=self.room_id, oldest=oldest, limit=missing)
+        except Exception:  # noqa: BLE001 - DynamoDB slow or down: the page reads room history around itself
+            logger.warning("room %s: deepening its tail failed", self.room_id, exc_info=True)
+            return False
+        with self._lock:
+            if self.messages is not held or oldest_id not in held or self.whole:
+                return False  # reloaded, given up, or the oldest trimmed or deleted meanwhile: a gap
+            for message in older:
+                # A message the tail knows was deleted stays deleted (the index may still show it).
+                if message.message_id not in self.deleted and message.message_id not in held:
+                    held[message.message_id] = _packed(message)
+            self.capacity = max(self.capacity, capacity)
+            if len(older) < missing:
+                self.whole = True  # the Query found the room's first message
+            return True
+
+    def undeepened(self) -> None:
+        """Back to the default capacity (the room left the upkeep's hot set): the oldest beyond it
+        are dropped now."""
+        with self._lock:
+            if self.capacity == self.default_capacity:
+                return
+            self.capacity = self.default_capacity
+            held = self.messages
+            if held is not None and len(held) > self.capacity:
+                for message_id in sorted(held, key=lambda i: _order(i, held[i]))[:len(held) - self.capacity]:
+                    del held[message_id]
+                self.whole = False
 
     def view(self) -> TailView | None:
         with self._lock:
@@ -324,8 +372,12 @@ def page_around(view: TailView, room_id: str, read_pos: str, *, limit: int | Non
     read_at, read_id = keys.message_sk_parts(read_pos)
     after = [m for m in view.items if m.created_at >= read_at]
     before = [m for m in view.items if m.created_at < read_at]
-    if len(after) > limit or (not view.whole and len(before) <= context):
+    if not view.whole and len(before) <= context:
         return None
+    newer_cursor = None
+    if len(after) > limit:  # more unread than a page (a deepened tail): "load newer" after the page's last
+        after = after[:limit]
+        newer_cursor = history_cursor(room_id, after[-1], purpose="history-newer")
     shown = before[-context:] if context else []
     older = len(before) > context or not view.whole
     next_cursor = history_cursor(room_id, shown[0]) if older and shown else None
@@ -333,7 +385,7 @@ def page_around(view: TailView, room_id: str, read_pos: str, *, limit: int | Non
         return None
     messages = shown + after
     first_unread = next((m.message_id for m in messages if m.order > (read_at, read_id)), None)
-    return selectors.HistoryPage(items=messages, next_cursor=next_cursor, newer_cursor=None,
+    return selectors.HistoryPage(items=messages, next_cursor=next_cursor, newer_cursor=newer_cursor,
                                  first_unread=first_unread)
 
 
@@ -446,6 +498,11 @@ class TailUpkeep:
     def interval_ms() -> int:
         return int(settings.CHAT_LIVE_REFRESH_SECONDS * 1000)
 
+    def is_hot(self, tail: RoomTail) -> bool:
+        with self._changed:
+            hot = self._hot.get(tail.room_id)
+            return hot is not None and hot.tail is tail
+
     def hot_rooms(self) -> list[str]:
         with self._changed:
             return list(self._hot)
@@ -471,7 +528,7 @@ class TailUpkeep:
                 hot.last_ms = now
                 return
             if hot is not None:
-                del self._hot[tail.room_id]  # a tail replaced (the room re-created, or evicted and loaded again)
+                self._hot.pop(tail.room_id).tail.undeepened()  # a tail replaced (the room re-created, or evicted and loaded again)
             if previous is None or now - previous >= self.interval_ms():
                 return  # viewed once, or not more often than the pages would refresh the feed anyway
             gap = now - previous
@@ -479,7 +536,7 @@ class TailUpkeep:
                 coldest = max(self._hot, key=lambda room_id: self._hot[room_id].coldness(now))
                 if self._hot[coldest].coldness(now) <= gap:
                     return
-                del self._hot[coldest]
+                self._hot.pop(coldest).tail.undeepened()  # only hot rooms' tails stay deep
             self._hot[tail.room_id] = _Hot(tail=tail, last_ms=now, gap_ms=gap)
             self._woken = True
             self._changed.notify_all()
@@ -495,7 +552,7 @@ class TailUpkeep:
         now = self.clock()
         with self._changed:
             for room_id in [r for r, hot in self._hot.items() if now - hot.last_ms >= interval]:
-                del self._hot[room_id]
+                self._hot.pop(room_id).tail.undeepened()
             rooms = list(self._hot.items())
         next_ms = None
         for room_id, hot in rooms:
@@ -538,6 +595,7 @@ class TailUpkeep:
         with self._changed:
             if self._hot.get(room_id) is hot:
                 del self._hot[room_id]
+        hot.tail.undeepened()
 
     def _start(self) -> None:  # under self._changed
         if self.autostart and not self.closed and (self._thread is None or not self._thread.is_alive()):
@@ -562,6 +620,8 @@ class TailUpkeep:
     def close(self) -> None:
         with self._changed:
             self.closed = True
+            for hot in self._hot.values():
+                hot.tail.undeepened()
             self._hot.clear()
             self._changed.notify_all()
 
@@ -620,4 +680,24 @@ def room_page_around(room: Room, read_pos: str, unread: int, *, sent_ms: int | N
     if view is None:
         return None
     page = page_around(view, room.room_id, read_pos)
+    if page is None:
+        view = _deepened_view(tail, view, unread)
+        page = None if view is None else page_around(view, room.room_id, read_pos)
     return None if page is None else (page, view.watermark_ms)
+
+
+def _deepened_view(tail: RoomTail, view: TailView, unread: int) -> TailView | None:
+    """The tail deepened to hold the page around ``read_pos`` (one Query), when the room is hot
+    and the page needs no more than CHAT_ROOM_TAIL_DEEP_MAX messages; None otherwise."""
+    bound = settings.CHAT_ROOM_TAIL_DEEP_MAX
+    if bound <= 0 or view.whole or not upkeep().is_hot(tail):
+        return None
+    # The unread messages (the count is never fewer than those after the position), the last read
+    # one (at the position: room_history_around's first), HISTORY_CONTEXT read ones above, and one
+    # more: are there older. A tail that doesn't reach the position holds only newer ones.
+    needed = unread + 1 + selectors.HISTORY_CONTEXT + 1
+    if needed > bound or not tail.deepened(needed):
+        return None
+    # Served at the tail's watermark: the deepening's messages are as of later, which the page's
+    # first live update re-applies idempotently (docs/live-updates.md).
+    return tail.view()

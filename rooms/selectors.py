@@ -542,6 +542,17 @@ def room_tail_messages(*, room_id: str, limit: int) -> list[ChatMessage]:
             for r in MessageRecord.room_index.query(room_id, scan_index_forward=False, limit=limit)]
 
 
+def room_history_before(*, room_id: str, oldest: ChatMessage, limit: int) -> list[ChatMessage]:
+    """The room's ``limit`` messages older than ``oldest``, newest first: room history's Query (the
+    `room_messages` index, descending, Limit ``limit``) started after ``oldest``'s index key, as its
+    "load older" cursor would start it. Deepens a hot room's tail (rooms/room_tail.py)."""
+    start = {"PK": {"S": keys.user_pk(oldest.author_id)}, "SK": {"S": oldest.sk}, "RoomID": {"S": room_id},
+             "CreatedAt": {"S": oldest.created_at}}
+    return [ChatMessage.from_record(r)
+            for r in MessageRecord.room_index.query(room_id, scan_index_forward=False, limit=limit,
+                                                    last_evaluated_key=start)]
+
+
 # How many read messages the page around the read cursor shows above the first unread one.
 HISTORY_CONTEXT = 5
 
