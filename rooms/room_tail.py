@@ -162,8 +162,11 @@ class RoomTail:
         held = self.messages
         for deletion in deletions:
             self.deleted[deletion.message_id] = deleted_ms if deleted_ms is not None else deletion.deleted_ms
-            if held.pop(deletion.message_id, None) is not None and not self.whole and len(held) < self.capacity:
-                self._give_up()  # fewer than a page and a "load older" need: load again when asked
+            # Fewer than a page and a "load older" need (a deepened tail may hold fewer than its
+            # capacity and still more than that): load again when asked.
+            if (held.pop(deletion.message_id, None) is not None and not self.whole
+                    and len(held) < self.default_capacity):
+                self._give_up()
                 return
         for message in messages:
             # Older than the tail's last window and not held: deleted, or older than the newest
@@ -528,7 +531,8 @@ class TailUpkeep:
                 hot.last_ms = now
                 return
             if hot is not None:
-                self._hot.pop(tail.room_id).tail.undeepened()  # a tail replaced (the room re-created, or evicted and loaded again)
+                # A tail replaced (the room re-created, or evicted and loaded again).
+                self._hot.pop(tail.room_id).tail.undeepened()
             if previous is None or now - previous >= self.interval_ms():
                 return  # viewed once, or not more often than the pages would refresh the feed anyway
             gap = now - previous

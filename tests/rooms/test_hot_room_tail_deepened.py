@@ -92,7 +92,8 @@ def test_a_many_unread_page_in_a_hot_room_deepens_the_tail_once_then_comes_from_
         run.until(clock.ms + 100)
         first, body = run.page()
         assert first == {SIDEBAR_QUERY: 1}, first  # dave's page: from the deepened tail
-        assert "message 014" in body and "message 068" in body and "message 069" not in body  # 5 read, the last read, 49 unread
+        # 5 read, the last read, 49 unread
+        assert "message 014" in body and "message 068" in body and "message 069" not in body
         as_reader(client, "carol")
         run.until(clock.ms + 100)
         again, _ = run.page()
@@ -215,3 +216,21 @@ def test_deepening_after_a_gap_or_a_failed_query_gives_nothing(deep_scene, room,
     assert tail.capacity == DEFAULT_CAPACITY and len(tail.messages) == DEFAULT_CAPACITY
     assert keys.message_sk_parts(posted[-1].sk)  # the tail still the newest 51, served as before
     assert tail.view().items[-1].message_id == posted[-1].message_id
+
+
+def test_a_deletion_in_a_deepened_tail_keeps_it(deep_scene, room):
+    """A deep tail still holds more than a page and a "load older" need after a deletion: it
+    stays (a default tail, full, gives up: it could no longer show the newest page)."""
+    _, clock, posted = deep_scene
+    tail = room_tail.RoomTail("art", room.created_at)
+    tail.load()
+    assert tail.deepened(86)
+    tail.local(live.Event(at_ms=room_tail.now_ms(), message_id=posted[50].message_id))
+    assert tail.messages is not None and tail.capacity == 86
+    ids = [m.message_id for m in tail.view().items]
+    assert ids == [m.message_id for m in posted[14:] if m.message_id != posted[50].message_id]
+    # Back to the default: the next deletion makes it fewer than a full tail, which gives up as before.
+    tail.undeepened()
+    assert len(tail.messages) == DEFAULT_CAPACITY
+    tail.local(live.Event(at_ms=room_tail.now_ms(), message_id=posted[-1].message_id))
+    assert tail.messages is None
