@@ -672,7 +672,8 @@ def room_page_around(room: Room, read_pos: str, unread: int, *, sent_ms: int | N
                      ) -> tuple[selectors.HistoryPage, int] | None:
     """The page around a read position from the tail when it holds it; None otherwise (the caller
     reads it from DynamoDB). The tail is loaded for it only when the ``unread`` count (never fewer
-    than the messages after the position: Seq gaps, deletions) says it will hold it."""
+    than the messages after the position: Seq gaps, deletions) says it will hold it; in a hot room
+    a tail that doesn't reach the position is deepened for it (one Query, _deepened_view)."""
     with _tails_lock:
         held = room.room_id in _tails and _tails[room.room_id].created_at == room.created_at
     may_load = unread + selectors.HISTORY_CONTEXT < settings.CHAT_HISTORY_PAGE_SIZE
